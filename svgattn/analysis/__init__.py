@@ -1,0 +1,1 @@
+"""What the picture shows, derived from the data: head links, colour scales."""

@@ -1,0 +1,37 @@
+"""Which tokens a head connects to in the flow view, derived from its own attention.
+
+Rule (documented in the README): normalise each non-empty row of the head's matrix to
+sum to 1, then score each row token:
+
+- square matrices (self-attention): the mean attention the token receives, i.e. the
+  mean of its column; connected when the score is at least ``threshold / n_keys``
+  (``threshold = 1``: the token receives at least a uniform share);
+- rectangular matrices (cross-attention, rows are queries): the row's peak weight;
+  connected when it is at least ``2 * threshold / n_keys`` (the query is focused);
+- with ``top_k``, the ``k`` best-scoring tokens instead (ties keep token order).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def link_scores(weights: np.ndarray) -> np.ndarray:
+    """Per row token, the mean attention received by that token (square matrices) or the
+    row's peak weight (rectangular), from row-normalised weights."""
+    sums = weights.sum(axis=1, keepdims=True)
+    rows = np.divide(weights, sums, out=np.zeros_like(weights), where=sums > 0)
+    if rows.shape[0] == rows.shape[1]:
+        return rows.mean(axis=0)
+    return rows.max(axis=1) / 2
+
+
+def links_from_weights(weights: np.ndarray, *, threshold: float = 1.0,
+                       top_k: int | None = None) -> list[int]:
+    """Row tokens a head connects to: score >= threshold / n_keys, or the top ``k``."""
+    scores = link_scores(weights)
+    if top_k is not None:
+        order = np.argsort(-scores, kind="stable")[:top_k]
+        return sorted(int(i) for i in order if scores[i] > 0)
+    uniform = 1.0 / weights.shape[1]
+    return [int(i) for i in np.flatnonzero(scores >= threshold * uniform - 1e-12)]

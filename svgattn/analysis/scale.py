@@ -1,0 +1,64 @@
+"""Map weights to colours and pick colour-bar ticks."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+# Continuous colours are quantised to this many levels: invisible steps (< 0.4 %), and
+# equal colours can then be merged into runs by the cell writer.
+LEVELS = 256
+
+
+def _rgb(hex_color: str) -> tuple[int, int, int]:
+    return int(hex_color[1:3], 16), int(hex_color[3:5], 16), int(hex_color[5:7], 16)
+
+
+def ramp(stops: Sequence[str], levels: int = LEVELS) -> list[str]:
+    """``levels`` colours interpolated linearly (in sRGB, as SVG gradients do) between
+    evenly spaced ``stops``; the colour bar's gradient uses the same stops."""
+    rgb = np.array([_rgb(s) for s in stops], dtype=float)
+    pos = np.linspace(0.0, 1.0, len(stops))
+    t = np.linspace(0.0, 1.0, levels)
+    channels = [np.interp(t, pos, rgb[:, c]) for c in range(3)]
+    ints = np.rint(np.stack(channels, axis=1)).astype(int)
+    return [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in ints.tolist()]
+
+
+def cell_colors(matrix: np.ndarray, vmax: float, binary: bool, high: str, low: str,
+                stops: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Return (palette, index matrix): cell ``(r, c)`` is drawn in ``palette[index[r, c]]``."""
+    if binary:
+        return [low, high], (matrix >= vmax).astype(np.int64)
+    levels = np.clip(np.rint(matrix / vmax * (LEVELS - 1)), 0, LEVELS - 1).astype(np.int64)
+    return ramp(stops), levels
+
+
+def nice_ticks(vmax: float, most: int = 6) -> list[float]:
+    """Ticks from 0 to at most ``vmax`` on a 1-2-5 step, 3 to ``most`` of them."""
+    raw = vmax / (most - 1)
+    power = 10 ** math.floor(math.log10(raw))
+    for mult in (1, 2, 2.5, 5, 10):
+        step = mult * power
+        if vmax / step <= most - 1:
+            break
+    count = math.floor(vmax / step + 1e-9)
+    return [round(i * step, 10) for i in range(count + 1)]
+
+
+def tick_label(value: float) -> str:
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return text if text not in ("-0", "") else "0"
+
+
+def contrast_text(fill: str) -> str:
+    """Black or white, whichever contrasts more with ``fill`` (WCAG relative luminance)."""
+    def lin(c: float) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (lin(c) for c in _rgb(fill))
+    lum = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return "#000000" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "#ffffff"

@@ -1,0 +1,192 @@
+"""The validated description of one flow diagram: tokens, the matrix, heads.
+
+Both the Python API and spec files build a :class:`FlowData` through :func:`build`, so
+they share one set of checks and one error family. Errors name the field, the place
+(file or API argument) and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import SpecError
+from .textsafe import xml_safe
+from .theme.validate import color as _color
+
+MAX_TOKENS = 2000
+
+
+@dataclass(frozen=True)
+class Head:
+    """One attention head in the flow view.
+
+    Give either ``tokens`` (the tokens it connects to, by string or index) or ``weights``
+    (its own query x key attention, from which the connections are derived).
+    """
+
+    name: str
+    tokens: Sequence[str | int] | None = None
+    weights: Any = None
+    color: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class HeadData:
+    name: str
+    color: str | None
+    links: tuple[int, ...]  # indices of the row (query) tokens this head connects to
+
+
+@dataclass(frozen=True, eq=False)
+class FlowData:
+    """Everything the flow layout needs, validated. ``matrix`` is query x key, read-only."""
+
+    query_tokens: tuple[str, ...]
+    key_tokens: tuple[str, ...]
+    matrix: np.ndarray
+    heads: tuple[HeadData, ...]
+    title: str | None
+    vmax: float
+    binary: bool
+
+
+def _fail(where: str, field: str, message: str) -> SpecError:
+    return SpecError(f"{where}: {field}: {message}")
+
+
+def _tokens(value: Any, where: str, field: str) -> tuple[str, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise _fail(where, field, "expected a list of token strings, e.g. [\"It\", \"is\"]")
+    if len(value) == 0:
+        raise _fail(where, field, "is empty; give at least one token")
+    if len(value) > MAX_TOKENS:
+        raise _fail(where, field, f"{len(value)} tokens; at most {MAX_TOKENS} can be drawn")
+    out = []
+    for i, tok in enumerate(value):
+        if not isinstance(tok, str):
+            raise _fail(where, f"{field}[{i}]", f"{tok!r} is not a string; quote it")
+        out.append(xml_safe(tok))
+    return tuple(out)
+
+
+def _matrix(value: Any, where: str, field: str, shape: tuple[int, int]) -> np.ndarray:
+    try:
+        array = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value,
+                           dtype=np.float64)
+    except (TypeError, ValueError):
+        raise _fail(where, field, "is not a numeric matrix; write a list of rows of numbers"
+                    ) from None
+    if array.ndim != 2:
+        raise _fail(where, field, f"has {array.ndim} dimension(s); expected a 2-D matrix "
+                    f"of {shape[0]} rows (query tokens) x {shape[1]} columns (key tokens)")
+    if array.shape != shape:
+        raise _fail(where, field, f"is {array.shape[0]}x{array.shape[1]} but there are "
+                    f"{shape[0]} query and {shape[1]} key tokens; make the shape "
+                    f"{shape[0]}x{shape[1]} (rows are queries)")
+    bad = ~np.isfinite(array)
+    if bad.any():
+        r, c = map(int, np.argwhere(bad)[0])
+        raise _fail(where, f"{field}[{r}][{c}]", f"is {array[r, c]}; weights must be finite "
+                    "numbers (replace NaN/inf, e.g. with 0)")
+    if (array < 0).any():
+        r, c = map(int, np.argwhere(array < 0)[0])
+        raise _fail(where, f"{field}[{r}][{c}]", f"is {array[r, c]:g}; weights must be >= 0 "
+                    "(pass attention probabilities, not logits)")
+    array.setflags(write=False)
+    return array
+
+
+def _resolve_token(ref: Any, tokens: tuple[str, ...], where: str, field: str) -> int:
+    if isinstance(ref, bool) or not isinstance(ref, (int, str, np.integer)):
+        raise _fail(where, field, f"{ref!r} is neither a token string nor an index")
+    if not isinstance(ref, str):
+        if not 0 <= int(ref) < len(tokens):
+            raise _fail(where, field, f"index {ref} is out of range; tokens are numbered 0.."
+                        f"{len(tokens) - 1}")
+        return int(ref)
+    hits = [i for i, t in enumerate(tokens) if t == ref]
+    if len(hits) == 1:
+        return hits[0]
+    if hits:
+        raise _fail(where, field, f"token {ref!r} occurs {len(hits)} times (at {hits}); "
+                    "name it by index instead")
+    close = difflib.get_close_matches(ref, list(tokens), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise _fail(where, field, f"{ref!r} is not one of the tokens; {hint}tokens are "
+                f"{', '.join(repr(t) for t in tokens[:12])}{' ...' if len(tokens) > 12 else ''}")
+
+
+def build(*, tokens: Any = None, weights: Any = None, heads: Sequence[Head | Mapping] = (),
+          query_tokens: Any = None, key_tokens: Any = None, title: str | None = None,
+          vmax: float | None = None, where: str = "Diagram") -> FlowData:
+    """Validate the inputs of a flow diagram and derive each head's connections."""
+    from .analysis.links import links_from_weights  # analysis sits after data in the pipeline
+
+    if tokens is not None and (query_tokens is not None or key_tokens is not None):
+        raise _fail(where, "tokens", "give either tokens or query_tokens + key_tokens, not both")
+    if tokens is not None:
+        q = k = _tokens(tokens, where, "tokens")
+    elif query_tokens is not None and key_tokens is not None:
+        q = _tokens(query_tokens, where, "query_tokens")
+        k = _tokens(key_tokens, where, "key_tokens")
+    else:
+        raise _fail(where, "tokens", "missing; give tokens = [...] (or query_tokens and "
+                    "key_tokens for cross-attention)")
+    if weights is None:
+        raise _fail(where, "weights", f"missing; give a {len(q)}x{len(k)} matrix (rows are "
+                    "query tokens, columns key tokens)")
+    matrix = _matrix(weights, where, "weights", (len(q), len(k)))
+    top = float(matrix.max()) if matrix.size else 0.0
+    if vmax is None:
+        vmax = top if top > 0 else 1.0
+    elif isinstance(vmax, bool) or not isinstance(vmax, (int, float)) or not vmax > 0:
+        raise _fail(where, "vmax", f"{vmax!r} must be a positive number")
+    binary = bool(np.isin(matrix, (0.0, float(vmax))).all())
+
+    head_data: list[HeadData] = []
+    seen: dict[str, int] = {}
+    for i, head in enumerate(heads):
+        field = f"heads[{i}]"
+        if isinstance(head, Mapping):
+            unknown = set(head) - {"name", "tokens", "weights", "color"}
+            if unknown:
+                bad = sorted(unknown)[0]
+                close = difflib.get_close_matches(bad, ["name", "tokens", "weights", "color"], 1)
+                hint = (f"did you mean '{close[0]}'?" if close
+                        else "allowed: name, tokens, weights, color")
+                raise _fail(where, f"{field}.{bad}", f"unknown key; {hint}")
+            head = Head(**head)
+        elif isinstance(head, str):
+            head = Head(name=head)
+        elif not isinstance(head, Head):
+            raise _fail(where, field, "expected a Head, a table with a name, or a name")
+        if not isinstance(head.name, str) or not head.name.strip():
+            raise _fail(where, f"{field}.name", "missing or empty; give each head a name")
+        name = xml_safe(head.name)
+        if name in seen:
+            raise _fail(where, f"{field}.name", f"{name!r} is also heads[{seen[name]}]; "
+                        "give each head a unique name")
+        seen[name] = i
+        col = None if head.color is None else _color(head.color, f"{where}: {field}.color")
+        if head.tokens is not None and head.weights is not None:
+            raise _fail(where, field, "give either tokens or weights, not both")
+        if head.tokens is not None:
+            if isinstance(head.tokens, (str, bytes)) or not isinstance(head.tokens, Sequence):
+                raise _fail(where, f"{field}.tokens", "expected a list of tokens or indices")
+            links = sorted({_resolve_token(t, q, where, f"{field}.tokens[{j}]")
+                            for j, t in enumerate(head.tokens)})
+        elif head.weights is not None:
+            own = _matrix(head.weights, where, f"{field}.weights", (len(q), len(k)))
+            links = links_from_weights(own)
+        else:
+            links = []
+        head_data.append(HeadData(name=name, color=col, links=tuple(links)))
+    if title is not None and not isinstance(title, str):
+        raise _fail(where, "title", "expected a string")
+    return FlowData(query_tokens=q, key_tokens=k, matrix=matrix, heads=tuple(head_data),
+                    title=None if not title else xml_safe(title), vmax=float(vmax), binary=binary)

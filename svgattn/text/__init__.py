@@ -1,0 +1,1 @@
+"""Fonts and text metrics: resolve families to files, measure labels with those files."""

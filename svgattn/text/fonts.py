@@ -1,0 +1,101 @@
+"""Resolve font families to files with fontconfig, and find fallback faces per character.
+
+The same file is used to measure a label and is named in the output, so layout never
+measures one font while a renderer draws another.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from functools import lru_cache
+
+from fontTools.ttLib import TTFont
+
+from ..errors import FontError
+
+# Debian packages that provide the families the built-in themes and fallbacks use.
+DEBIAN_PACKAGES = {
+    "DejaVu Sans": "fonts-dejavu-core",
+    "DejaVu Serif": "fonts-dejavu-core",
+    "Liberation Sans": "fonts-liberation2",
+    "Liberation Serif": "fonts-liberation2",
+    "Noto Sans": "fonts-noto-core",
+    "Noto Serif": "fonts-noto-core",
+    "Noto Sans CJK JP": "fonts-noto-cjk",
+    "Noto Sans CJK SC": "fonts-noto-cjk",
+}
+
+
+@dataclass(frozen=True)
+class FontFace:
+    """One font file (and face index in a collection) with the family name it answers to."""
+
+    family: str
+    path: str
+    index: int
+    bold: bool
+
+    @property
+    def outlines(self) -> bool:
+        """True when the face has vector outlines (not a colour-bitmap emoji font)."""
+        font = ttfont(self)
+        return "glyf" in font or "CFF " in font or "CFF2" in font
+
+
+def _fc_match(pattern: str) -> tuple[list[str], str, int]:
+    exe = shutil.which("fc-match")
+    if exe is None:
+        raise FontError("fontconfig's fc-match is not installed; install it (Debian: apt-get"
+                        " install fontconfig) so svgattn can find font files")
+    out = subprocess.run([exe, "-f", "%{family}\t%{file}\t%{index}", pattern],
+                         capture_output=True, text=True, check=False).stdout
+    families, path, index = out.split("\t")
+    return [f.strip() for f in families.split(",")], path, int(index or 0)
+
+
+@lru_cache(maxsize=64)
+def resolve_family(families: tuple[str, ...], bold: bool = False) -> FontFace:
+    """Return the face of the first family in ``families`` that is installed.
+
+    A family that fontconfig silently substitutes (asks for 'Foo', gets 'DejaVu Sans') is an
+    error naming the family and how to install it, never a quiet change of font.
+    """
+    tried = []
+    for family in families:
+        style = ":weight=bold" if bold else ":weight=regular"
+        names, path, index = _fc_match(family.replace("-", r"\-") + style)
+        if family.lower() in (n.lower() for n in names):
+            return FontFace(family=family, path=path, index=index, bold=bold)
+        tried.append(f"'{family}' (fontconfig offers '{names[0]}' instead)")
+    hints = [f"apt-get install {DEBIAN_PACKAGES[f]}" for f in families if f in DEBIAN_PACKAGES]
+    how = f"install it (Debian: {'; '.join(hints)})" if hints else "install the font"
+    raise FontError(f"font.family: {', '.join(tried)} is not installed; {how} or name an "
+                    "installed family in the theme (list them with: fc-list : family)")
+
+
+@lru_cache(maxsize=64)
+def ttfont(face: FontFace) -> TTFont:
+    return TTFont(face.path, fontNumber=face.index, lazy=True)
+
+
+@lru_cache(maxsize=64)
+def cmap(face: FontFace) -> frozenset[int]:
+    return frozenset(ttfont(face).getBestCmap() or {})
+
+
+@lru_cache(maxsize=4096)
+def face_for_char(primary: FontFace, char: str) -> FontFace:
+    """The face that draws ``char``: the primary face if it has the glyph, else fontconfig's
+    best outline face that does (per-run fallback, like browsers do). Characters no
+    installed font covers stay with the primary face and draw as its missing-glyph box."""
+    code = ord(char)
+    if code in cmap(primary) or code < 0x20:
+        return primary
+    weight = ":weight=bold" if primary.bold else ":weight=regular"
+    names, path, index = _fc_match(f"{primary.family}:charset={code:x}{weight}")
+    face = FontFace(family=names[0], path=path, index=index, bold=primary.bold)
+    if code in cmap(face) and face.outlines:
+        return face
+    return primary

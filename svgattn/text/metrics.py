@@ -1,0 +1,125 @@
+"""Measure labels with the font files the output names.
+
+Width is what the widest renderer draws: the larger of the HarfBuzz-shaped advance
+(browsers, librsvg) and the plain sum of advance widths (cairosvg does not kern or
+shape). Vertical placement comes from the font's cap height, never from
+``dominant-baseline`` (librsvg ignores it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import uharfbuzz as hb
+
+from .fonts import FontFace, face_for_char, resolve_family, ttfont
+
+
+@dataclass(frozen=True)
+class Run:
+    """A stretch of a label drawn with one face."""
+
+    text: str
+    face: FontFace
+    width: float  # points
+
+
+@dataclass(frozen=True)
+class TextBox:
+    """A measured one-line label at a given size."""
+
+    text: str
+    size: float
+    runs: tuple[Run, ...]
+    width: float
+    ascent: float  # above the baseline, points
+    descent: float  # below the baseline, points (positive)
+    cap_height: float
+
+    @property
+    def height(self) -> float:
+        return self.ascent + self.descent
+
+    def baseline_for_centre(self, centre_y: float) -> float:
+        """Baseline that centres capital letters on ``centre_y``."""
+        return centre_y + self.cap_height / 2
+
+
+@lru_cache(maxsize=64)
+def _hb_font(face: FontFace) -> hb.Font:
+    with open(face.path, "rb") as fh:
+        blob = hb.Blob(fh.read())
+    return hb.Font(hb.Face(blob, face.index))
+
+
+@lru_cache(maxsize=64)
+def _vertical(face: FontFace) -> tuple[float, float, float, int]:
+    font = ttfont(face)
+    upem = font["head"].unitsPerEm
+    hhea = font["hhea"]
+    os2 = font.get("OS/2", None)
+    cap = getattr(os2, "sCapHeight", 0) or _glyph_top(font, "H") or 0.7 * upem
+    return hhea.ascent / upem, -hhea.descent / upem, cap / upem, upem
+
+
+def _glyph_top(font, char: str) -> int:
+    """Top of a glyph's outline in font units (cap height when OS/2 does not record it)."""
+    name = (font.getBestCmap() or {}).get(ord(char))
+    if name is None or "glyf" not in font:
+        return 0
+    glyph = font["glyf"][name]
+    return int(getattr(glyph, "yMax", 0) or 0)
+
+
+def _advance_sum(face: FontFace, text: str) -> int:
+    """Unkerned, unshaped advance sum in font units: what cairosvg draws."""
+    font = ttfont(face)
+    best = font.getBestCmap() or {}
+    hmtx = font["hmtx"]
+    total = 0
+    for ch in text:
+        glyph = best.get(ord(ch), ".notdef")
+        total += hmtx[glyph][0] if glyph in hmtx.metrics else hmtx[".notdef"][0]
+    return total
+
+
+def _shaped(face: FontFace, text: str) -> int:
+    buf = hb.Buffer()
+    buf.add_str(text)
+    buf.guess_segment_properties()
+    hb.shape(_hb_font(face), buf)
+    return sum(p.x_advance for p in buf.glyph_positions)
+
+
+def split_runs(primary: FontFace, text: str) -> list[tuple[str, FontFace]]:
+    """Split ``text`` into maximal runs drawn by one face. Combining marks, joiners and
+    variation selectors stay with the run before them so clusters are not torn apart."""
+    runs: list[tuple[str, FontFace]] = []
+    for ch in text:
+        code = ord(ch)
+        sticky = (0x300 <= code <= 0x36F or code in (0x200C, 0x200D) or 0xFE00 <= code <= 0xFE0F
+                  or 0x1F3FB <= code <= 0x1F3FF or 0xE0020 <= code <= 0xE007F)
+        face = runs[-1][1] if sticky and runs else face_for_char(primary, ch)
+        if runs and runs[-1][1] == face:
+            runs[-1] = (runs[-1][0] + ch, face)
+        else:
+            runs.append((ch, face))
+    return runs
+
+
+@lru_cache(maxsize=8192)
+def measure(text: str, families: tuple[str, ...], size: float, bold: bool = False) -> TextBox:
+    """Measure ``text`` set in ``families`` at ``size`` points."""
+    primary = resolve_family(families, bold)
+    runs = []
+    for chunk, face in split_runs(primary, text):
+        upem = _vertical(face)[3]
+        units = max(_shaped(face, chunk), _advance_sum(face, chunk))
+        runs.append(Run(chunk, face, units * size / upem))
+    ascent, descent, cap, _ = _vertical(primary)
+    for run in runs:
+        a, d, _, _ = _vertical(run.face)
+        ascent, descent = max(ascent, a), max(descent, d)
+    return TextBox(text=text, size=size, runs=tuple(runs), width=sum(r.width for r in runs),
+                   ascent=ascent * size, descent=descent * size, cap_height=cap * size)

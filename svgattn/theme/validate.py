@@ -1,0 +1,104 @@
+"""Validators for theme values. Every value is checked before it can reach a template,
+so a theme file cannot inject markup, CSS or a fetch."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..errors import SpecError, ThemeError
+from ..textsafe import xml_safe
+from ..units import parse_length
+from .schema import Key
+
+_HEX = re.compile(r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+# Families go into CSS and into fontconfig: letters, digits, space, dot, dash, underscore.
+_FAMILY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$")
+# A small, unambiguous set of CSS colour names; anything else must be hex.
+NAMED_COLORS = {
+    "black": "#000000", "white": "#ffffff", "gray": "#808080", "grey": "#808080",
+    "darkgray": "#a9a9a9", "darkgrey": "#a9a9a9", "dimgray": "#696969", "lightgray": "#d3d3d3",
+    "silver": "#c0c0c0", "red": "#ff0000", "darkred": "#8b0000", "orange": "#ffa500",
+    "gold": "#ffd700", "yellow": "#ffff00", "green": "#008000", "darkgreen": "#006400",
+    "teal": "#008080", "blue": "#0000ff", "navy": "#000080", "steelblue": "#4682b4",
+    "royalblue": "#4169e1", "purple": "#800080", "magenta": "#ff00ff", "crimson": "#dc143c",
+    "tomato": "#ff6347", "brown": "#a52a2a",
+}
+
+
+def color(value: Any, where: str) -> str:
+    """Return ``value`` as lower-case ``#rrggbb`` or raise naming ``where``."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in NAMED_COLORS:
+            return NAMED_COLORS[text]
+        if _HEX.match(text):
+            if len(text) == 4:
+                text = "#" + "".join(c * 2 for c in text[1:])
+            return text
+    raise ThemeError(f"{where}: {value!r} is not a colour; write #rrggbb, #rgb or a basic name"
+                     " such as 'navy'")
+
+
+def _length(key: Key, value: Any, where: str, em: float | None) -> float:
+    try:
+        points = parse_length(value, where, em=em)
+    except SpecError as exc:
+        raise ThemeError(str(exc)) from None
+    if key.minimum is not None and points < key.minimum:
+        raise ThemeError(f"{where}: {value!r} is {points:g}pt, below the minimum {key.minimum:g}pt")
+    if key.maximum is not None and points > key.maximum:
+        raise ThemeError(f"{where}: {value!r} is {points:g}pt, above the maximum {key.maximum:g}pt")
+    return points
+
+
+def check_raw(key: Key, value: Any, where: str) -> None:
+    """Type-check a raw value before ``em`` lengths can be resolved (see :func:`resolve`)."""
+    resolve(key, value, where, em=10.0)
+
+
+def resolve(key: Key, value: Any, where: str, *, em: float) -> Any:
+    """Validate and normalise one value; lengths come back in points."""
+    kind = key.kind
+    if kind == "text":
+        if not isinstance(value, str) or len(value) > 200:
+            raise ThemeError(f"{where}: expected a string of at most 200 characters")
+        return xml_safe(value)
+    if kind == "family":
+        names = [value] if isinstance(value, str) else value
+        if (not isinstance(names, list) or not names
+                or not all(isinstance(n, str) and _FAMILY.match(n) for n in names)):
+            raise ThemeError(f"{where}: {value!r} is not a font family; write a name such as"
+                             " 'DejaVu Sans' (letters, digits, spaces, . _ -) or a list of them")
+        return tuple(names)
+    if kind == "length":
+        return _length(key, value, where, em)
+    if kind == "length_or_auto":
+        return "auto" if value == "auto" else _length(key, value, where, None)
+    if kind == "choice":
+        if value not in key.choices:
+            raise ThemeError(f"{where}: {value!r} is not one of {', '.join(key.choices)}")
+        return value
+    if kind == "color":
+        return color(value, where)
+    if kind == "color_or_none":
+        return "none" if value == "none" else color(value, where)
+    if kind == "color_or_auto":
+        return "auto" if value == "auto" else color(value, where)
+    if kind in ("palette", "colormap"):
+        least = 2 if kind == "colormap" else 1
+        if not isinstance(value, list) or len(value) < least:
+            raise ThemeError(f"{where}: expected a list of at least {least} colours")
+        return tuple(color(v, f"{where}[{i}]") for i, v in enumerate(value))
+    if kind == "number":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ThemeError(f"{where}: expected a number, got {value!r}")
+        if (key.minimum is not None and value < key.minimum) or (
+                key.maximum is not None and value > key.maximum):
+            raise ThemeError(f"{where}: {value!r} must lie in [{key.minimum:g}, {key.maximum:g}]")
+        return float(value)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ThemeError(f"{where}: expected true or false, got {value!r}")
+        return value
+    raise AssertionError(f"unknown key kind {kind}")
