@@ -115,8 +115,9 @@ def _resolve_token(ref: Any, tokens: tuple[str, ...], where: str, field: str) ->
     if hits:
         raise _fail(where, field, f"token {ref!r} occurs {len(hits)} times (at {hits}); "
                     "name it by index instead")
-    close = difflib.get_close_matches(ref, list(tokens), n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
+    lowered = {t.lower(): t for t in reversed(tokens)}
+    close = difflib.get_close_matches(ref.lower(), list(lowered), n=1)
+    hint = f"did you mean {lowered[close[0]]!r}? " if close else ""
     raise _fail(where, field, f"{ref!r} is not one of the tokens; {hint}tokens are "
                 f"{', '.join(repr(t) for t in tokens[:12])}{' ...' if len(tokens) > 12 else ''}")
 
@@ -172,7 +173,8 @@ def build(*, tokens: Any = None, weights: Any = None, heads: Sequence[Head | Map
             raise _fail(where, f"{field}.name", f"{name!r} is also heads[{seen[name]}]; "
                         "give each head a unique name")
         seen[name] = i
-        col = None if head.color is None else _color(head.color, f"{where}: {field}.color")
+        col = (None if head.color is None
+               else _color(head.color, f"{where}: {field}.color", SpecError))
         if head.tokens is not None and head.weights is not None:
             raise _fail(where, field, "give either tokens or weights, not both")
         if head.tokens is not None:

@@ -22,6 +22,7 @@ MAX_CELL_EM = 4.0  # cells never grow beyond this when filling a wide figure
 # Connectors get at least this many cell sides of horizontal room, so that big cells
 # (a few tokens in a wide figure) do not leave steep, cramped curves.
 GAP_PER_CELL = 1.5
+NODE_FRACTION = 0.82  # token node height as a share of the row pitch
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class _Metrics:
 
     def text(self, text: str, size_key: str = "font.size", *, bold: bool = False,
              factor: float = 1.0) -> TextBox:
-        return measure(text, self.theme["font.family"], round(self[size_key] * factor, 4), bold)
+        return measure(text, self.theme["font.family"], self[size_key] * factor, bold)
 
 
 def _label(id_: str, box: TextBox, x: float, centre_y: float, anchor: str, role: str,
@@ -60,8 +61,12 @@ def _shift_rect(r: Rect, dx: float, dy: float) -> Rect:
 def min_cell(data: FlowData, theme: Theme, scale: float = 1.0) -> float:
     """Smallest cell side that keeps row labels and token nodes from touching."""
     m = _Metrics(theme, scale)
-    line = max(m.text(t).height for t in data.query_tokens)
-    return 1.25 * line
+    return _line(data, m) / NODE_FRACTION * 1.02  # slack for type sizes rounded at scale
+
+
+def _line(data: FlowData, m: _Metrics) -> float:
+    """The vertical band the tallest token label needs (fallback fonts can be taller)."""
+    return max(m.text(t).centred_extent for t in {*data.query_tokens, *data.key_tokens})
 
 
 def layout_flow(data: FlowData, theme: Theme, *, width: float | None = None) -> Scene:
@@ -90,8 +95,10 @@ def layout_flow(data: FlowData, theme: Theme, *, width: float | None = None) -> 
         scale = target / (fixed + n * smallest + max(gap, grows * smallest))
         cell = smallest * scale
     scene = _arrange(data, theme, scale=scale, cell=cell, pad=0.0, room=target)
-    if scene.width > target:  # a title wider than the figure: shrink everything
-        ratio = target / scene.width
+    for _ in range(3):  # a title wider than the figure, or rounding: shrink everything
+        if scene.width <= target:
+            break
+        ratio = target / scene.width * (1 - 1e-9)
         scale, cell = scale * ratio, cell * ratio
         scene = _arrange(data, theme, scale=scale, cell=cell, pad=0.0, room=target)
     if scene.width != target:  # pad to the exact width (also absorbs rounding)
@@ -117,11 +124,12 @@ def _arrange(data: FlowData, theme: Theme, *, scale: float, cell: float | None,
     head_boxes = [m.text(h.name, bold=theme["font.head_weight"] == "bold") for h in heads]
     node_boxes = [m.text(t) for t in qt]
     col_boxes = [m.text(t) for t in kt] if theme["matrix.column_labels"] else []
-    line = max(b.height for b in node_boxes)
-    cell = cell if cell is not None else max(m["matrix.cell_size"], 1.25 * line)
+    line = _line(data, m)
+    cell = cell if cell is not None else max(m["matrix.cell_size"], line / NODE_FRACTION)
     pad_box = m["flow.box_padding"]
-    box_h = m["flow.box_height"]
-    node_h = min(box_h, 0.82 * cell)
+    head_line = max((b.centred_extent for b in head_boxes), default=0.0)
+    box_h = max(m["flow.box_height"], head_line + 0.4 * em)
+    node_h = min(max(m["flow.box_height"], line + 0.4 * em), NODE_FRACTION * cell)
     gap = m["matrix.label_gap"]
 
     # --- columns (x) -----------------------------------------------------------------
@@ -231,13 +239,13 @@ def _arrange(data: FlowData, theme: Theme, *, scale: float, cell: float | None,
                                             y + sw / 2, "start", "legend-label"))
         else:
             title_box = m.text(theme["legend.title"], factor=small)
-            bar_top = y_matrix + title_box.height + 0.4 * em
+            bar_top = y_matrix + title_box.centred_extent + 0.8 * em
             bar_h = max(nq * cell - (bar_top - y_matrix), 5 * em)
             bar_w = 0.9 * em
             bar = Box(lx, bar_top, bar_w, bar_h)
             colorbar = ColorBar("colorbar", bar, tuple(theme["colors.colormap"]))
             legend_labels.append(_label("legend-title", title_box, lx, y_matrix +
-                                        title_box.height / 2, "start", "legend-label"))
+                                        title_box.centred_extent / 2, "start", "legend-label"))
             tick_h = m.text("0", factor=small).height
             most = max(2, min(6, int(bar_h // (1.4 * tick_h)) + 1))
             for k, value in enumerate(nice_ticks(data.vmax, most)):

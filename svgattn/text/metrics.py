@@ -41,6 +41,13 @@ class TextBox:
     def height(self) -> float:
         return self.ascent + self.descent
 
+    @property
+    def centred_extent(self) -> float:
+        """Height of the band, centred on the cap-height centre, that holds the whole
+        ascent-to-descent box: what a row or a box must offer this label."""
+        half_cap = self.cap_height / 2
+        return 2 * max(self.ascent - half_cap, self.descent + half_cap)
+
     def baseline_for_centre(self, centre_y: float) -> float:
         """Baseline that centres capital letters on ``centre_y``."""
         return centre_y + self.cap_height / 2

@@ -26,7 +26,7 @@ NAMED_COLORS = {
 }
 
 
-def color(value: Any, where: str) -> str:
+def color(value: Any, where: str, error: type[Exception] = ThemeError) -> str:
     """Return ``value`` as lower-case ``#rrggbb`` or raise naming ``where``."""
     if isinstance(value, str):
         text = value.strip().lower()
@@ -36,7 +36,7 @@ def color(value: Any, where: str) -> str:
             if len(text) == 4:
                 text = "#" + "".join(c * 2 for c in text[1:])
             return text
-    raise ThemeError(f"{where}: {value!r} is not a colour; write #rrggbb, #rgb or a basic name"
+    raise error(f"{where}: {value!r} is not a colour; write #rrggbb, #rgb or a basic name"
                      " such as 'navy'")
 
 

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from xml.etree import ElementTree
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "gallery" / "specs" / "seed.toml"
+SVG_NS = "{http://www.w3.org/2000/svg}"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def seed_weights() -> np.ndarray:
+    w = np.zeros((5, 5))
+    w[:2, :2] = 1
+    w[2:, 2:] = 1
+    return w
+
+
+def parse(svg: str) -> ElementTree.Element:
+    return ElementTree.fromstring(svg.encode("utf-8"))
+
+
+def by_id(root: ElementTree.Element) -> dict[str, ElementTree.Element]:
+    return {el.get("id"): el for el in root.iter() if el.get("id")}
+
+
+@pytest.fixture
+def seed_path() -> Path:
+    return SEED
+
+
+@pytest.fixture
+def gallery_svgs() -> list[Path]:
+    paths = sorted((ROOT / "gallery").glob("*.svg"))
+    assert paths, "the gallery has no SVGs; run python gallery/build.py"
+    return paths

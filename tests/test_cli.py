@@ -1,0 +1,122 @@
+"""The command line as a user drives it: exit codes, one-line errors, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import seed_weights
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "svgattn", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("fmt", ["svg", "pdf", "png", "eps"])
+def test_render_every_format(seed_path, tmp_path, fmt):
+    out = tmp_path / f"fig.{fmt}"
+    result = run("render", seed_path, "-o", out, "--theme", "paper", "--width", "6.5in")
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_size > 500
+    magic = {"svg": b"<?xml", "pdf": b"%PDF", "png": b"\x89PNG", "eps": b"%!PS"}[fmt]
+    assert out.read_bytes().startswith(magic)
+
+
+def test_demo_writes_three_files(tmp_path):
+    result = run("demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in (tmp_path / "svgattn-demo").iterdir())
+    assert names == ["seed.pdf", "seed.png", "seed.svg"]
+
+
+def test_themes_lists_one_line_each():
+    result = run("themes")
+    lines = result.stdout.strip().splitlines()
+    assert [line.split()[0] for line in lines] == ["dark", "light", "paper", "seed"]
+
+
+@pytest.mark.parametrize("command", [[], ["render"], ["demo"], ["themes"]])
+def test_help(command):
+    result = run(*command, "--help")
+    assert result.returncode == 0 and "usage:" in result.stdout
+
+
+def _bad(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return path
+
+
+def _spec(**changes):
+    spec = {"tokens": ["It", "I", "is", "am", "the"], "weights": seed_weights().tolist(),
+            "heads": [{"name": "Head 0", "tokens": ["It", "I"]}]}
+    spec.update(changes)
+    return spec
+
+
+BAD = {
+    "unknown_key.json": _spec(titel="x"),
+    "nan.toml": 'tokens = ["a", "b"]\nweights = [[1.0, nan], [0.0, 1.0]]\n',
+    "shape.json": _spec(weights=[[1, 0], [0, 1]]),
+    "negative.json": _spec(weights=(-seed_weights()).tolist()),
+    "empty.json": _spec(tokens=[]),
+    "dup.json": _spec(heads=[{"name": "H"}, {"name": "H"}]),
+    "missing_token.json": _spec(heads=[{"name": "H", "tokens": ["she"]}]),
+    "bad_colour.json": _spec(heads=[{"name": "H", "color": "red;}</style><script>"}]),
+    "syntax.toml": "tokens = [",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_specs_exit_2_with_one_line_and_write_nothing(tmp_path, name):
+    spec = _bad(tmp_path, name, BAD[name])
+    out = tmp_path / "out" / "fig.pdf"
+    out.parent.mkdir()
+    result = run("render", spec, "-o", out)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert name in result.stderr and result.stderr.startswith("svgattn: error: ")
+    assert list(out.parent.iterdir()) == []
+
+
+@pytest.mark.parametrize("theme, fragment", [
+    ('[colors]\nbackgrund = "#fff"\n', "did you mean 'colors.background'"),
+    ('[colors]\ntext = "#fff; } svg { display: none"\n', "is not a colour"),
+    ('[font]\nfamily = "Comic\\"; src: url(http://x)"\n', "is not a font family"),
+])
+def test_bad_themes_exit_2(tmp_path, seed_path, theme, fragment):
+    path = _bad(tmp_path, "mytheme.toml", theme)
+    out = tmp_path / "fig.svg"
+    result = run("render", seed_path, "-o", out, "--theme", path)
+    assert result.returncode == 2 and fragment in result.stderr
+    assert result.stderr.count("\n") == 1 and "mytheme.toml" in result.stderr
+    assert not out.exists()
+
+
+def test_existing_output_survives_a_failed_render(tmp_path):
+    out = tmp_path / "fig.svg"
+    out.write_text("keep me")
+    result = run("render", _bad(tmp_path, "bad.json", _spec(tokens=[])), "-o", out)
+    assert result.returncode == 2 and out.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--width", "wide"], "is not a length"),
+    (["--dpi", "0"], "dpi"),
+    (["--theme", "nosuch"], "no built-in theme"),
+])
+def test_bad_options_exit_2(seed_path, tmp_path, args, fragment):
+    result = run("render", seed_path, "-o", tmp_path / "f.png", *args)
+    assert result.returncode == 2 and fragment in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert not (tmp_path / "f.png").exists()
+
+
+def test_unknown_suffix_and_usage_errors_are_one_line(seed_path, tmp_path):
+    result = run("render", seed_path, "-o", tmp_path / "f.tiff")
+    assert result.returncode == 2 and ".svg, .pdf, .png or .eps" in result.stderr
+    result = run("render", seed_path)  # no -o
+    assert result.returncode == 2 and result.stderr.count("\n") == 1

@@ -1,0 +1,119 @@
+"""Export: PDF/PNG/EPS through cairosvg, exact width, embedded fonts, determinism."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import subprocess
+
+import pytest
+from PIL import Image
+
+from svgattn import Diagram, ExportError
+
+needs_poppler = pytest.mark.skipif(shutil.which("pdfinfo") is None,
+                                   reason="poppler-utils not installed (.ci/run installs it)")
+
+
+@pytest.mark.parametrize("fmt", ["svg", "pdf", "png", "eps"])
+def test_outputs_are_byte_identical(seed_path, tmp_path, fmt):
+    a = Diagram.from_spec(seed_path).save(tmp_path / f"a.{fmt}")
+    b = Diagram.from_spec(seed_path).save(tmp_path / f"b.{fmt}")
+    assert a.read_bytes() == b.read_bytes()
+    assert a.stat().st_size > 500
+
+
+def test_pdf_and_eps_carry_no_clock(seed_path):
+    pdf = Diagram.from_spec(seed_path).to_bytes("pdf")
+    assert b"/CreationDate (D:19700101000000" in pdf
+    eps = Diagram.from_spec(seed_path).to_bytes("eps")
+    assert b"%%CreationDate: (fixed" in eps and eps.startswith(b"%!PS-Adobe")
+
+
+@needs_poppler
+@pytest.mark.parametrize("width, points", [("6.5in", 468.0), ("3.25in", 234.0),
+                                           ("16cm", 453.54), ("120mm", 340.16), ("400pt", 400)])
+def test_pdf_page_is_exactly_the_requested_width(seed_path, tmp_path, width, points):
+    path = Diagram.from_spec(seed_path, theme="paper", width=width).save(tmp_path / "f.pdf")
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True,
+                          check=True).stdout
+    size = next(line for line in info.splitlines() if line.startswith("Page size"))
+    assert float(size.split()[2]) == pytest.approx(points, abs=0.01)
+
+
+@needs_poppler
+def test_pdf_fonts_are_embedded(seed_path, tmp_path):
+    path = Diagram.from_spec(seed_path).save(tmp_path / "f.pdf")
+    table = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True,
+                           check=True).stdout.splitlines()[2:]
+    assert table, "no fonts in the PDF"
+    for row in table:
+        cols = row.split()
+        assert "DejaVuSans" in cols[0]
+        assert cols[-5] == "yes", f"font not embedded: {row}"
+
+
+def test_png_has_the_requested_resolution(seed_path, tmp_path):
+    d = Diagram.from_spec(seed_path)
+    scene = d.scene()
+    for dpi in (300, 600):
+        path = d.save(tmp_path / f"f{dpi}.png", dpi=dpi)
+        image = Image.open(path)
+        assert image.size == (round(scene.width * dpi / 72), round(scene.height * dpi / 72))
+        assert image.info["dpi"][0] == pytest.approx(dpi, abs=0.01)
+        data = path.read_bytes()
+        assert data[12:16] == b"IHDR" and data[37:41] == b"pHYs"
+        assert struct.unpack(">I", data[41:45])[0] == round(dpi / 0.0254)
+
+
+def test_failed_write_leaves_the_destination_untouched(tmp_path, seed_path, monkeypatch):
+    target = tmp_path / "fig.svg"
+    target.write_text("previous figure")
+    with pytest.raises(ExportError):
+        Diagram.from_spec(seed_path).save(tmp_path / "fig.svg", fmt="tiff")
+
+    real_fdopen = os.fdopen
+
+    class DiskFull:
+        def __init__(self, fd, mode):
+            self.fh = real_fdopen(fd, mode)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def write(self, data):
+            self.fh.write(data[: len(data) // 2])  # half the file reaches the disk
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("svgattn.export.os.fdopen", DiskFull)
+    with pytest.raises(OSError, match="No space"):
+        Diagram.from_spec(seed_path).save(target)
+    assert target.read_text() == "previous figure"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.svg"]  # no temp files left
+
+
+def test_missing_directory_is_a_clear_error(seed_path, tmp_path):
+    with pytest.raises(ExportError, match="does not exist"):
+        Diagram.from_spec(seed_path).save(tmp_path / "nope" / "fig.pdf")
+
+
+def test_png_does_not_depend_on_what_the_process_rendered_before(seed_path, tmp_path):
+    """cairo caches scaled fonts across surfaces; PDF rendering first used to change PNG
+    glyph hinting. Fixed font options (text-rendering) make PNGs independent of history."""
+    import sys
+
+    script = ("import sys; from svgattn import Diagram\n"
+              "d = Diagram.from_spec(sys.argv[1], theme='paper')\n"
+              "if sys.argv[3] == 'pdf-first': d.to_bytes('pdf')\n"
+              "open(sys.argv[2], 'wb').write(d.to_bytes('png', dpi=150))\n")
+    outs = []
+    for order in ("png-first", "pdf-first"):
+        out = tmp_path / f"{order}.png"
+        subprocess.run([sys.executable, "-c", script, str(seed_path), str(out), order],
+                       check=True)
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]

@@ -1,0 +1,69 @@
+"""The committed gallery must be what `python gallery/build.py` produces now."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import numpy as np
+from conftest import ROOT
+from PIL import Image
+
+
+def _build_module():
+    spec = importlib.util.spec_from_file_location("gallery_build", ROOT / "gallery" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["gallery_build"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gallery_is_up_to_date(tmp_path):
+    fresh = _build_module().build(tmp_path)
+    stale = []
+    for path in fresh:
+        committed = ROOT / "gallery" / path.name
+        if not committed.exists():
+            stale.append(f"{path.name} is missing")
+        elif path.suffix == ".png":
+            # Golden-image comparison with a tolerance: pixels, not bytes.
+            a = np.asarray(Image.open(path).convert("RGBA"), dtype=float)
+            b = np.asarray(Image.open(committed).convert("RGBA"), dtype=float)
+            if a.shape != b.shape or np.abs(a - b).mean() > 0.5:
+                stale.append(f"{path.name} differs")
+        elif path.read_bytes() != committed.read_bytes():
+            stale.append(f"{path.name} differs")
+    assert not stale, f"gallery is stale ({'; '.join(stale)}); run: python gallery/build.py"
+
+
+def test_gallery_index_shows_every_png():
+    index = (ROOT / "gallery" / "README.md").read_text()
+    for png in (ROOT / "gallery").glob("*.png"):
+        assert f"({png.name})" in index
+
+
+def test_seed_png_shows_the_seed_colours():
+    """Sample the committed seed-theme PNG where the layout says the heads and cells are."""
+    from svgattn import Diagram
+
+    build = _build_module()
+    scene = Diagram.from_spec(ROOT / "gallery" / "specs" / "seed.toml").scene()
+    image = np.asarray(Image.open(ROOT / "gallery" / "seed-seed.png").convert("RGB"))
+    px = build.DPI / 72
+
+    def at(x, y):
+        return tuple(int(v) for v in image[int(y * px), int(x * px)])
+
+    def near(rgb, hex_colour, tol=8):
+        want = tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+        return all(abs(a - b) <= tol for a, b in zip(rgb, want, strict=True))
+
+    heads = ["#f2c500", "#d62728", "#ff7f0e"]  # yellow, red, orange
+    for rect, colour in zip(scene.heads, heads, strict=True):
+        assert near(at(rect.box.x + 3, rect.box.y + 3), colour)
+    grid = scene.matrix
+    for r in range(5):
+        for c in range(5):
+            high = (r < 2 and c < 2) or (r >= 2 and c >= 2)
+            rgb = at(grid.x + (c + 0.3) * grid.cell, grid.y + (r + 0.3) * grid.cell)
+            assert near(rgb, "#1f77b4" if high else "#4d4d4d"), (r, c, rgb)

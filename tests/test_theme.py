@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import pytest
+
+from svgattn import Diagram, ThemeError, builtin_themes, load_theme
+from svgattn.theme.schema import KEYS
+
+
+def write(tmp_path, text, name="t.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_builtin_themes_are_the_four_promised():
+    assert set(builtin_themes()) == {"light", "dark", "paper", "seed"}
+    for name in builtin_themes():
+        theme = load_theme(name)
+        assert all(key.name in theme.values for key in KEYS)
+
+
+def test_paper_is_8pt_and_one_column_wide():
+    paper = load_theme("paper")
+    assert paper["font.size"] == 8
+    assert paper["figure.width"] == pytest.approx(3.25 * 72)
+
+
+def test_seed_theme_has_the_seed_colours():
+    seed = load_theme("seed")
+    assert seed["colors.heads"][:3] == ("#f2c500", "#d62728", "#ff7f0e")  # yellow, red, orange
+    assert seed["colors.cell_high"] == "#1f77b4"  # blue
+    assert seed["colors.cell_low"] == "#4d4d4d"  # dark gray
+
+
+def test_every_key_is_documented_and_its_default_is_valid():
+    for key in KEYS:
+        assert key.doc and key.doc[0].isupper(), key.name
+    load_theme("light")  # the defaults themselves pass validation
+
+
+def test_extends_inherits_and_overrides(tmp_path):
+    path = write(tmp_path, 'extends = "dark"\n[font]\nsize = "9pt"\n')
+    theme = load_theme(path)
+    assert theme["font.size"] == 9
+    assert theme["colors.background"] == load_theme("dark")["colors.background"]
+    assert theme["matrix.cell_size"] == pytest.approx(18)  # 2em of the new size
+
+
+def test_extends_a_relative_path(tmp_path):
+    write(tmp_path, 'extends = "paper"\n[colors]\ntext = "#123456"\n', "base.toml")
+    theme = load_theme(write(tmp_path, 'extends = "base.toml"\n', "child.toml"))
+    assert theme["colors.text"] == "#123456" and theme["font.size"] == 8
+
+
+def test_extends_cycle_is_an_error(tmp_path):
+    write(tmp_path, 'extends = "b.toml"\n', "a.toml")
+    write(tmp_path, 'extends = "a.toml"\n', "b.toml")
+    with pytest.raises(ThemeError, match="cycle"):
+        load_theme(tmp_path / "a.toml")
+
+
+def test_unknown_key_names_file_line_and_close_match(tmp_path):
+    path = write(tmp_path, '[colors]\nbackground = "#ffffff"\npalete = ["#000000"]\n')
+    with pytest.raises(ThemeError) as err:
+        load_theme(path)
+    message = str(err.value)
+    assert f"{path}:3" in message and "colors.palete" in message
+    assert "did you mean" in message
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ('[colors]\ntext = "red;}</style><script>alert(1)</script>"\n', "is not a colour"),
+    ('[colors]\ntext = "url(http://evil.example/x)"\n', "is not a colour"),
+    ('[colors]\nheads = ["#fff", "expression(alert(1))"]\n', "colors.heads[1]"),
+    ('[font]\nfamily = "x; } text { fill: red"\n', "is not a font family"),
+    ('[font]\nfamily = "</style><script>"\n', "is not a font family"),
+    ('[font]\nsize = "big"\n', "is not a length"),
+    ('[font]\nsize = 500\n', "above the maximum"),
+    ('[flow]\nconnector_opacity = 3\n', "must lie in"),
+    ('[legend]\nshow = "yes"\n', "expected true or false"),
+    ('[figure]\ntitle_align = "justify"\n', "is not one of"),
+])
+def test_bad_values_are_rejected_with_file_and_key(tmp_path, text, fragment):
+    path = write(tmp_path, text)
+    with pytest.raises(ThemeError) as err:
+        load_theme(path)
+    assert fragment in str(err.value) and str(path) in str(err.value)
+
+
+def test_unknown_builtin_name_suggests(tmp_path):
+    with pytest.raises(ThemeError, match="did you mean 'paper'"):
+        load_theme("papr")
+
+
+def test_legend_text_cannot_inject_markup(tmp_path):
+    path = write(tmp_path, '[legend]\nhigh_label = "</text><script>alert(1)</script>"\n')
+    svg = Diagram(["a", "b"], [[1, 0], [0, 1]], theme=path).to_svg()
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+
+
+def test_theme_colours_reach_the_css_block():
+    svg = Diagram(["a", "b"], [[1, 0], [0, 1]], theme="dark").to_svg()
+    style = svg[svg.index("<style"):svg.index("</style>")]
+    assert load_theme("dark")["colors.background"] in style
+    assert "var(" not in style
+
+
+def test_readme_theme_table_is_generated_from_the_schema():
+    from conftest import ROOT
+
+    from svgattn.theme.docs import updated
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert updated(readme) == readme, "run: python -m svgattn.theme.docs --write README.md"
