@@ -48,10 +48,34 @@ def _png_with_dpi(png: bytes, dpi: float) -> bytes:
     return png[:ihdr_end] + chunk + png[ihdr_end:]
 
 
+_FAMILY = re.compile(rb'font-family(?:: |=)"([A-Za-z0-9 ._-]+)"')
+_warmed: set[bytes] = set()
+
+
+def _warm_fonts(svg: bytes) -> None:
+    """Make cairo meet every font family first on an image surface.
+
+    cairo caches a font face per family, configured (hinting, antialiasing) by the
+    surface that first used it; a PDF rendered first would change every later PNG of
+    the process. Rendering a tiny PNG with each new family first makes the cache state,
+    and so every output, independent of what was rendered before.
+    """
+    families = sorted(set(_FAMILY.findall(svg)) - _warmed)
+    if not families:
+        return
+    texts = b"".join(b'<text x="0" y="9" font-family="%s">a</text>'
+                     b'<text x="0" y="9" font-family="%s" font-weight="bold">a</text>' % (f, f)
+                     for f in families)
+    cairosvg.svg2png(bytestring=b'<svg xmlns="http://www.w3.org/2000/svg" width="10" '
+                     b'height="10">' + texts + b"</svg>")
+    _warmed.update(families)
+
+
 def convert(svg: str, fmt: str, *, dpi: float = 300.0) -> bytes:
     """Return the bytes of ``svg`` in ``fmt``; deterministic for equal input."""
     data = svg.encode("utf-8")
     try:
+        _warm_fonts(data)
         if fmt == "svg":
             return data
         if fmt == "pdf":
