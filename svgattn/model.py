@@ -53,6 +53,41 @@ class FlowData:
     title: str | None
     vmax: float
     binary: bool
+    caption: str | None = None
+    groups: tuple[Group, ...] = ()
+
+
+@dataclass(frozen=True)
+class Group:
+    """Tokens ``start..stop-1`` attend among themselves; ``colors`` of the heads forming it."""
+
+    start: int
+    stop: int
+    colors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LinkRule:
+    """How links are derived from a head's weights (see :mod:`svgattn.analysis.links`)."""
+
+    threshold: float = 1.0
+    top_k: int | None = None
+    ignore: tuple[int, ...] = ()  # key tokens never linked and not counted (sinks)
+    ignore_self: bool = False
+
+    @classmethod
+    def parse(cls, text: str, **kw: object) -> LinkRule:
+        """``top:3`` or ``threshold:1.5``."""
+        kind, _, value = text.partition(":")
+        try:
+            if kind == "top" and int(value) >= 1:
+                return cls(top_k=int(value), **kw)  # type: ignore[arg-type]
+            if kind == "threshold" and float(value) > 0:
+                return cls(threshold=float(value), **kw)  # type: ignore[arg-type]
+        except ValueError:
+            pass
+        raise SpecError(f"links: {text!r} is not a rule; write top:K (e.g. top:3) or "
+                        "threshold:X (e.g. threshold:1.5)")
 
 
 def _fail(where: str, field: str, message: str) -> SpecError:
@@ -124,7 +159,9 @@ def _resolve_token(ref: Any, tokens: tuple[str, ...], where: str, field: str) ->
 
 def build(*, tokens: Any = None, weights: Any = None, heads: Sequence[Head | Mapping] = (),
           query_tokens: Any = None, key_tokens: Any = None, title: str | None = None,
-          vmax: float | None = None, where: str = "Diagram") -> FlowData:
+          vmax: float | None = None, where: str = "Diagram", caption: str | None = None,
+          links: LinkRule | None = None, groups: bool = False,
+          palette: Sequence[str] = ()) -> FlowData:
     """Validate the inputs of a flow diagram and derive each head's connections."""
     from .analysis.links import links_from_weights  # analysis sits after data in the pipeline
 
@@ -180,15 +217,27 @@ def build(*, tokens: Any = None, weights: Any = None, heads: Sequence[Head | Map
         if head.tokens is not None:
             if isinstance(head.tokens, (str, bytes)) or not isinstance(head.tokens, Sequence):
                 raise _fail(where, f"{field}.tokens", "expected a list of tokens or indices")
-            links = sorted({_resolve_token(t, q, where, f"{field}.tokens[{j}]")
-                            for j, t in enumerate(head.tokens)})
+            links_ = sorted({_resolve_token(t, q, where, f"{field}.tokens[{j}]")
+                             for j, t in enumerate(head.tokens)})
         elif head.weights is not None:
             own = _matrix(head.weights, where, f"{field}.weights", (len(q), len(k)))
-            links = links_from_weights(own)
+            rule = links or LinkRule()
+            links_ = links_from_weights(own, threshold=rule.threshold, top_k=rule.top_k,
+                                        ignore=rule.ignore, ignore_self=rule.ignore_self)
         else:
-            links = []
-        head_data.append(HeadData(name=name, color=col, links=tuple(links)))
+            links_ = []
+        head_data.append(HeadData(name=name, color=col, links=tuple(links_)))
     if title is not None and not isinstance(title, str):
         raise _fail(where, "title", "expected a string")
+    found: list[Group] = []
+    if groups:
+        from .analysis.groups import find_groups, group_heads
+
+        colours = [h.color or (palette[i % len(palette)] if palette else "#666666")
+                   for i, h in enumerate(head_data)]
+        for lo, hi in find_groups(matrix):
+            formed = group_heads((lo, hi), [h.links for h in head_data])
+            found.append(Group(lo, hi, tuple(colours[h] for h in formed)))
     return FlowData(query_tokens=q, key_tokens=k, matrix=matrix, heads=tuple(head_data),
-                    title=None if not title else xml_safe(title), vmax=float(vmax), binary=binary)
+                    title=None if not title else xml_safe(title), vmax=float(vmax), binary=binary,
+                    caption=None if not caption else xml_safe(caption), groups=tuple(found))

@@ -99,6 +99,16 @@ class CellGrid:
 
 
 @dataclass(frozen=True)
+class Outline:
+    """A token group drawn as a stroked rectangle on the matrix."""
+
+    id: str
+    box: Box
+    color: str
+    width: float
+
+
+@dataclass(frozen=True)
 class ColorBar:
     id: str
     box: Box
@@ -128,12 +138,14 @@ class Scene:
     legend_labels: tuple[Text, ...]
     colorbar: ColorBar | None
     title_text: Text | None
+    outlines: tuple[Outline, ...] = ()
+    caption_text: Text | None = None
 
     @property
     def canvas(self) -> Box:
         return Box(0.0, 0.0, self.width, self.height)
 
     def texts(self) -> tuple[Text, ...]:
-        extra = (self.title_text,) if self.title_text else ()
+        extra = tuple(t for t in (self.title_text, self.caption_text) if t)
         return (*self.head_labels, *self.node_labels, *self.row_labels, *self.column_labels,
                 *self.legend_labels, *extra)

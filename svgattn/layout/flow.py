@@ -13,7 +13,7 @@ import numpy as np
 
 from ..analysis.scale import cell_colors, contrast_text, nice_ticks, tick_label
 from ..model import FlowData
-from ..scene import Box, CellGrid, ColorBar, Connector, Rect, Scene, Text
+from ..scene import Box, CellGrid, ColorBar, Connector, Outline, Rect, Scene, Text
 from ..text.metrics import TextBox, measure
 from ..theme import Theme
 from .placement import barycentre_order, spread
@@ -220,6 +220,16 @@ def _arrange(data: FlowData, theme: Theme, *, scale: float, cell: float | None,
                       data.matrix, None if grid_color == "none" or grid_width == 0 else grid_color,
                       grid_width)
 
+    outlines = []
+    line_w = 1.6 * scale
+    for g, group in enumerate(data.groups):
+        for c, colour in enumerate(group.colors or (theme["colors.text"],)):
+            inset = (c + 0.5) * line_w
+            side = (group.stop - group.start) * cell - 2 * inset
+            box = Box(x_matrix + group.start * cell + inset, y_matrix + group.start * cell + inset,
+                      side, side)
+            outlines.append(Outline(f"group-{g}-{c}", box, colour, line_w))
+
     # --- legend -----------------------------------------------------------------------
     legend_rects: list[Rect] = []
     legend_labels: list[Text] = []
@@ -267,33 +277,45 @@ def _arrange(data: FlowData, theme: Theme, *, scale: float, cell: float | None,
     right = max(b.right for b in boxes)
     bottom = max(b.bottom for b in boxes)
     margin = m["figure.margin"]
-    title_text = None
-    content_w = right - left
+    body_w = right - left
+    title_box = caption_box = None
     if data.title:
         bold = theme["font.title_weight"] == "bold"
-        tb = m.text(data.title, "font.title_size", bold=bold)
-        avail = None if room is None else room - 2 * margin
-        if avail is not None and tb.width > max(avail, right - left):
+        title_box = m.text(data.title, "font.title_size", bold=bold)
+        avail = max(body_w, 0.0 if room is None else room - 2 * margin)
+        if room is not None and title_box.width > avail:
             floor = m["font.size"] / m["font.title_size"]
-            tb = m.text(data.title, "font.title_size", bold=bold,
-                        factor=max(floor, max(avail, right - left) / tb.width * 0.999))
-        tb.height + 0.6 * em
-        content_w = max(content_w, tb.width)
+            title_box = m.text(data.title, "font.title_size", bold=bold,
+                               factor=max(floor, avail / title_box.width * 0.999))
+    if data.caption:
+        caption_box = m.text(data.caption, factor=0.9)
+    content_w = max([body_w, *(b.width for b in (title_box, caption_box) if b)])
+    body_x = (content_w - body_w) / 2  # the body is centred under a wider title or caption
+
+    # Title and caption are placed in frame coordinates (x from the content's left edge).
+    title_text = caption_text = None
+    if title_box:
         if theme["figure.title_align"] == "left":
-            tx, anchor = left, "start"
+            tx, anchor = (body_x if title_box.width <= body_w else 0.0), "start"
+            tleft = tx
         else:
-            tx, anchor = left + content_w / 2 if content_w > right - left else (left + right) / 2, \
-                "middle"
-        baseline = top - 0.6 * em - tb.descent
-        bbox = Box({"start": tx, "middle": tx - tb.width / 2}[anchor], baseline - tb.ascent,
-                   tb.width, tb.height)
-        title_text = Text("title", tx, baseline, tb, "title", anchor, bbox, bold=bold)
+            tx, anchor = content_w / 2, "middle"
+            tleft = tx - title_box.width / 2
+        baseline = top - 0.6 * em - title_box.descent
+        bbox = Box(tleft, baseline - title_box.ascent, title_box.width, title_box.height)
+        title_text = Text("title", tx, baseline, title_box, "title", anchor, bbox,
+                          bold=theme["font.title_weight"] == "bold")
         top = bbox.y
-    # Centre the body under a wider title, and pad to a requested width.
-    body_shift = (content_w - (right - left)) / 2
-    dx = margin - left + pad / 2
+    if caption_box:
+        cx = body_x if caption_box.width <= body_w else 0.0
+        baseline = bottom + 0.8 * em + caption_box.ascent
+        caption_text = Text("caption", cx, baseline, caption_box, "caption", "start",
+                            Box(cx, baseline - caption_box.ascent, caption_box.width,
+                                caption_box.height))
+        bottom = baseline + caption_box.descent
+    fx = margin + pad / 2
     dy = margin - top
-    bdx = dx + body_shift
+    bdx = fx + body_x - left
 
     def rects(items: list[Rect]) -> tuple[Rect, ...]:
         return tuple(_shift_rect(r, bdx, dy) for r in items)
@@ -319,4 +341,6 @@ def _arrange(data: FlowData, theme: Theme, *, scale: float, cell: float | None,
         connectors=shifted_connectors, nodes=rects(nodes), node_labels=texts(node_labels),
         row_labels=texts(row_labels), column_labels=texts(column_labels), matrix=grid,
         legend_rects=rects(legend_rects), legend_labels=texts(legend_labels), colorbar=bar,
-        title_text=_shift_text(title_text, dx, dy) if title_text else None)
+        title_text=_shift_text(title_text, fx, dy) if title_text else None,
+        outlines=tuple(Outline(o.id, o.box.moved(bdx, dy), o.color, o.width) for o in outlines),
+        caption_text=_shift_text(caption_text, fx, dy) if caption_text else None)

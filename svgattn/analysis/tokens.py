@@ -1,0 +1,79 @@
+"""Token labels: strip tokenizer markers, hide special tokens, merge word pieces.
+
+Markers: GPT-2/RoBERTa/Llama byte-level BPE ``Ġ`` (a leading space), SentencePiece ``▁``
+(a leading space), WordPiece ``##`` (continues the previous word), and ``</w>`` (ends a
+word, CLIP/BPE). A leading space is hidden, or marked with a subtle middle dot when
+``leading_space="mark"``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+SPECIAL = re.compile(r"^(\[(CLS|SEP|PAD|MASK|UNK|BOS|EOS)\]|<\|[^|<>]{1,40}\|>|</?s>|<pad>|"
+                     r"<unk>|<mask>|<bos>|<eos>|<cls>|<sep>|<\|endoftext\|>)$", re.IGNORECASE)
+SPACE_MARKERS = ("Ġ", "▁")
+SPACE_MARK = "·"
+
+
+def is_special(token: str) -> bool:
+    """True for tokenizer control tokens such as [CLS], [SEP], <s>, <|endoftext|>."""
+    return bool(SPECIAL.match(token.strip()))
+
+
+def starts_word(token: str) -> bool:
+    return token.startswith(SPACE_MARKERS) or token.startswith(" ")
+
+
+def clean(token: str, leading_space: str = "hide") -> str:
+    """The label a reader should see for ``token``."""
+    text = token
+    lead = text.startswith(SPACE_MARKERS) or (text.startswith(" ") and text.strip() != "")
+    if lead:
+        text = text[1:]
+        if not text:
+            return "\u2423"  # a token that is only a space: an open box, visible
+    if text.startswith("##") and len(text) > 2:
+        text = text[2:]
+    if text.endswith("</w>") and len(text) > 4:
+        text = text[:-4]
+    text = text.replace("Ċ", "\u21b5").replace("ĉ", "\u21e5")  # byte-level newline, tab
+    if lead and leading_space == "mark":
+        text = SPACE_MARK + text
+    return text if text else token
+
+
+def word_spans(tokens: list[str]) -> list[list[int]]:
+    """Group token indices into words. A piece joins the word before it when neither is a
+    special token and: it starts with ``##`` (WordPiece); or the sequence uses ``Ġ``/``▁``
+    word-start markers, the piece has none and begins with a letter or digit (BPE,
+    SentencePiece); or the sequence uses ``</w>`` and the word before has not ended."""
+    spaced = any(t.startswith(SPACE_MARKERS) for t in tokens)
+    end_marked = any(t.endswith("</w>") for t in tokens)
+    spans: list[list[int]] = []
+    for i, tok in enumerate(tokens):
+        prev = tokens[spans[-1][-1]] if spans else None
+        joins = prev is not None and not is_special(tok) and not is_special(prev) and (
+            tok.startswith("##")
+            or (spaced and not starts_word(tok) and tok[:1].isalnum())
+            or (end_marked and not prev.endswith("</w>")))
+        if joins:
+            spans[-1].append(i)
+        else:
+            spans.append([i])
+    return spans
+
+
+def merge_spans(matrix: np.ndarray, row_spans: list[list[int]],
+                col_spans: list[list[int]]) -> np.ndarray:
+    """Merge word pieces: sum over merged key columns, mean over merged query rows, so a
+    row-stochastic matrix stays row-stochastic. Works on ``[..., query, key]``."""
+    cols = np.stack([matrix[..., span].sum(axis=-1) for span in col_spans], axis=-1)
+    return np.stack([cols[..., span, :].mean(axis=-2) for span in row_spans], axis=-2)
+
+
+def merged_label(tokens: list[str], span: list[int], leading_space: str) -> str:
+    first = clean(tokens[span[0]], leading_space)
+    return first + "".join(clean(tokens[i], "hide") for i in span[1:])

@@ -1,0 +1,65 @@
+"""TransformerLens ``ActivationCache``: ``cache["pattern", layer]`` is ``[batch, heads,
+query, key]`` (hook name ``blocks.{layer}.attn.hook_pattern``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..attention import Attention, make_attention, to_numpy
+from ..errors import SpecError
+
+
+def _pattern(cache: Any, layer: int) -> Any:
+    for key in (("pattern", layer), f"blocks.{layer}.attn.hook_pattern"):
+        try:
+            return cache[key]
+        except (KeyError, IndexError, TypeError):
+            continue
+    return None
+
+
+def from_transformerlens(cache: Any, tokens: Sequence[str] | None = None, *,
+                         model: Any = None, input: Any = None,
+                         layers: Sequence[int] | None = None,
+                         batch_index: int = 0) -> Attention:
+    """Attention from a cache of ``model.run_with_cache(...)``. Tokens are ``tokens`` or
+    ``model.to_str_tokens(input)``. ``layers`` defaults to every layer in the cache."""
+    if layers is None:
+        n = getattr(getattr(getattr(cache, "model", None), "cfg", None), "n_layers", None)
+        if n is None and model is not None:
+            n = getattr(getattr(model, "cfg", None), "n_layers", None)
+        layers = []
+        for layer in range(n if n is not None else 10_000):
+            if _pattern(cache, layer) is None:
+                break
+            layers.append(layer)
+    patterns = []
+    for layer in layers:
+        found = _pattern(cache, layer)
+        if found is None:
+            raise SpecError(f"transformerlens: cache has no pattern for layer {layer}; run "
+                            "model.run_with_cache(...) without a names_filter that drops "
+                            "hook_pattern")
+        array = to_numpy(found)
+        if array.ndim == 3:
+            array = array[None]
+        if array.ndim != 4:
+            raise SpecError(f"transformerlens: pattern of layer {layer} has shape {array.shape};"
+                            " expected [batch, heads, query, key]")
+        if not -array.shape[0] <= batch_index < array.shape[0]:
+            raise SpecError(f"transformerlens: batch_index: {batch_index} is out of range")
+        patterns.append(array[batch_index])
+    if not patterns:
+        raise SpecError("transformerlens: the cache holds no attention patterns; cache "
+                        "'blocks.*.attn.hook_pattern'")
+    if tokens is None:
+        if model is None or input is None:
+            raise SpecError("transformerlens: tokens: give tokens=[...] or model= and input= "
+                            "(tokens come from model.to_str_tokens(input))")
+        tokens = [str(t) for t in model.to_str_tokens(input)]
+    return make_attention(np.stack(patterns), list(tokens), list(tokens),
+                          layer_names=[f"L{layer}" for layer in layers],
+                          source="transformerlens cache")

