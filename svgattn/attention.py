@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from .errors import SpecError
-from .textsafe import xml_safe
 
 AXES = ("layers", "heads", "query", "key")
 
@@ -126,5 +125,5 @@ def make_attention(weights: Any, query_tokens: Sequence[str], key_tokens: Sequen
                         f"layer names for {n_heads} heads and {n_layers} layers; give one each")
     array = np.ascontiguousarray(array)
     array.setflags(write=False)
-    return Attention(array, tuple(xml_safe(str(t)) for t in query_tokens),
-                     tuple(xml_safe(str(t)) for t in key_tokens), layers, heads, source)
+    return Attention(array, tuple(str(t) for t in query_tokens),
+                     tuple(str(t) for t in key_tokens), layers, heads, source)

@@ -70,6 +70,11 @@ def _style_options(p: argparse.ArgumentParser, with_format: bool = True) -> None
     p.add_argument("--theme", help="built-in theme name (see `svgattn themes`) or a .toml path")
     p.add_argument("--width", help="figure width with a unit, e.g. 6.5in, 16cm, 468pt")
     p.add_argument("--dpi", type=float, default=300.0, help="PNG resolution (default 300)")
+    # `svgattn model --text` is the input sentence, so there the mode is --text-mode only.
+    names = ["--text-mode"] if p.prog.endswith(" model") else ["--text", "--text-mode"]
+    p.add_argument(*names, dest="text_mode", choices=("native", "paths"),
+                   help="native: editable <text>; paths: outlines, identical in every renderer "
+                   "(default: the theme's text.mode)")
     if with_format:
         p.add_argument("--format", choices=FORMATS, help="output format (default: from suffix)")
 
@@ -104,7 +109,8 @@ def _from_attention(attention, args: argparse.Namespace) -> Diagram:  # type: ig
         attention, layer=args.layer, heads=heads, combine=args.combine, links=args.links,
         ignore_sinks=not args.keep_sinks, hide_special=args.hide_special,
         merge_words=args.merge_words, leading_space=args.leading_space,
-        groups=not args.no_groups, title=args.title, theme=args.theme, width=args.width)
+        groups=not args.no_groups, title=args.title, theme=args.theme, width=args.width,
+        text=args.text_mode)
 
 
 def _render(args: argparse.Namespace) -> None:
@@ -114,7 +120,8 @@ def _render(args: argparse.Namespace) -> None:
         attention = load_file(args.spec, tokens=tokens, batch_index=args.batch_index)
         diagram = _from_attention(attention, args)
     else:
-        diagram = Diagram.from_spec(args.spec, theme=args.theme, width=args.width)
+        diagram = Diagram.from_spec(args.spec, theme=args.theme, width=args.width,
+                                    text=args.text_mode)
     path = diagram.save(args.output, fmt=fmt, dpi=args.dpi)
     print(f"wrote {path}")
 
@@ -130,7 +137,7 @@ def _demo(args: argparse.Namespace) -> None:
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     diagram = Diagram.from_spec(data_dir("specs") / "seed.toml", theme=args.theme,
-                                width=args.width)
+                                width=args.width, text=args.text_mode)
     for fmt in ("svg", "pdf", "png"):
         print(f"wrote {diagram.save(out / f'seed.{fmt}', dpi=args.dpi)}")
 

@@ -38,7 +38,7 @@ class Diagram:
                  vmax: float | None = None, theme: str | os.PathLike[str] | Theme | None = None,
                  width: str | float | None = None, where: str = "Diagram",
                  caption: str | None = None, links: LinkRule | None = None,
-                 groups: bool = False) -> None:
+                 groups: bool = False, text: str | None = None) -> None:
         self.theme: Theme = load_theme(theme)
         self.data: FlowData = build(tokens=tokens, weights=weights, heads=heads,
                                     query_tokens=query_tokens, key_tokens=key_tokens,
@@ -46,11 +46,14 @@ class Diagram:
                                     links=links, groups=groups,
                                     palette=self.theme["colors.heads"])
         self.width: float | None = None if width is None else _width(width, where)
+        if text not in (None, "native", "paths"):
+            raise SpecError(f"{where}: text: {text!r} is not a text mode; use native or paths")
+        self.text: str | None = text  # None: the theme's text.mode
 
     @classmethod
     def from_spec(cls, path: str | os.PathLike[str], *,
                   theme: str | os.PathLike[str] | Theme | None = None,
-                  width: str | float | None = None) -> Diagram:
+                  width: str | float | None = None, text: str | None = None) -> Diagram:
         """Load a TOML/JSON spec; ``theme``/``width`` override the spec's own."""
         spec = read_spec(path)
         where = Path(path).name
@@ -59,7 +62,7 @@ class Diagram:
         if spec_theme is not None and not isinstance(spec_theme, str):
             raise SpecError(f"{where}: theme: expected a theme name or a path string")
         return cls(**spec, theme=theme if theme is not None else spec_theme,
-                   width=width if width is not None else spec_width, where=where)
+                   width=width if width is not None else spec_width, where=where, text=text)
 
     @classmethod
     def from_attention(cls, attention: Attention, *, layer: int | str | None = None,
@@ -69,7 +72,7 @@ class Diagram:
                        merge_words: bool = False, leading_space: str = "hide",
                        groups: bool = True, title: str | None = None,
                        theme: str | os.PathLike[str] | Theme | None = None,
-                       width: str | float | None = None) -> Diagram:
+                       width: str | float | None = None, text: str | None = None) -> Diagram:
         """A flow figure of real attention (see README "Real attention").
 
         The selected ``heads`` of one ``layer`` (default: the last) become head boxes,
@@ -120,7 +123,7 @@ class Diagram:
                                   else {"query_tokens": q_labels, "key_tokens": k_labels})
         return cls(weights=matrix, heads=head_specs, title=title, theme=theme, width=width,
                    where=attention.source, caption=caption, links=rule,
-                   groups=groups, **kwargs)
+                   groups=groups, text=text, **kwargs)
 
     def scene(self) -> Scene:
         """Lay the figure out (pure; no I/O)."""
@@ -128,7 +131,7 @@ class Diagram:
 
     def to_svg(self) -> str:
         """The figure as an SVG document."""
-        return render_svg(self.scene(), self.theme)
+        return render_svg(self.scene(), self.theme, self.text)
 
     def to_bytes(self, fmt: str = "svg", *, dpi: float = 300.0) -> bytes:
         """The figure encoded as ``svg``, ``pdf``, ``png`` or ``eps``."""
@@ -136,7 +139,7 @@ class Diagram:
         scene = self.scene()
         if fmt == "png":
             _check_dpi(dpi, scene)
-        return convert(render_svg(scene, self.theme), fmt, dpi=dpi)
+        return convert(render_svg(scene, self.theme, self.text), fmt, dpi=dpi)
 
     def save(self, path: str | os.PathLike[str], *, fmt: str | None = None,
              dpi: float = 300.0) -> Path:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .errors import SpecError
-from .textsafe import xml_safe
+from .textsafe import visible, xml_safe
 from .theme.validate import color as _color
 
 MAX_TOKENS = 2000
@@ -105,7 +105,7 @@ def _tokens(value: Any, where: str, field: str) -> tuple[str, ...]:
     for i, tok in enumerate(value):
         if not isinstance(tok, str):
             raise _fail(where, f"{field}[{i}]", f"{tok!r} is not a string; quote it")
-        out.append(xml_safe(tok))
+        out.append(visible(tok))
     return tuple(out)
 
 

@@ -5,6 +5,14 @@ from __future__ import annotations
 _CONTROL_PICTURES = 0x2400  # U+2400..U+241F picture the C0 controls; U+2421 pictures DEL
 
 
+def visible(token: str) -> str:
+    """A token label that can be seen: whitespace-only tokens become open boxes (U+2423),
+    one per character, so a space, a tab and two spaces stay distinguishable."""
+    if token and not token.strip():
+        return "".join("\u2423" if ch == " " else xml_safe(ch) for ch in token)
+    return xml_safe(token)
+
+
 def xml_safe(text: str) -> str:
     """Replace characters XML 1.0 forbids with visible stand-ins.
 

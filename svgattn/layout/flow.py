@@ -14,6 +14,7 @@ import numpy as np
 from ..analysis.scale import cell_colors, contrast_text, nice_ticks, tick_label
 from ..model import FlowData
 from ..scene import Box, CellGrid, ColorBar, Connector, Outline, Rect, Scene, Text
+from ..text.fonts import resolve_family
 from ..text.metrics import TextBox, measure
 from ..theme import Theme
 from .placement import barycentre_order, spread
@@ -336,7 +337,7 @@ def _arrange(data: FlowData, theme: Theme, *, scale: float, cell: float | None,
         width=content_w + 2 * margin + pad, height=bottom - top + 2 * margin,
         background=None if theme["colors.background"] == "none" else theme["colors.background"],
         title=data.title or "Attention heads and attention matrix", desc=desc,
-        font_family=theme["font.family"][0], font_size=fs,
+        font_family=resolve_family(theme["font.family"]).family, font_size=fs,
         heads=rects(head_rects), head_labels=texts(head_labels),
         connectors=shifted_connectors, nodes=rects(nodes), node_labels=texts(node_labels),
         row_labels=texts(row_labels), column_labels=texts(column_labels), matrix=grid,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -26,6 +27,10 @@ DEBIAN_PACKAGES = {
     "Noto Sans CJK JP": "fonts-noto-cjk",
     "Noto Sans CJK SC": "fonts-noto-cjk",
 }
+
+
+class FontWarning(UserWarning):
+    """A theme's first font family is missing and a listed fallback is used."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,9 @@ def resolve_family(families: tuple[str, ...], bold: bool = False) -> FontFace:
         style = ":weight=bold" if bold else ":weight=regular"
         names, path, index = _fc_match(family.replace("-", r"\-") + style)
         if family.lower() in (n.lower() for n in names):
+            if tried:  # the theme's list allows this fallback; say so
+                warnings.warn(f"font.family: {tried[0]} is not installed; using the theme's "
+                              f"fallback '{family}'", FontWarning, stacklevel=2)
             return FontFace(family=family, path=path, index=index, bold=bold)
         tried.append(f"'{family}' (fontconfig offers '{names[0]}' instead)")
     hints = [f"apt-get install {DEBIAN_PACKAGES[f]}" for f in families if f in DEBIAN_PACKAGES]
@@ -98,4 +106,25 @@ def face_for_char(primary: FontFace, char: str) -> FontFace:
     face = FontFace(family=names[0], path=path, index=index, bold=primary.bold)
     if code in cmap(face) and face.outlines:
         return face
+    # fontconfig's favourite may be a colour-bitmap font (Noto Color Emoji) that neither
+    # cairosvg nor the paths mode can draw: take the first outline font that has the glyph.
+    for face in _faces_with(code, primary.bold):
+        if face.outlines:
+            return face
     return primary
+
+
+def _faces_with(code: int, bold: bool) -> list[FontFace]:
+    exe = shutil.which("fc-list")
+    if exe is None:
+        return []
+    out = subprocess.run([exe, f":charset={code:x}", "family", "file", "index"],
+                         capture_output=True, text=True, check=False).stdout
+    faces = []
+    for line in sorted(out.splitlines()):
+        path, _, rest = line.partition(": ")
+        family = rest.split(":")[0].split(",")[0].strip()
+        index = int(rest.rsplit("index=", 1)[1]) if "index=" in rest else 0
+        if family and path:
+            faces.append(FontFace(family=family, path=path, index=index, bold=bold))
+    return faces

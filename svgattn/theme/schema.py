@@ -55,6 +55,11 @@ KEYS: tuple[Key, ...] = (
         "Continuous matrices: colour stops from the lowest to the highest weight."),
     Key("colors.grid", "color_or_none", "#ffffff",
         "Lines between matrix cells, or `none` for no lines."),
+    Key("text.mode", "choice", "native",
+        "How text is drawn: `native` keeps editable `<text>` (labels cairosvg cannot shape "
+        "become outlines); "
+        "`paths` draws all text as outlines, identical in every renderer.",
+        choices=("native", "paths")),
     Key("figure.width", "length_or_auto", "auto",
         "Output width (e.g. `6.75in`); `auto` sizes the figure from `matrix.cell_size`."),
     Key("figure.margin", "length", "1em", "Empty border around the figure.", minimum=0,
