@@ -42,7 +42,8 @@ def figures() -> list[Figure]:
         Figure("scripts-native", "scripts.toml",
                "Tokens mixing scripts (BPE markers, CJK, Arabic and Hebrew right to left, "
                "Devanagari, emoji, combining marks, a whitespace-only token) in `native` text "
-               "mode: real `<text>`, with labels cairosvg cannot shape drawn as outlines",
+               "mode: the SVG keeps real `<text>` and draws only the labels renderers cannot "
+               "shape as outlines (PNGs are always drawn from outlines)",
                text="native"),
         Figure("scripts-paths", "scripts.toml",
                "The same figure in `paths` text mode: every label is HarfBuzz-shaped glyph "
@@ -71,6 +72,16 @@ def _model_figure(fig: Figure) -> Diagram:
                                   theme=fig.theme, width=fig.width)
 
 
+def diagram_for(fig: Figure, text: str | None = None) -> Diagram:
+    """The figure's diagram; ``text`` overrides its text mode."""
+    if fig.model:
+        diagram = _model_figure(fig)
+        diagram.text = text or fig.text
+        return diagram
+    return Diagram.from_spec(SPECS / fig.spec, theme=fig.theme, width=fig.width,
+                             text=text or fig.text)
+
+
 def build(outdir: Path = HERE, *, models: bool = True) -> list[Path]:
     """Render every gallery figure into ``outdir`` (without ``models``, skip the figures
     that run real models); return the files written."""
@@ -78,8 +89,7 @@ def build(outdir: Path = HERE, *, models: bool = True) -> list[Path]:
     for fig in figures():
         if fig.model and not models:
             continue
-        diagram = _model_figure(fig) if fig.model else Diagram.from_spec(
-            SPECS / fig.spec, theme=fig.theme, width=fig.width, text=fig.text)
+        diagram = diagram_for(fig)
         for fmt in ("svg", "png"):
             written.append(diagram.save(outdir / f"{fig.stem}.{fmt}", dpi=DPI))
     index = ["# Gallery", "",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -147,8 +148,13 @@ def _themes(_: argparse.Namespace) -> None:
         print(f"{name:8} {load_theme(name)['description']}")
 
 
+def _warn(message, category, filename, lineno, file=None, line=None) -> None:  # type: ignore[no-untyped-def]
+    print(f"svgattn: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    warnings.showwarning = _warn  # one line, no source location
     try:
         {"render": _render, "model": _model, "demo": _demo,
          "themes": _themes}[args.command](args)

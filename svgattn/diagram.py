@@ -139,7 +139,10 @@ class Diagram:
         scene = self.scene()
         if fmt == "png":
             _check_dpi(dpi, scene)
-        return convert(render_svg(scene, self.theme, self.text), fmt, dpi=dpi)
+        # PNGs are drawn from outlines: cairo's image surface rounds glyph advances to
+        # whole pixels, so native text would drift from the measured label widths.
+        text = "paths" if fmt == "png" else self.text
+        return convert(render_svg(scene, self.theme, text), fmt, dpi=dpi)
 
     def save(self, path: str | os.PathLike[str], *, fmt: str | None = None,
              dpi: float = 300.0) -> Path:

@@ -38,3 +38,11 @@ def gallery_svgs() -> list[Path]:
     paths = sorted((ROOT / "gallery").glob("*.svg"))
     assert paths, "the gallery has no SVGs; run python gallery/build.py"
     return paths
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the cross-renderer report (written by tests/test_cross_renderer.py)."""
+    report = ROOT / "build" / "cross-renderer.txt"
+    if report.exists():
+        terminalreporter.section("cross-renderer report (build/cross-renderer.txt)")
+        terminalreporter.write(report.read_text())

@@ -11,7 +11,7 @@ from markupsafe import Markup
 from ..errors import SpecError
 from ..resources import data_dir
 from ..scene import Scene, Text
-from ..text.outlines import label_paths, needs_shaping
+from ..text.outlines import label_paths, needs_outlines
 from ..theme import Theme
 from ..units import fmt
 from .cells import cell_paths, grid_path
@@ -57,7 +57,7 @@ def outlines_for(mode: str) -> Callable[[Text], list[tuple[str, str]]]:
     def outlines(t: Text) -> list[tuple[str, str]]:
         if not t.text.runs:
             return []
-        if mode == "paths" or needs_shaping(t.text.text, t.text.runs[0].face):
+        if mode == "paths" or needs_outlines(t.text.text, t.text.runs[0].face):
             return label_paths(t.text, t.x, t.y, t.anchor, t.rotate, fmt)
         return []
 

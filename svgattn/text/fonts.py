@@ -26,6 +26,7 @@ DEBIAN_PACKAGES = {
     "Noto Serif": "fonts-noto-core",
     "Noto Sans CJK JP": "fonts-noto-cjk",
     "Noto Sans CJK SC": "fonts-noto-cjk",
+    "Symbola": "fonts-symbola",
 }
 
 
@@ -77,10 +78,17 @@ def resolve_family(families: tuple[str, ...], bold: bool = False) -> FontFace:
                               f"fallback '{family}'", FontWarning, stacklevel=2)
             return FontFace(family=family, path=path, index=index, bold=bold)
         tried.append(f"'{family}' (fontconfig offers '{names[0]}' instead)")
-    hints = [f"apt-get install {DEBIAN_PACKAGES[f]}" for f in families if f in DEBIAN_PACKAGES]
-    how = f"install it (Debian: {'; '.join(hints)})" if hints else "install the font"
-    raise FontError(f"font.family: {', '.join(tried)} is not installed; {how} or name an "
-                    "installed family in the theme (list them with: fc-list : family)")
+    what = tried[0] if len(tried) == 1 else "none of " + ", ".join(tried)
+    raise FontError(f"font.family: {what} is not installed; {install_hint(families)} or name "
+                    "an installed family in the theme (list them with: fc-list : family)")
+
+
+def install_hint(families: tuple[str, ...]) -> str:
+    """How to install ``families``: Debian packages for the fonts svgattn knows."""
+    packages = sorted({DEBIAN_PACKAGES[f] for f in families if f in DEBIAN_PACKAGES})
+    if packages:
+        return f"install it (Debian: apt-get install {' '.join(packages)})"
+    return "install the font"
 
 
 @lru_cache(maxsize=64)

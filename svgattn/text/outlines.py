@@ -79,11 +79,19 @@ def direction_segments(text: str) -> list[tuple[str, bool]]:
     return segments
 
 
+def _emoji(code: int) -> bool:
+    return (0x1F000 <= code <= 0x1FAFF or 0x2600 <= code <= 0x27BF or code in (0x200D, 0xFE0F)
+            or 0x1F1E6 <= code <= 0x1F1FF)
+
+
 @lru_cache(maxsize=4096)
-def needs_shaping(text: str, primary: FontFace) -> bool:
-    """True when drawing the characters one by one from the cmap (what cairosvg does)
-    would differ from shaped text: reordering (RTL), contextual forms, conjuncts,
-    mark positioning. Optional ligatures and kerning do not count."""
+def needs_outlines(text: str, primary: FontFace) -> bool:
+    """True when a renderer would not draw ``text`` as measured, so native mode draws it
+    as outlines: cairosvg draws characters one by one from the cmap, without reordering
+    (RTL), contextual forms, conjuncts or mark positioning; and browsers and librsvg
+    swap emoji for a colour emoji font. Optional ligatures and kerning do not count."""
+    if any(_emoji(ord(ch)) for ch in text):
+        return True
     if any(rtl for _, rtl in direction_segments(text)):
         return True
     for chunk, face in split_runs(primary, text):
