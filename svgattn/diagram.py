@@ -118,6 +118,10 @@ class Diagram:
         caption = describe(combine, layer_name, names, attention.shape[1])
         if square and w.shape[1] > 1 and not np.triu(matrix, 1).any():
             caption += "; causal: cells above the diagonal are 0"
+        if hide_special:
+            caption += "; special tokens hidden, rows renormalised"
+        if merge_words:
+            caption += "; word pieces merged"
         head_specs = [Head(f"{layer_name} {n}", weights=w[i]) for i, n in enumerate(names)]
         kwargs: dict[str, Any] = ({"tokens": q_labels} if square and q_labels == k_labels
                                   else {"query_tokens": q_labels, "key_tokens": k_labels})

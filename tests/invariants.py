@@ -42,6 +42,9 @@ def violations(scene: Scene) -> list[str]:
                 problems.append(f"{t.id} overlaps {name}")
 
     grid = scene.matrix
+    for o in scene.outlines:
+        if not o.box.inside(grid.box):
+            problems.append(f"{o.id} {o.box} is not inside the matrix {grid.box}")
     rows = grid.index.shape[0]
     for i, node in enumerate(scene.nodes):
         centre = node.box.y + node.box.h / 2

@@ -32,7 +32,9 @@ def diagrams(draw):
     theme = draw(st.sampled_from(["light", "dark", "paper", "seed"]))
     width = draw(st.sampled_from([None, "3.25in", "6.75in"]))
     title = draw(st.sampled_from([None, "A title", "Attention in layer 3 of a long model name"]))
-    return Diagram(tokens, weights, heads, theme=theme, width=width, title=title)
+    caption = draw(st.sampled_from([None, "Matrix: mean of heads H0, H1 (2) of layer L3"]))
+    return Diagram(tokens, weights, heads, theme=theme, width=width, title=title,
+                   caption=caption, groups=draw(st.booleans()))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

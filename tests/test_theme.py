@@ -41,6 +41,7 @@ def test_every_key_is_documented_and_its_default_is_valid():
 def test_extends_inherits_and_overrides(tmp_path):
     path = write(tmp_path, 'extends = "dark"\n[font]\nsize = "9pt"\n')
     theme = load_theme(path)
+    assert theme.name == "t" and load_theme("dark").name == "dark"
     assert theme["font.size"] == 9
     assert theme["colors.background"] == load_theme("dark")["colors.background"]
     assert theme["matrix.cell_size"] == pytest.approx(18)  # 2em of the new size

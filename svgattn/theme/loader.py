@@ -50,8 +50,12 @@ def load_theme(theme: str | Path | Theme | None = None) -> Theme:
     """Load a built-in theme by name (``"paper"``) or a user theme by path."""
     if isinstance(theme, Theme):
         return theme
-    raw, lines = _load_chain(theme if theme is not None else DEFAULT_THEME, ())
-    name = raw.get("name", Path(str(theme)).stem if theme else DEFAULT_THEME)
+    ref = theme if theme is not None else DEFAULT_THEME
+    raw, lines = _load_chain(ref, ())
+    top = str(_locate(ref, None).resolve())
+    # A theme's name is its own `name`, else its file name; never its parent's name.
+    own = "name" in lines and lines["name"].rsplit(":", 1)[0] == top
+    name = raw["name"] if own else Path(str(ref)).stem
     return _finish(raw, str(name), str(theme or DEFAULT_THEME), lines)
 
 
