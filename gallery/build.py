@@ -33,6 +33,9 @@ def figures() -> list[Figure]:
                   + (" (3.25 in column width, 8 pt type)" if name == "paper" else ""),
                   theme=name) for name in builtin_themes()]
     out += [
+        Figure("groups", "groups.toml",
+               "Token groups found from the data: runs of tokens that attend among themselves "
+               "are outlined on the matrix in the colours of the heads that form them"),
         Figure("continuous", "continuous.toml",
                "Soft attention: two heads given by their own weights (links derived by the "
                "documented threshold rule), one by explicit tokens; a colour bar for "

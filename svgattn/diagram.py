@@ -59,6 +59,8 @@ class Diagram:
         where = Path(path).name
         spec_width = spec.pop("width", None)
         spec_theme = spec.pop("theme", None)
+        if not isinstance(spec.get("groups", False), bool):
+            raise SpecError(f"{where}: groups: expected true or false")
         if spec_theme is not None and not isinstance(spec_theme, str):
             raise SpecError(f"{where}: theme: expected a theme name or a path string")
         return cls(**spec, theme=theme if theme is not None else spec_theme,

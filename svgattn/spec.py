@@ -17,7 +17,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 SPEC_KEYS = ("title", "theme", "width", "tokens", "query_tokens", "key_tokens", "weights",
-             "vmax", "heads")
+             "vmax", "heads", "groups")
 
 
 def read_spec(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -169,3 +169,24 @@ def test_smollm2_is_causal_and_the_figure_shows_it():
     scene = d.scene()
     assert (scene.matrix.index[upper] == 0).all()  # drawn in the colour map's zero colour
     assert violations(scene) == []
+
+
+def test_encoder_decoder_cross_attention_with_masks():
+    # [batch=1, heads=2, decoder q=4, encoder k=5] per layer; the last encoder token is padding
+    cross = tuple(stochastic(1, 2, 4, 5, seed=i) for i in range(3))
+    outputs = {"cross_attentions": cross, "encoder_attentions": (stochastic(1, 2, 5, 5),),
+               "decoder_attentions": (np.tril(stochastic(1, 2, 4, 4)),)}
+    att = from_huggingface(outputs, ["<s>", "Le", "chat", "dort"], kind="cross",
+                           key_tokens=["The", "cat", "sleeps", "</s>", "<pad>"],
+                           attention_mask=np.array([[1, 1, 1, 1, 0]]))
+    assert att.shape == (3, 2, 4, 4)
+    assert att.key_tokens == ("The", "cat", "sleeps", "</s>")
+    np.testing.assert_array_equal(att.weights[1], cross[1][0][:, :, :4])
+    d = Diagram.from_attention(att, layer=0, hide_special=True)
+    assert d.data.query_tokens == ("Le", "chat", "dort")
+    assert d.data.key_tokens == ("The", "cat", "sleeps")
+    assert d.data.matrix.shape == (3, 3) and violations(d.scene()) == []
+    enc = from_huggingface(outputs, ["a", "b", "c", "d", "e"], kind="encoder")
+    assert enc.shape == (1, 2, 5, 5)
+    with pytest.raises(SpecError, match="outputs.attentions is empty"):
+        from_huggingface(outputs, ["a"])  # kind="self" but only encoder-decoder fields
