@@ -188,5 +188,5 @@ def test_encoder_decoder_cross_attention_with_masks():
     assert d.data.matrix.shape == (3, 3) and violations(d.scene()) == []
     enc = from_huggingface(outputs, ["a", "b", "c", "d", "e"], kind="encoder")
     assert enc.shape == (1, 2, 5, 5)
-    with pytest.raises(SpecError, match="outputs.attentions is empty"):
+    with pytest.raises(SpecError, match=r"outputs\.attentions is empty"):
         from_huggingface(outputs, ["a"])  # kind="self" but only encoder-decoder fields
