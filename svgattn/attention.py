@@ -49,6 +49,9 @@ class Attention:
             return list(range(n))
         if isinstance(heads, (int, str, np.integer)):
             heads = [heads]
+        if len(heads) == 0:
+            raise SpecError(f"{self.source}: heads: the list is empty; give head indices or "
+                            f"names such as 0,1,2 (or leave it out for all {n} heads)")
         out = [_index(h, self.head_names, n, f"{self.source}: heads", "heads") for h in heads]
         if len(set(out)) != len(out):
             raise SpecError(f"{self.source}: heads: a head is listed twice; list each once")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import __version__
 from .diagram import Diagram
-from .errors import ExportError, SvgattnError
+from .errors import ExportError, SpecError, SvgattnError
 from .export import FORMATS, format_of
 from .models import run_model
 from .resources import data_dir
@@ -84,9 +84,9 @@ def _attention_options(p: argparse.ArgumentParser, arrays: bool) -> None:
     g = p.add_argument_group("real attention (.npz/.npy and models)")
     g.add_argument("--layer", help="layer index or name (default: the last layer)")
     g.add_argument("--heads", help="comma-separated head indices or names (default: all)")
-    g.add_argument("--combine", default="mean", choices=("mean", "max", "sum"),
+    g.add_argument("--combine", choices=("mean", "max", "sum"),
                    help="how the matrix combines the heads (default: mean)")
-    g.add_argument("--links", default="top:3",
+    g.add_argument("--links",
                    help="head links: top:K or threshold:X over each head's weights "
                    "(default: top:3)")
     g.add_argument("--keep-sinks", action="store_true",
@@ -107,7 +107,8 @@ def _attention_options(p: argparse.ArgumentParser, arrays: bool) -> None:
 def _from_attention(attention, args: argparse.Namespace) -> Diagram:  # type: ignore[no-untyped-def]
     heads = None if args.heads is None else [h.strip() for h in args.heads.split(",") if h]
     return Diagram.from_attention(
-        attention, layer=args.layer, heads=heads, combine=args.combine, links=args.links,
+        attention, layer=args.layer, heads=heads, combine=args.combine or "mean",
+        links=args.links or "top:3",
         ignore_sinks=not args.keep_sinks, hide_special=args.hide_special,
         merge_words=args.merge_words, leading_space=args.leading_space,
         groups=not args.no_groups, title=args.title, theme=args.theme, width=args.width,
@@ -118,9 +119,19 @@ def _render(args: argparse.Namespace) -> None:
     fmt = format_of(args.output, args.format)
     if Path(args.spec).suffix.lower() in (".npz", ".npy"):
         tokens = None if args.tokens is None else args.tokens.split(",")
+        if tokens is not None and not args.tokens.strip():
+            raise SpecError("--tokens: empty; give comma-separated tokens, e.g. --tokens a,b,c")
         attention = load_file(args.spec, tokens=tokens, batch_index=args.batch_index)
         diagram = _from_attention(attention, args)
     else:
+        for option in ("layer", "heads", "combine", "links", "tokens", "batch_index", "title"):
+            if getattr(args, option) is not None:
+                raise SpecError(f"--{option.replace('_', '-')}: applies to .npz/.npy attention, "
+                                f"not to the spec file {Path(args.spec).name}; drop it")
+        for flag in ("keep_sinks", "hide_special", "merge_words", "no_groups"):
+            if getattr(args, flag):
+                raise SpecError(f"--{flag.replace('_', '-')}: applies to .npz/.npy attention, "
+                                f"not to the spec file {Path(args.spec).name}; drop it")
         diagram = Diagram.from_spec(args.spec, theme=args.theme, width=args.width,
                                     text=args.text_mode)
     path = diagram.save(args.output, fmt=fmt, dpi=args.dpi)
@@ -129,6 +140,11 @@ def _render(args: argparse.Namespace) -> None:
 
 def _model(args: argparse.Namespace) -> None:
     fmt = format_of(args.output, args.format)
+    # Check what can be checked before spending seconds on loading the model.
+    load_theme(args.theme)
+    if not Path(args.output).resolve().parent.is_dir():
+        raise ExportError(f"output: directory {Path(args.output).parent} does not exist; "
+                          "create it first")
     attention = run_model(args.path, args.text)
     path = _from_attention(attention, args).save(args.output, fmt=fmt, dpi=args.dpi)
     print(f"wrote {path}")

@@ -55,6 +55,8 @@ class Diagram:
                   theme: str | os.PathLike[str] | Theme | None = None,
                   width: str | float | None = None, text: str | None = None) -> Diagram:
         """Load a TOML/JSON spec; ``theme``/``width`` override the spec's own."""
+        if width is not None:  # an option, not the file: report it as such
+            _width(width, "width")
         spec = read_spec(path)
         where = Path(path).name
         spec_width = spec.pop("width", None)

@@ -111,11 +111,13 @@ def _tokens(value: Any, where: str, field: str) -> tuple[str, ...]:
 
 def _matrix(value: Any, where: str, field: str, shape: tuple[int, int]) -> np.ndarray:
     try:
-        array = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value,
-                           dtype=np.float64)
+        raw = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value)
+        if raw.dtype.kind not in "iuf":  # strings, booleans, ragged rows, None
+            raise TypeError
+        array = raw.astype(np.float64)
     except (TypeError, ValueError):
-        raise _fail(where, field, "is not a numeric matrix; write a list of rows of numbers"
-                    ) from None
+        raise _fail(where, field, "is not a numeric matrix; write a list of rows of numbers "
+                    "(not strings or booleans), all rows the same length") from None
     if array.ndim != 2:
         raise _fail(where, field, f"has {array.ndim} dimension(s); expected a 2-D matrix "
                     f"of {shape[0]} rows (query tokens) x {shape[1]} columns (key tokens)")
@@ -198,6 +200,9 @@ def build(*, tokens: Any = None, weights: Any = None, heads: Sequence[Head | Map
                 hint = (f"did you mean '{close[0]}'?" if close
                         else "allowed: name, tokens, weights, color")
                 raise _fail(where, f"{field}.{bad}", f"unknown key; {hint}")
+            if "name" not in head:
+                raise _fail(where, f"{field}.name", "missing; give each head a name, e.g. "
+                            'name = "Head 0"')
             head = Head(**head)
         elif isinstance(head, str):
             head = Head(name=head)
@@ -232,8 +237,9 @@ def build(*, tokens: Any = None, weights: Any = None, heads: Sequence[Head | Map
     found: list[Group] = []
     if groups:
         from .analysis.groups import find_groups, group_heads
+        from .analysis.scale import head_colour
 
-        colours = [h.color or (palette[i % len(palette)] if palette else "#666666")
+        colours = [h.color or (head_colour(palette, i) if palette else "#666666")
                    for i, h in enumerate(head_data)]
         for lo, hi in find_groups(matrix):
             formed = group_heads((lo, hi), [h.links for h in head_data])

@@ -76,10 +76,14 @@ def run_model(path: str, text: str, *, quiet: bool = False) -> Attention:
         # eager attention: sdpa returns no attention weights
         model = AutoModel.from_pretrained(folder, attn_implementation="eager", **extra)
         model.eval()
-    with progress("running the model", quiet):
-        encoded = tokenizer(text, return_tensors="pt")
-        with torch.no_grad():
-            outputs = model(**encoded, output_attentions=True)
+    encoded = tokenizer(text, return_tensors="pt")
+    length = int(encoded["input_ids"].shape[-1])
+    limit = getattr(model.config, "max_position_embeddings", None)
+    if limit is not None and length > limit:
+        raise SpecError(f"model: --text is {length} tokens but {folder.name} takes at most "
+                        f"{limit}; shorten the text")
+    with progress("running the model", quiet), torch.no_grad():
+        outputs = model(**encoded, output_attentions=True)
     attention = from_huggingface(outputs, tokenizer=tokenizer, input_ids=encoded["input_ids"],
                                  attention_mask=encoded.get("attention_mask"))
     return Attention(attention.weights, attention.query_tokens, attention.key_tokens,

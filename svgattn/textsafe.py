@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 _CONTROL_PICTURES = 0x2400  # U+2400..U+241F picture the C0 controls; U+2421 pictures DEL
 
 
 def visible(token: str) -> str:
-    """A token label that can be seen: whitespace-only tokens become open boxes (U+2423),
-    one per character, so a space, a tab and two spaces stay distinguishable."""
-    if token and not token.strip():
-        return "".join("\u2423" if ch == " " else xml_safe(ch) for ch in token)
+    """A token label that can be seen. A token with nothing visible in it (spaces, no-break
+    spaces, zero-width and direction marks, a byte-order mark) shows each character: a
+    space-like one as an open box (U+2423), a control as its control picture, an invisible
+    format character as its code point; the empty token shows as U+2205."""
+    if token == "":
+        return "\u2205"
+    if all(unicodedata.category(ch) in _INVISIBLE for ch in token):
+        return "".join(_show(ch) for ch in token)
     return xml_safe(token)
+
+
+_INVISIBLE = {"Zs", "Zl", "Zp", "Cf", "Cc"}
+
+
+def _show(ch: str) -> str:
+    kind = unicodedata.category(ch)
+    if kind == "Zs":
+        return "\u2423"
+    if kind == "Cf":
+        return f"<U+{ord(ch):04X}>"
+    return xml_safe(ch)
 
 
 def xml_safe(text: str) -> str:
@@ -28,6 +46,8 @@ def xml_safe(text: str) -> str:
             out.append("\u2421")
         elif 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
             out.append("\ufffd")
+        elif code in (0x2028, 0x2029):  # line/paragraph separators: a label is one line
+            out.append("\u2424")
         else:
             out.append(ch)
     return "".join(out)

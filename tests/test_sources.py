@@ -190,3 +190,13 @@ def test_encoder_decoder_cross_attention_with_masks():
     assert enc.shape == (1, 2, 5, 5)
     with pytest.raises(SpecError, match=r"outputs\.attentions is empty"):
         from_huggingface(outputs, ["a"])  # kind="self" but only encoder-decoder fields
+
+
+def test_huggingface_accepts_the_attentions_tuple_and_names_a_none_layer():
+    layers = (stochastic(1, 2, 5, 5), stochastic(1, 2, 5, 5, seed=1))
+    att = from_huggingface(layers, TOKENS)
+    assert att.shape == (2, 2, 5, 5)
+    with pytest.raises(SpecError, match=r"attentions\[1\] is None; load the model"):
+        from_huggingface((layers[0], None), TOKENS)
+    with pytest.raises(SpecError, match=r"attentions\[1\]: has shape \(2, 5, 5\)"):
+        from_huggingface((layers[0], layers[1][0]), TOKENS)

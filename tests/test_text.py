@@ -100,7 +100,9 @@ def test_paths_mode_has_no_text_elements_and_keeps_the_words():
     assert not [el for el in root.iter() if el.tag == f"{SVG_NS}text"]
     titles = [el.find(f"{SVG_NS}title").text for el in root.iter(f"{SVG_NS}g")
               if el.get("id", "").startswith("row-label-")]
-    assert titles == [t if t.strip() else "␣" for t in SCRIPTS]
+    expected = [t if t.strip() else "␣" for t in SCRIPTS]
+    expected[8] = "x" * 39 + "…"  # the 200-character token, shortened
+    assert titles == expected
 
 
 def test_text_mode_from_theme_api_and_cli(tmp_path, seed_path):
@@ -152,3 +154,32 @@ def test_layout_holds_for_every_kind_of_token():
                                                     Head("RTL", tokens=[2, 3])],
                     theme=load_theme(theme), title="Mixed")
         assert violations(d.scene()) == []
+
+
+@pytest.mark.parametrize("token, shown", [
+    ("", "∅"), (" ", "␣"), ("\u00a0", "␣"), ("\u3000", "␣"), ("  ", "␣␣"),
+    ("\u200b", "<U+200B>"), ("\u200f", "<U+200F>"), ("\ufeff", "<U+FEFF>"), ("a\u2028b", "a␤b"),
+])
+def test_invisible_tokens_are_shown(token, shown):
+    d = Diagram([token, "x"], np.eye(2))
+    assert d.data.query_tokens[0] == shown
+    label = by_id(parse(d.to_svg()))["row-label-0"]
+    assert "".join(label.itertext()) == shown or label.find(f"{SVG_NS}title").text == shown
+
+
+def test_long_labels_end_in_an_ellipsis_and_the_limit_is_a_theme_key(tmp_path):
+    scene = Diagram(["x" * 200, "e\u0301" * 30], np.eye(2)).scene()
+    assert scene.node_labels[0].text.text == "x" * 39 + "…"
+    kept = scene.node_labels[1].text.text[:-1]
+    assert kept == "e\u0301" * (len(kept) // 2)  # never an accent cut from its letter
+    theme = tmp_path / "t.toml"
+    theme.write_text("[text]\nmax_label_chars = 0\n")
+    scene = Diagram(["x" * 200, "b"], np.eye(2), theme=theme).scene()
+    assert scene.node_labels[0].text.text == "x" * 200
+
+
+def test_more_heads_than_palette_colours_stay_distinct():
+    heads = [Head(f"H{i}", tokens=[i % 4]) for i in range(24)]
+    scene = Diagram(list("abcd"), np.eye(4), heads).scene()
+    fills = [r.fill for r in scene.heads]
+    assert len(set(fills)) == 24

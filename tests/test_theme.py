@@ -78,6 +78,8 @@ def test_unknown_key_names_file_line_and_close_match(tmp_path):
     ('[font]\nsize = "big"\n', "is not a length"),
     ('[font]\nsize = 500\n', "above the maximum"),
     ('[flow]\nconnector_opacity = 3\n', "must lie in"),
+    ('[flow]\nconnector_opacity = nan\n', "expected a finite number"),
+    ('[font]\nsize = nan\n', "finite"),
     ('[legend]\nshow = "yes"\n', "expected true or false"),
     ('[figure]\ntitle_align = "justify"\n', "is not one of"),
 ])

@@ -36,6 +36,19 @@ def cell_colors(matrix: np.ndarray, vmax: float, binary: bool, high: str, low: s
     return ramp(stops), levels
 
 
+def head_colour(palette: Sequence[str], index: int) -> str:
+    """Colour of head ``index``: the palette in order; past its end, the palette again,
+    darker on the second round and lighter on the third, so up to three times as many
+    heads as colours stay distinguishable."""
+    base = _rgb(palette[index % len(palette)])
+    round_ = (index // len(palette)) % 3
+    if round_ == 0:
+        return palette[index % len(palette)]
+    target, share = ((0, 0, 0), 0.4) if round_ == 1 else ((255, 255, 255), 0.45)
+    r, g, b = (round(c + (t - c) * share) for c, t in zip(base, target, strict=True))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
 def nice_ticks(vmax: float, most: int = 6) -> list[float]:
     """Ticks from 0 to at most ``vmax`` on a 1-2-5 step, 3 to ``most`` of them."""
     raw = vmax / (most - 1)

@@ -7,11 +7,13 @@ included) by laying it out again, never by guessing.
 
 from __future__ import annotations
 
+import unicodedata
+import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..analysis.scale import cell_colors, contrast_text, nice_ticks, tick_label
+from ..analysis.scale import cell_colors, contrast_text, head_colour, nice_ticks, tick_label
 from ..model import FlowData
 from ..scene import Box, CellGrid, ColorBar, Connector, Outline, Rect, Scene, Text
 from ..text.fonts import resolve_family
@@ -24,6 +26,11 @@ MAX_CELL_EM = 4.0  # cells never grow beyond this when filling a wide figure
 # (a few tokens in a wide figure) do not leave steep, cramped curves.
 GAP_PER_CELL = 1.5
 NODE_FRACTION = 0.82  # token node height as a share of the row pitch
+SHRINK_WARNING = 0.8  # warn when a requested width shrinks type below 80 % of its size
+
+
+class LayoutWarning(UserWarning):
+    """The figure had to be scaled down to fit the requested width."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,17 @@ def _shift_text(t: Text, dx: float, dy: float) -> Text:
 
 def _shift_rect(r: Rect, dx: float, dy: float) -> Rect:
     return Rect(r.id, r.box.moved(dx, dy), r.role, r.fill, r.radius)
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters ending in an ellipsis; never between a
+    character and the combining marks or joiners that follow it."""
+    if limit <= 0 or len(text) <= limit:
+        return text
+    cut = max(1, limit - 1)
+    while cut > 1 and (unicodedata.combining(text[cut]) or text[cut] in "\u200c\u200d\ufe0f"):
+        cut -= 1
+    return text[:cut] + "\u2026"
 
 
 def min_cell(data: FlowData, theme: Theme, scale: float = 1.0) -> float:
@@ -95,6 +113,12 @@ def layout_flow(data: FlowData, theme: Theme, *, width: float | None = None) -> 
     if cell < smallest:
         scale = target / (fixed + n * smallest + max(gap, grows * smallest))
         cell = smallest * scale
+        if scale < SHRINK_WARNING:
+            warnings.warn(LayoutWarning(
+                f"figure.width: {target / 72:.2f}in is too narrow for {n} tokens at "
+                f"{theme['font.size']:g}pt; all type shrinks to {theme['font.size'] * scale:.1f}pt"
+                "; widen the figure, drop tokens, or lower font.size or text.max_label_chars"),
+                stacklevel=3)
     scene = _arrange(data, theme, scale=scale, cell=cell, pad=0.0, room=target)
     for _ in range(3):  # a title wider than the figure, or rounding: shrink everything
         if scene.width <= target:
@@ -119,12 +143,14 @@ def _arrange(data: FlowData, theme: Theme, *, scale: float, cell: float | None,
     nq, nk = len(qt), len(kt)
     heads = data.heads
     palette = theme["colors.heads"]
-    head_colors = [h.color or palette[i % len(palette)] for i, h in enumerate(heads)]
+    head_colors = [h.color or head_colour(palette, i) for i, h in enumerate(heads)]
 
     # --- measure ---------------------------------------------------------------------
-    head_boxes = [m.text(h.name, bold=theme["font.head_weight"] == "bold") for h in heads]
-    node_boxes = [m.text(t) for t in qt]
-    col_boxes = [m.text(t) for t in kt] if theme["matrix.column_labels"] else []
+    limit = int(theme["text.max_label_chars"])
+    head_boxes = [m.text(shorten(h.name, limit), bold=theme["font.head_weight"] == "bold")
+                  for h in heads]
+    node_boxes = [m.text(shorten(t, limit)) for t in qt]
+    col_boxes = [m.text(shorten(t, limit)) for t in kt] if theme["matrix.column_labels"] else []
     line = _line(data, m)
     cell = cell if cell is not None else max(m["matrix.cell_size"], line / NODE_FRACTION)
     pad_box = m["flow.box_padding"]

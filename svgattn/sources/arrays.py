@@ -80,6 +80,18 @@ def load_file(path: str | os.PathLike[str], *, tokens: Sequence[str] | None = No
     except (ValueError, OSError) as exc:
         raise SpecError(f"{name}: cannot read it as numpy data ({exc}); save it with "
                         "np.save or np.savez") from None
+    try:
+        return _from_loaded(data, name, tokens, batch_index)
+    except ValueError as exc:
+        if isinstance(exc, SpecError):
+            raise
+        # e.g. an object array, which would need pickle (never allowed: it runs code)
+        raise SpecError(f"{name}: cannot read the arrays ({exc}); save plain numeric "
+                        "arrays and string tokens with np.savez") from None
+
+
+def _from_loaded(data: Any, name: str, tokens: Sequence[str] | None,
+                 batch_index: int | None) -> Attention:
     if isinstance(data, np.ndarray):
         return from_array(data, tokens, batch_index=batch_index, source=name)
     with data:

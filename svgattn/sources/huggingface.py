@@ -49,13 +49,19 @@ def from_huggingface(outputs: Any, tokens: Sequence[str] | None = None, *,
     """
     if kind not in KINDS:
         raise SpecError(f"huggingface: kind: {kind!r} is not one of {', '.join(KINDS)}")
-    layers = _field(outputs, KINDS[kind])
+    # Accept the model output, or the attentions tuple itself (outputs.attentions).
+    layers = outputs if isinstance(outputs, (tuple, list)) else _field(outputs, KINDS[kind])
     if layers is None or len(layers) == 0:
         raise SpecError(f"huggingface: outputs.{KINDS[kind]} is empty; {EAGER_HINT}")
-    per_layer = [to_numpy(a) for a in layers]
-    if any(a.ndim != 4 for a in per_layer):
-        raise SpecError(f"huggingface: outputs.{KINDS[kind]}: each layer must be [batch, heads,"
-                        f" query, key], got {per_layer[0].shape}")
+    per_layer = []
+    for i, layer in enumerate(layers):
+        if layer is None:
+            raise SpecError(f"huggingface: outputs.{KINDS[kind]}[{i}] is None; {EAGER_HINT}")
+        array = to_numpy(layer)
+        if array.ndim != 4:
+            raise SpecError(f"huggingface: outputs.{KINDS[kind]}[{i}]: has shape {array.shape};"
+                            " each layer must be [batch, heads, query, key]")
+        per_layer.append(array)
     batch = per_layer[0].shape[0]
     if not -batch <= batch_index < batch:
         raise SpecError(f"huggingface: batch_index: {batch_index} is out of range for a batch "

@@ -60,6 +60,9 @@ KEYS: tuple[Key, ...] = (
         "become outlines); "
         "`paths` draws all text as outlines, identical in every renderer.",
         choices=("native", "paths")),
+    Key("text.max_label_chars", "number", 40,
+        "Token and head labels longer than this end in an ellipsis (0: never shorten).",
+        minimum=0, maximum=10000),
     Key("figure.width", "length_or_auto", "auto",
         "Output width (e.g. `6.75in`); `auto` sizes the figure from `matrix.cell_size`."),
     Key("figure.margin", "length", "1em", "Empty border around the figure.", minimum=0,

@@ -3,6 +3,7 @@ so a theme file cannot inject markup, CSS or a fetch."""
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -91,8 +92,9 @@ def resolve(key: Key, value: Any, where: str, *, em: float) -> Any:
             raise ThemeError(f"{where}: expected a list of at least {least} colours")
         return tuple(color(v, f"{where}[{i}]") for i, v in enumerate(value))
     if kind == "number":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ThemeError(f"{where}: expected a number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not math.isfinite(value):
+            raise ThemeError(f"{where}: expected a finite number, got {value!r}")
         if (key.minimum is not None and value < key.minimum) or (
                 key.maximum is not None and value > key.maximum):
             raise ThemeError(f"{where}: {value!r} must lie in [{key.minimum:g}, {key.maximum:g}]")
