@@ -98,6 +98,8 @@ def _attention_options(p: argparse.ArgumentParser, arrays: bool) -> None:
     g.add_argument("--leading-space", choices=("hide", "mark"), default="hide",
                    help="show a token's leading space as a subtle dot (mark) or not (hide)")
     g.add_argument("--no-groups", action="store_true", help="do not outline token groups")
+    g.add_argument("--vmax", type=float, help="weight drawn darkest; larger weights saturate "
+                   "(e.g. 0.3 when an attention sink dominates)")
     g.add_argument("--title", help="figure title")
     if arrays:
         g.add_argument("--tokens", help="comma-separated tokens for a .npy without them")
@@ -112,7 +114,7 @@ def _from_attention(attention, args: argparse.Namespace) -> Diagram:  # type: ig
         ignore_sinks=not args.keep_sinks, hide_special=args.hide_special,
         merge_words=args.merge_words, leading_space=args.leading_space,
         groups=not args.no_groups, title=args.title, theme=args.theme, width=args.width,
-        text=args.text_mode)
+        text=args.text_mode, vmax=args.vmax)
 
 
 def _render(args: argparse.Namespace) -> None:
@@ -124,7 +126,8 @@ def _render(args: argparse.Namespace) -> None:
         attention = load_file(args.spec, tokens=tokens, batch_index=args.batch_index)
         diagram = _from_attention(attention, args)
     else:
-        for option in ("layer", "heads", "combine", "links", "tokens", "batch_index", "title"):
+        for option in ("layer", "heads", "combine", "links", "tokens", "batch_index", "title",
+                       "vmax"):
             if getattr(args, option) is not None:
                 raise SpecError(f"--{option.replace('_', '-')}: applies to .npz/.npy attention, "
                                 f"not to the spec file {Path(args.spec).name}; drop it")

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .attention import Attention
-from .errors import SpecError
+from .errors import FontError, SpecError, SvgattnError
 from .export import convert, format_of, write_atomic
 from .layout import layout_flow
 from .model import FlowData, Head, LinkRule, build
@@ -65,8 +65,13 @@ class Diagram:
             raise SpecError(f"{where}: groups: expected true or false")
         if spec_theme is not None and not isinstance(spec_theme, str):
             raise SpecError(f"{where}: theme: expected a theme name or a path string")
-        return cls(**spec, theme=theme if theme is not None else spec_theme,
-                   width=width if width is not None else spec_width, where=where, text=text)
+        if theme is None and spec_theme is not None:
+            try:
+                theme = load_theme(spec_theme)
+            except SvgattnError as exc:
+                raise type(exc)(f"{where}: {exc}") from None
+        return cls(**spec, theme=theme, width=width if width is not None else spec_width,
+                   where=where, text=text)
 
     @classmethod
     def from_attention(cls, attention: Attention, *, layer: int | str | None = None,
@@ -75,6 +80,7 @@ class Diagram:
                        ignore_sinks: bool = True, hide_special: bool = False,
                        merge_words: bool = False, leading_space: str = "hide",
                        groups: bool = True, title: str | None = None,
+                       vmax: float | None = None,
                        theme: str | os.PathLike[str] | Theme | None = None,
                        width: str | float | None = None, text: str | None = None) -> Diagram:
         """A flow figure of real attention (see README "Real attention").
@@ -129,13 +135,19 @@ class Diagram:
         head_specs = [Head(f"{layer_name} {n}", weights=w[i]) for i, n in enumerate(names)]
         kwargs: dict[str, Any] = ({"tokens": q_labels} if square and q_labels == k_labels
                                   else {"query_tokens": q_labels, "key_tokens": k_labels})
+        if vmax is not None and matrix.max() > vmax:
+            matrix = np.minimum(matrix, vmax)  # cells above vmax saturate; the caption says so
+            caption += f"; colours saturate at {vmax:g}"
         return cls(weights=matrix, heads=head_specs, title=title, theme=theme, width=width,
-                   where=attention.source, caption=caption, links=rule,
+                   vmax=vmax, where=attention.source, caption=caption, links=rule,
                    groups=groups, text=text, **kwargs)
 
     def scene(self) -> Scene:
-        """Lay the figure out (pure; no I/O)."""
-        return layout_flow(self.data, self.theme, width=self.width)
+        """Lay the figure out (pure apart from reading font files)."""
+        try:
+            return layout_flow(self.data, self.theme, width=self.width)
+        except FontError as exc:  # say which theme named the font
+            raise FontError(f"{self.theme.source}: {exc}") from None
 
     def to_svg(self) -> str:
         """The figure as an SVG document."""

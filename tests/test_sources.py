@@ -200,3 +200,14 @@ def test_huggingface_accepts_the_attentions_tuple_and_names_a_none_layer():
         from_huggingface((layers[0], None), TOKENS)
     with pytest.raises(SpecError, match=r"attentions\[1\]: has shape \(2, 5, 5\)"):
         from_huggingface((layers[0], layers[1][0]), TOKENS)
+
+
+def test_vmax_saturates_sinks_and_says_so():
+    w = np.zeros((1, 1, 5, 5))
+    w[..., 0] = 0.9
+    w[..., 1:] = 0.025
+    d = Diagram.from_attention(make_attention(w, TOKENS, TOKENS), vmax=0.05)
+    assert d.data.vmax == 0.05 and d.data.matrix.max() == 0.05
+    assert "colours saturate at 0.05" in d.data.caption
+    scene = d.scene()
+    assert (scene.matrix.index[:, 0] == 255).all() and (scene.matrix.index[:, 1] == 128).all()
