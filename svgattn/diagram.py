@@ -109,15 +109,16 @@ class Diagram:
             w = np.divide(w, sums, out=np.zeros_like(w), where=sums > 0)
             q_raw = [q_raw[i] for i in keep_q]
             k_raw = [k_raw[i] for i in keep_k]
+        q_bytes, k_bytes = tok.byte_level(q_raw), tok.byte_level(k_raw)
         if merge_words:
             q_spans, k_spans = tok.word_spans(q_raw), tok.word_spans(k_raw)
             w = tok.merge_spans(w, q_spans, k_spans)
-            q_labels = [tok.merged_label(q_raw, s, leading_space) for s in q_spans]
-            k_labels = [tok.merged_label(k_raw, s, leading_space) for s in k_spans]
+            q_labels = [tok.merged_label(q_raw, s, leading_space, q_bytes) for s in q_spans]
+            k_labels = [tok.merged_label(k_raw, s, leading_space, k_bytes) for s in k_spans]
             k_special = [all(tok.is_special(k_raw[i]) for i in s) for s in k_spans]
         else:
-            q_labels = [tok.clean(t, leading_space) for t in q_raw]
-            k_labels = [tok.clean(t, leading_space) for t in k_raw]
+            q_labels = [tok.clean(t, leading_space, q_bytes) for t in q_raw]
+            k_labels = [tok.clean(t, leading_space, k_bytes) for t in k_raw]
             k_special = [tok.is_special(t) for t in k_raw]
         sinks = tuple(i for i, s in enumerate(k_special) if s) if ignore_sinks else ()
         rule = links if isinstance(links, LinkRule) else LinkRule.parse(links)

@@ -27,7 +27,11 @@ def read_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
     where = path.name
     if not path.is_file():
         raise SpecError(f"{path}: no such spec file; give the path of a .toml or .json spec")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{where}: not UTF-8 text (byte {exc.start}); save the spec as UTF-8"
+                        ) from None
     suffix = path.suffix.lower()
     try:
         if suffix == ".toml":

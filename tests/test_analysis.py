@@ -70,3 +70,13 @@ def test_combine():
     np.testing.assert_array_equal(combine(w, "sum"), w[0] + w[1])
     with pytest.raises(SpecError, match="combine: 'median'"):
         combine(w, "median")
+
+
+def test_byte_level_bpe_tokens_decode():
+    from svgattn.analysis.tokens import byte_level, clean, merged_label
+
+    toks = ["æ³¨", "æĦı", "åĬĽ", "ĠÐŁ", "ÑĢÐ¸Ð²ÐµÑĤ", "Ġcat"]
+    assert byte_level(toks) and not byte_level(["[CLS]", "the", "##s"])
+    assert [clean(t, "hide", True) for t in toks] == ["注", "意", "力", "П", "ривет", "cat"]
+    assert merged_label(toks, [3, 4], "mark", True) == "·Привет"
+    assert clean("æ³", "hide", True) == "\ufffd"  # a partial character is marked, not mojibake

@@ -211,3 +211,14 @@ def test_vmax_saturates_sinks_and_says_so():
     assert "colours saturate at 0.05" in d.data.caption
     scene = d.scene()
     assert (scene.matrix.index[:, 0] == 255).all() and (scene.matrix.index[:, 1] == 128).all()
+
+
+def test_smollm2_byte_level_tokens_read_as_text():
+    pair = smollm2()
+    encoded, out = run(pair, "注意力 Привет 🙂 שלום")
+    att = from_huggingface(out, tokenizer=pair[0], input_ids=encoded["input_ids"])
+    merged = Diagram.from_attention(att, layer=0, merge_words=True)
+    assert merged.data.query_tokens == ("注意力", "Привет", "🙂", "שלום")
+    np.testing.assert_allclose(merged.data.matrix.sum(axis=1), 1.0, atol=1e-4)
+    pieces = Diagram.from_attention(att, layer=0).data.query_tokens
+    assert not any("Ð" in t or "æ" in t for t in pieces)  # no mojibake, at worst U+FFFD

@@ -183,3 +183,36 @@ def test_more_heads_than_palette_colours_stay_distinct():
     scene = Diagram(list("abcd"), np.eye(4), heads).scene()
     fills = [r.fill for r in scene.heads]
     assert len(set(fills)) == 24
+
+
+def test_numbers_inside_right_to_left_text_keep_their_order():
+    from svgattn.text.outlines import bidi_levels, shape_label, visual_order
+
+    assert bidi_levels("عام 2024") == [1, 1, 1, 1, 2, 2, 2, 2]
+    spans = [(0, 4), (4, 8)]
+    assert visual_order(bidi_levels("عام 2024"), spans) == [1, 0]  # digits left, LTR inside
+    runs = shape_label(measure("abc 123", ("DejaVu Sans",), 10.0))
+    face = runs[0].face
+    from svgattn.text.fonts import ttfont
+
+    names = [ttfont(face).getGlyphName(g) for r in runs for g, _, _ in r.glyphs]
+    assert names[-3:] == ["one", "two", "three"]
+
+
+def test_outlines_use_the_faces_the_label_was_measured_with(tmp_path):
+    from svgattn.text.outlines import shape_label
+
+    box = measure("🙂 Wallpaper", ("DejaVu Sans",), 10.0)
+    runs = shape_label(box)
+    assert [r.face for r in runs] == [r.face for r in box.runs]
+    drawn = sum(r.advance * box.size / r.upem for r in runs)
+    assert drawn <= box.width + 1e-6
+
+
+def test_non_utf8_spec_and_theme_are_one_line_errors(tmp_path):
+    spec = tmp_path / "latin1.json"
+    spec.write_bytes(b"\xe9")
+    result = subprocess.run(["svgattn", "render", str(spec), "-o", str(tmp_path / "x.svg")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "not UTF-8" in result.stderr
+    assert result.stderr.count("\n") == 1

@@ -18,6 +18,36 @@ SPACE_MARKERS = ("Ġ", "▁")
 SPACE_MARK = "·"
 
 
+def _byte_table() -> dict[str, int]:
+    """GPT-2's byte-level BPE alphabet: printable bytes stand for themselves, the others
+    (controls, space, 0x7F-0xA0, 0xAD) for U+0100 onwards. Maps character -> byte."""
+    keep = [*range(33, 127), *range(161, 173), *range(174, 256)]
+    table = {chr(b): b for b in keep}
+    extra = 0
+    for b in range(256):
+        if b not in table.values():
+            table[chr(256 + extra)] = b
+            extra += 1
+    return table
+
+
+BYTE_OF = _byte_table()
+
+
+def byte_level(tokens: list[str]) -> bool:
+    """True for byte-level BPE tokens (GPT-2, Llama 3, SmolLM...): every character is in
+    the byte alphabet and some token uses a remapped byte such as Ġ (a space)."""
+    plain = [t for t in tokens if not is_special(t)]
+    return bool(plain) and all(c in BYTE_OF for t in plain for c in t) and any(
+        0x100 <= ord(c) <= 0x143 for t in plain for c in t)
+
+
+def decode_bytes(token: str) -> str:
+    """The text a byte-level token stands for; a piece holding part of a multi-byte
+    character shows U+FFFD for the missing part (merge word pieces to see it whole)."""
+    return bytes(BYTE_OF[c] for c in token).decode("utf-8", errors="replace")
+
+
 def is_special(token: str) -> bool:
     """True for tokenizer control tokens such as [CLS], [SEP], <s>, <|endoftext|>."""
     return bool(SPECIAL.match(token.strip()))
@@ -27,9 +57,10 @@ def starts_word(token: str) -> bool:
     return token.startswith(SPACE_MARKERS) or token.startswith(" ")
 
 
-def clean(token: str, leading_space: str = "hide") -> str:
-    """The label a reader should see for ``token``."""
-    text = token
+def clean(token: str, leading_space: str = "hide", byte_level: bool = False) -> str:
+    """The label a reader should see for ``token`` (``byte_level``: decode GPT-2-style
+    byte tokens, so 'æ³¨' reads 注 and 'Ġcat' reads ' cat')."""
+    text = decode_bytes(token) if byte_level and not is_special(token) else token
     lead = text.startswith(SPACE_MARKERS) or (text.startswith(" ") and text.strip() != "")
     if lead:
         text = text[1:]
@@ -49,15 +80,20 @@ def word_spans(tokens: list[str]) -> list[list[int]]:
     """Group token indices into words. A piece joins the word before it when neither is a
     special token and: it starts with ``##`` (WordPiece); or the sequence uses ``Ġ``/``▁``
     word-start markers, the piece has none and begins with a letter or digit (BPE,
-    SentencePiece); or the sequence uses ``</w>`` and the word before has not ended."""
+    SentencePiece; in byte-level BPE also a piece starting with a non-ASCII byte); or the
+    sequence uses ``</w>`` and the word before has not ended."""
     spaced = any(t.startswith(SPACE_MARKERS) for t in tokens)
     end_marked = any(t.endswith("</w>") for t in tokens)
+    # byte-level BPE splits characters into bytes: a piece starting with a non-ASCII byte
+    # always continues the word before it
+    raw_bytes = byte_level(tokens)
     spans: list[list[int]] = []
     for i, tok in enumerate(tokens):
         prev = tokens[spans[-1][-1]] if spans else None
         joins = prev is not None and not is_special(tok) and not is_special(prev) and (
             tok.startswith("##")
-            or (spaced and not starts_word(tok) and tok[:1].isalnum())
+            or (spaced and not starts_word(tok) and (
+                tok[:1].isalnum() or (raw_bytes and BYTE_OF.get(tok[0], 0) >= 0x80)))
             or (end_marked and not prev.endswith("</w>")))
         if joins:
             spans[-1].append(i)
@@ -74,6 +110,9 @@ def merge_spans(matrix: np.ndarray, row_spans: list[list[int]],
     return np.stack([cols[..., span, :].mean(axis=-2) for span in row_spans], axis=-2)
 
 
-def merged_label(tokens: list[str], span: list[int], leading_space: str) -> str:
+def merged_label(tokens: list[str], span: list[int], leading_space: str,
+                 byte_level: bool = False) -> str:
+    if byte_level:  # decode the word's bytes together: pieces may split a character
+        return clean("".join(tokens[i] for i in span), leading_space, byte_level=True)
     first = clean(tokens[span[0]], leading_space)
     return first + "".join(clean(tokens[i], "hide") for i in span[1:])

@@ -78,8 +78,9 @@ def resolve_family(families: tuple[str, ...], bold: bool = False) -> FontFace:
                               f"fallback '{family}'", FontWarning, stacklevel=2)
             return FontFace(family=family, path=path, index=index, bold=bold)
         tried.append(f"'{family}' (fontconfig offers '{names[0]}' instead)")
-    what = tried[0] if len(tried) == 1 else "none of " + ", ".join(tried)
-    raise FontError(f"font.family: {what} is not installed; {install_hint(families)} or name "
+    what = (f"{tried[0]} is not installed" if len(tried) == 1
+            else "none of " + ", ".join(tried) + " is installed")
+    raise FontError(f"font.family: {what}; {install_hint(families)} or name "
                     "an installed family in the theme (list them with: fc-list : family)")
 
 

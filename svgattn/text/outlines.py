@@ -52,36 +52,87 @@ def _is_rtl(text: str) -> bool:
     return False
 
 
-def direction_segments(text: str) -> list[tuple[str, bool]]:
-    """Split ``text`` into (segment, is_rtl) runs, a simplified Unicode bidi for one-line
-    labels: strong characters keep their direction; a neutral stretch (spaces, commas)
-    takes the direction of its neighbours when both agree, else the label's base
-    direction (that of its first strong character)."""
-    base = _is_rtl(text)
-    strong: list[bool | None] = []
+def bidi_levels(text: str) -> list[int]:
+    """Embedding level of each character: a compact form of the Unicode bidi algorithm for
+    one-line labels (no explicit embeddings). Strong L/R/AL characters keep their
+    direction; European digits after left-to-right text count as L (W7), other numbers act
+    as R towards neighbouring neutrals (N1) and sit two levels up in left-to-right text (I1);
+    a neutral run takes the direction of its neighbours when they agree, else the paragraph
+    direction (N2); marks follow their base."""
+    base = 1 if _is_rtl(text) else 0
+    kinds: list[str] = []
     for ch in text:
         kind = unicodedata.bidirectional(ch)
-        strong.append(True if kind in _RTL else False if kind == "L" else None)
-    resolved: list[bool] = []
-    for i, value in enumerate(strong):
-        if value is not None:
-            resolved.append(value)
-            continue
-        before = next((v for v in reversed(strong[:i]) if v is not None), base)
-        after = next((v for v in strong[i + 1:] if v is not None), base)
-        resolved.append(before if before == after else base)
-    segments: list[tuple[str, bool]] = []
-    for ch, rtl in zip(text, resolved, strict=True):
-        if segments and segments[-1][1] == rtl:
-            segments[-1] = (segments[-1][0] + ch, rtl)
+        if kind == "NSM" and kinds:
+            kinds.append(kinds[-1])
+        elif kind in _RTL:
+            kinds.append("R")
+        elif kind == "AN":
+            kinds.append("N#")
+        elif kind == "EN":  # W7: European digits after L text (or at the start of LTR) are L
+            prior = next((k for k in reversed(kinds) if k in ("L", "R")), "R" if base else "L")
+            kinds.append("L" if prior == "L" else "N#")
         else:
-            segments.append((ch, rtl))
-    return segments
+            kinds.append("L" if kind == "L" else "N")
+    strong = ["R" if k == "N#" else k for k in kinds]
+    edge = "R" if base else "L"
+    resolved = list(kinds)
+    i = 0
+    while i < len(kinds):
+        if kinds[i] != "N":
+            i += 1
+            continue
+        j = i
+        while j < len(kinds) and kinds[j] == "N":
+            j += 1
+        before = strong[i - 1] if i else edge
+        after = strong[j] if j < len(kinds) else edge
+        resolved[i:j] = [before if before == after else edge] * (j - i)
+        i = j
+    table = {0: {"L": 0, "R": 1, "N#": 2}, 1: {"L": 2, "R": 1, "N#": 2}}[base]
+    return [table[k] for k in resolved]
+
+
+def visual_order(levels: list[int], spans: list[tuple[int, int]]) -> list[int]:
+    """Order of ``spans`` (runs of one level) from left to right (rule L2: from the highest
+    level down to the lowest odd one, reverse every sequence at that level or higher)."""
+    order = list(range(len(spans)))
+    if not levels:
+        return order
+    run_level = [levels[a] for a, _ in spans]
+    lowest_odd = min((lv for lv in run_level if lv % 2), default=None)
+    if lowest_odd is None:
+        return order
+    for level in range(max(run_level), lowest_odd - 1, -1):
+        i = 0
+        while i < len(order):
+            if run_level[order[i]] >= level:
+                j = i
+                while j < len(order) and run_level[order[j]] >= level:
+                    j += 1
+                order[i:j] = reversed(order[i:j])
+                i = j
+            else:
+                i += 1
+    return order
+
+
+def direction_segments(text: str) -> list[tuple[str, bool]]:
+    """(segment, is_rtl) runs of one embedding level, in logical order."""
+    out: list[tuple[str, bool]] = []
+    last = None
+    for ch, level in zip(text, bidi_levels(text), strict=True):
+        if level == last:
+            out[-1] = (out[-1][0] + ch, bool(level % 2))
+        else:
+            out.append((ch, bool(level % 2)))
+        last = level
+    return out
 
 
 def _emoji(code: int) -> bool:
-    return (0x1F000 <= code <= 0x1FAFF or 0x2600 <= code <= 0x27BF or code in (0x200D, 0xFE0F)
-            or 0x1F1E6 <= code <= 0x1F1FF)
+    return (0x1F000 <= code <= 0x1FAFF or 0x2600 <= code <= 0x27BF or 0x2300 <= code <= 0x23FF
+            or 0x2B00 <= code <= 0x2BFF or code in (0x200D, 0xFE0F, 0x3030, 0x303D))
 
 
 @lru_cache(maxsize=4096)
@@ -92,7 +143,7 @@ def needs_outlines(text: str, primary: FontFace) -> bool:
     swap emoji for a colour emoji font. Optional ligatures and kerning do not count."""
     if any(_emoji(ord(ch)) for ch in text):
         return True
-    if any(rtl for _, rtl in direction_segments(text)):
+    if any(level % 2 for level in bidi_levels(text)):
         return True
     for chunk, face in split_runs(primary, text):
         font = ttfont(face)
@@ -110,24 +161,30 @@ def needs_outlines(text: str, primary: FontFace) -> bool:
 
 
 def shape_label(box: TextBox) -> list[GlyphRun]:
-    """Shape a measured label into glyph runs in visual (left-to-right) order."""
-    primary = box.runs[0].face if box.runs else None
-    if primary is None:
-        return []
-    segments = direction_segments(box.text)
-    base_rtl = _is_rtl(box.text)
-    ordered = list(reversed(segments)) if base_rtl else segments
+    """Shape a measured label into glyph runs in visual (left-to-right) order. Each run is
+    set in the face the measurement chose for it (``box.runs``), never another one."""
+    levels = bidi_levels(box.text)
+    spans: list[tuple[int, int, FontFace]] = []  # logical runs of one level and one face
+    pos = 0
+    for run in box.runs:
+        for k in range(pos, pos + len(run.text)):
+            if spans and spans[-1][2] == run.face and levels[spans[-1][0]] == levels[k] \
+                    and spans[-1][1] == k:
+                spans[-1] = (spans[-1][0], k + 1, run.face)
+            else:
+                spans.append((k, k + 1, run.face))
+        pos += len(run.text)
+    order = visual_order(levels, [(a, b) for a, b, _ in spans])
     runs: list[GlyphRun] = []
-    for segment, rtl in ordered:
-        pieces = split_runs(primary, segment)
-        for chunk, face in (reversed(pieces) if rtl else pieces):
-            infos, positions = _shape(face, chunk, rtl)
-            x = 0
-            glyphs = []
-            for info, pos in zip(infos, positions, strict=True):
-                glyphs.append((info.codepoint, x + pos.x_offset, pos.y_offset))
-                x += pos.x_advance
-            runs.append(GlyphRun(face, tuple(glyphs), x, ttfont(face)["head"].unitsPerEm))
+    for index in order:
+        a, b, face = spans[index]
+        infos, positions = _shape(face, box.text[a:b], bool(levels[a] % 2))
+        x = 0
+        glyphs = []
+        for info, gpos in zip(infos, positions, strict=True):
+            glyphs.append((info.codepoint, x + gpos.x_offset, gpos.y_offset))
+            x += gpos.x_advance
+        runs.append(GlyphRun(face, tuple(glyphs), x, ttfont(face)["head"].unitsPerEm))
     return runs
 
 

@@ -86,7 +86,11 @@ def _load_chain(ref: str | Path, seen: tuple[Path, ...],
     if path in seen:
         chain = " -> ".join(p.name for p in (*seen, path))
         raise ThemeError(f"{path}: 'extends' forms a cycle ({chain}); remove one 'extends'")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ThemeError(f"{path}: not UTF-8 text (byte {exc.start}); save the theme as UTF-8"
+                         ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
