@@ -6,21 +6,27 @@ User errors print one line and exit 2; unexpected failures exit 1.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
-from . import __version__
-from .diagram import Diagram
-from .errors import ExportError, SpecError, SvgattnError
-from .export import FORMATS, format_of
+from . import __version__, limits
+from .attention import Attention
+from .diagram import Diagram, check_dpi
+from .errors import SpecError, SvgattnError, printable
+from .export import FORMATS, check_output, format_of
+from .model import check_vmax
 from .models import run_model
 from .resources import data_dir
 from .sources import load_file
 from .theme import builtin_themes, load_theme
 
 USER_ERROR = 2
+INTERNAL_ERROR = 1
+STDOUT = "-"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
                             "(.npz/.npy, [layers, heads, query, key]), to SVG, PDF, PNG or EPS.")
     render.add_argument("spec", help="spec file (.toml, .json) or attention (.npz, .npy)")
     render.add_argument("-o", "--output", required=True,
-                        help="output file; the suffix picks the format (.svg .pdf .png .eps)")
+                        help="output file; the suffix picks the format (.svg .pdf .png .eps); "
+                        "- writes to standard output (with --format, default svg)")
     _style_options(render)
     _attention_options(render, arrays=True)
 
@@ -71,6 +78,9 @@ def _style_options(p: argparse.ArgumentParser, with_format: bool = True) -> None
     p.add_argument("--theme", help="built-in theme name (see `svgattn themes`) or a .toml path")
     p.add_argument("--width", help="figure width with a unit, e.g. 6.5in, 16cm, 468pt")
     p.add_argument("--dpi", type=float, default=300.0, help="PNG resolution (default 300)")
+    p.add_argument("--limit", action="append", default=[], metavar="NAME=N",
+                   help="raise a size limit, e.g. --limit tokens=5000 (names: "
+                   f"{', '.join(limits.NAMES)})")
     # `svgattn model --text` is the input sentence, so there the mode is --text-mode only.
     names = ["--text-mode"] if p.prog.endswith(" model") else ["--text", "--text-mode"]
     p.add_argument(*names, dest="text_mode", choices=("native", "paths"),
@@ -106,7 +116,7 @@ def _attention_options(p: argparse.ArgumentParser, arrays: bool) -> None:
         g.add_argument("--batch-index", type=int, help="input of a 5-D [layers, batch, ...] array")
 
 
-def _from_attention(attention, args: argparse.Namespace) -> Diagram:  # type: ignore[no-untyped-def]
+def _from_attention(attention: Attention, args: argparse.Namespace) -> Diagram:
     heads = None if args.heads is None else [h.strip() for h in args.heads.split(",") if h]
     return Diagram.from_attention(
         attention, layer=args.layer, heads=heads, combine=args.combine or "mean",
@@ -117,8 +127,28 @@ def _from_attention(attention, args: argparse.Namespace) -> Diagram:  # type: ig
         text=args.text_mode, vmax=args.vmax)
 
 
+def _output_format(args: argparse.Namespace) -> str:
+    """Check -o/--format/--dpi/--vmax before any work is done."""
+    check_dpi(args.dpi, "--dpi")
+    if getattr(args, "vmax", None) is not None:
+        check_vmax(args.vmax, "--vmax")
+    if args.output == STDOUT:
+        return args.format or "svg"
+    check_output(args.output)
+    return format_of(args.output, args.format)
+
+
+def _write(diagram: Diagram, args: argparse.Namespace, fmt: str) -> None:
+    if args.output == STDOUT:
+        data = diagram.to_bytes(fmt, dpi=args.dpi)
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    print(f"wrote {printable(str(diagram.save(args.output, fmt=fmt, dpi=args.dpi)))}")
+
+
 def _render(args: argparse.Namespace) -> None:
-    fmt = format_of(args.output, args.format)
+    fmt = _output_format(args)
     if Path(args.spec).suffix.lower() in (".npz", ".npy"):
         tokens = None if args.tokens is None else args.tokens.split(",")
         if tokens is not None and not args.tokens.strip():
@@ -137,29 +167,33 @@ def _render(args: argparse.Namespace) -> None:
                                 f"not to the spec file {Path(args.spec).name}; drop it")
         diagram = Diagram.from_spec(args.spec, theme=args.theme, width=args.width,
                                     text=args.text_mode)
-    path = diagram.save(args.output, fmt=fmt, dpi=args.dpi)
-    print(f"wrote {path}")
+    _write(diagram, args, fmt)
 
 
 def _model(args: argparse.Namespace) -> None:
-    fmt = format_of(args.output, args.format)
     # Check what can be checked before spending seconds on loading the model.
+    fmt = _output_format(args)
     load_theme(args.theme)
-    if not Path(args.output).resolve().parent.is_dir():
-        raise ExportError(f"output: directory {Path(args.output).parent} does not exist; "
-                          "create it first")
     attention = run_model(args.path, args.text)
-    path = _from_attention(attention, args).save(args.output, fmt=fmt, dpi=args.dpi)
-    print(f"wrote {path}")
+    _write(_from_attention(attention, args), args, fmt)
 
 
 def _demo(args: argparse.Namespace) -> None:
+    check_dpi(args.dpi, "--dpi")
     out = Path(args.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise SpecError(f"--output-dir: {printable(str(out))} exists and is not a directory; "
+                        "give a directory")
     diagram = Diagram.from_spec(data_dir("specs") / "seed.toml", theme=args.theme,
                                 width=args.width, text=args.text_mode)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SpecError(f"--output-dir: cannot create {printable(str(out))} ({exc.strerror})"
+                        ) from None
     for fmt in ("svg", "pdf", "png"):
-        print(f"wrote {diagram.save(out / f'seed.{fmt}', dpi=args.dpi)}")
+        path = diagram.save(out / f"seed.{fmt}", dpi=args.dpi)
+        print(f"wrote {printable(str(path))}")
 
 
 def _themes(_: argparse.Namespace) -> None:
@@ -167,25 +201,40 @@ def _themes(_: argparse.Namespace) -> None:
         print(f"{name:8} {load_theme(name)['description']}")
 
 
-def _warn(message, category, filename, lineno, file=None, line=None) -> None:  # type: ignore[no-untyped-def]
-    print(f"svgattn: warning: {message}", file=sys.stderr)
+def _warn(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+          file: TextIO | None = None, line: str | None = None) -> None:
+    print(f"svgattn: warning: {printable(str(message))}", file=sys.stderr)
+
+
+def _limits(args: argparse.Namespace) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for text in getattr(args, "limit", []) or []:
+        out.update(limits.parse(text))
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 ok, 2 bad input, 1 internal bug)."""
     args = _parser().parse_args(argv)
     warnings.showwarning = _warn  # one line, no source location
+    command = {"render": _render, "model": _model, "demo": _demo,
+               "themes": _themes}[args.command]
     try:
-        {"render": _render, "model": _model, "demo": _demo,
-         "themes": _themes}[args.command](args)
-    except ExportError as exc:
-        print(f"svgattn: error: {exc}", file=sys.stderr)
-        return USER_ERROR if "output:" in str(exc) else 1
-    except SvgattnError as exc:
+        with limits.override(**_limits(args)):
+            command(args)
+    except SvgattnError as exc:  # bad input or an impossible request: say what and how to fix
         print(f"svgattn: error: {exc}", file=sys.stderr)
         return USER_ERROR
-    except OSError as exc:  # unreadable spec, full disk: a failure, still one line
-        print(f"svgattn: error: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
-        return 1
+    except KeyboardInterrupt:
+        print("svgattn: interrupted; no output was changed", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug in svgattn: one line, the traceback on request
+        if os.environ.get("SVGATTN_DEBUG"):
+            raise
+        print(f"svgattn: internal error ({type(exc).__name__}: {printable(str(exc), 200)}); "
+              "please report it with the input (SVGATTN_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
+        return INTERNAL_ERROR
     return 0
 
 

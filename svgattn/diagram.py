@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import limits
 from .attention import Attention
-from .errors import FontError, SpecError, SvgattnError
+from .errors import FontError, SpecError, SvgattnError, quote
 from .export import convert, format_of, write_atomic
 from .layout import layout_flow
-from .model import FlowData, Head, LinkRule, build
+from .model import FlowData, Head, LinkRule, build, check_vmax
 from .render import render_svg
 from .scene import Scene
-from .spec import read_spec
+from .sources.spec import read_spec
 from .theme import Theme, load_theme
 from .units import parse_length
-
-MAX_PIXELS = 300_000_000  # a PNG larger than this is almost surely a wrong --dpi
 
 
 class Diagram:
@@ -32,7 +33,7 @@ class Diagram:
     """
 
     def __init__(self, tokens: Sequence[str] | None = None, weights: Any = None,
-                 heads: Sequence[Head | Mapping[str, Any] | str] = (), *,
+                 heads: Sequence[Head | Mapping[str, Any]] = (), *,
                  query_tokens: Sequence[str] | None = None,
                  key_tokens: Sequence[str] | None = None, title: str | None = None,
                  vmax: float | None = None, theme: str | os.PathLike[str] | Theme | None = None,
@@ -63,8 +64,6 @@ class Diagram:
         spec_theme = spec.pop("theme", None)
         if not isinstance(spec.get("groups", False), bool):
             raise SpecError(f"{where}: groups: expected true or false")
-        if spec_theme is not None and not isinstance(spec_theme, str):
-            raise SpecError(f"{where}: theme: expected a theme name or a path string")
         if theme is None and spec_theme is not None:
             try:
                 theme = load_theme(spec_theme)
@@ -136,9 +135,10 @@ class Diagram:
         head_specs = [Head(f"{layer_name} {n}", weights=w[i]) for i, n in enumerate(names)]
         kwargs: dict[str, Any] = ({"tokens": q_labels} if square and q_labels == k_labels
                                   else {"query_tokens": q_labels, "key_tokens": k_labels})
-        if vmax is not None and matrix.max() > vmax:
-            matrix = np.minimum(matrix, vmax)  # cells above vmax saturate; the caption says so
-            caption += f"; colours saturate at {vmax:g}"
+        if vmax is not None:
+            vmax = check_vmax(vmax, f"{attention.source}: vmax")
+            if matrix.max() > vmax:  # the colours saturate; the data (and analysis) are kept
+                caption += f"; colours saturate at {vmax:g}"
         return cls(weights=matrix, heads=head_specs, title=title, theme=theme, width=width,
                    vmax=vmax, where=attention.source, caption=caption, links=rule,
                    groups=groups, text=text, **kwargs)
@@ -157,9 +157,10 @@ class Diagram:
     def to_bytes(self, fmt: str = "svg", *, dpi: float = 300.0) -> bytes:
         """The figure encoded as ``svg``, ``pdf``, ``png`` or ``eps``."""
         fmt = format_of(f"figure.{fmt}")
+        dpi = check_dpi(dpi)
         scene = self.scene()
         if fmt == "png":
-            _check_dpi(dpi, scene)
+            scene = pixel_canvas(scene, dpi)
         # PNGs are drawn from outlines: cairo's image surface rounds glyph advances to
         # whole pixels, so native text would drift from the measured label widths.
         text = "paths" if fmt == "png" else self.text
@@ -167,8 +168,9 @@ class Diagram:
 
     def save(self, path: str | os.PathLike[str], *, fmt: str | None = None,
              dpi: float = 300.0) -> Path:
-        """Write the figure; the format follows the suffix unless ``fmt`` is given. The write
-        is atomic: on any error the destination is left as it was."""
+        """Write the figure; the format follows the suffix (``fmt`` is needed for a name
+        without one, such as ``/dev/stdout``, and must agree with a suffix). The write is
+        atomic: on any error the destination is left as it was (see :func:`write_atomic`)."""
         return write_atomic(path, self.to_bytes(format_of(path, fmt), dpi=dpi))
 
     def _repr_svg_(self) -> str:
@@ -183,10 +185,24 @@ def _width(value: str | float, where: str) -> float:
     return points
 
 
-def _check_dpi(dpi: float, scene: Scene) -> None:
+def check_dpi(dpi: object, field: str = "dpi") -> float:
+    """A resolution in dots per inch, checked whatever the format (a bad ``--dpi`` is a
+    mistake even when writing SVG)."""
     if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not 10 <= dpi <= 4800:
-        raise SpecError(f"dpi: {dpi!r} must be a number between 10 and 4800 (300 for print)")
-    pixels = scene.width * scene.height * (dpi / 72) ** 2
-    if pixels > MAX_PIXELS:
-        raise SpecError(f"dpi: {dpi:g} dpi makes a {pixels / 1e6:.0f}-megapixel PNG; lower --dpi"
-                        " or export PDF/SVG")
+        raise SpecError(f"{field}: {quote(dpi)} must be a number between 10 and 4800 (300 for "
+                        "print)")
+    return float(dpi)
+
+
+def pixel_canvas(scene: Scene, dpi: float) -> Scene:
+    """The scene with its canvas grown to whole pixels at ``dpi`` (less than a pixel of
+    background more), so no PNG edge row or column is partly transparent; refused when
+    the PNG would be larger than the ``megapixels`` limit."""
+    px = dpi / 72
+    width, height = math.ceil(scene.width * px - 1e-6), math.ceil(scene.height * px - 1e-6)
+    limit = limits.current().megapixels
+    if width * height > limit * 1e6:
+        raise SpecError(f"dpi: {dpi:g} dpi makes a {width * height / 1e6:.0f}-megapixel PNG, over"
+                        f" the limit of {limit:g}; lower --dpi, export PDF/SVG, or "
+                        f"{limits.current().describe('megapixels')}")
+    return replace(scene, width=width / px, height=height / px)

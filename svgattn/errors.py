@@ -1,10 +1,47 @@
-"""One exception family. Every message says what is wrong, where, and how to fix it."""
+"""One exception family. Every message says what is wrong, where, and how to fix it.
+
+Messages quote untrusted text (spec keys, token strings, file names), so they are made
+safe once, here: control characters (a key made of ``ESC ] 0 ; ... BEL`` would retitle
+the terminal), bidi overrides and line breaks become visible escapes, and a message is
+one line of bounded length.
+"""
 
 from __future__ import annotations
+
+import re
+
+MAX_MESSAGE = 400
+# C0/C1 controls, DEL, and format characters that reorder or hide text on a terminal.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
+                     "\ufff9-\ufffb\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` made safe for a terminal and a log line: escapes for invisible and
+    control characters, at most ``limit`` characters (ending in an ellipsis)."""
+    safe = _UNSAFE.sub(_escape, text)
+    if len(safe) > limit:
+        safe = safe[: limit - 1] + "\u2026"
+    return safe
+
+
+def quote(value: object, limit: int = 48) -> str:
+    """A user-supplied value for a message: quoted, escaped, shortened."""
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    short = printable(text, limit)
+    return "'" + short.replace("'", "\\'") + "'"
 
 
 class SvgattnError(Exception):
     """Base class of every error svgattn raises on purpose."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(printable(str(message)))
 
 
 class SpecError(SvgattnError, ValueError):
@@ -21,3 +58,14 @@ class FontError(SvgattnError):
 
 class ExportError(SvgattnError):
     """Writing an output file failed; the destination was left untouched."""
+
+
+class SvgattnWarning(UserWarning):
+    """Something was drawn, but not quite as asked (the message says what and why)."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(printable(str(message)))
+
+
+class InputWarning(SvgattnWarning):
+    """An input held something svgattn ignores or cannot use as given."""

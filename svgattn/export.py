@@ -6,29 +6,43 @@ no entities and fetches nothing but ``data:`` URLs.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 import struct
 import tempfile
 import zlib
 from pathlib import Path
 
 import cairosvg
+from cairocffi import CairoError
 
-from .errors import ExportError
+from .errors import ExportError, quote
 
 FORMATS = ("svg", "pdf", "png", "eps")
+TEMP_SUFFIX = ".svgattn-tmp"
 _PDF_DATE = re.compile(rb"/(CreationDate|ModDate) \(D:(\d{14})(Z|[+-]\d\d'\d\d'?)?\)")
 _PS_DATE = re.compile(rb"^%%CreationDate: [^\n]*$", re.MULTILINE)
 
 
 def format_of(path: str | os.PathLike[str], fmt: str | None = None) -> str:
-    """The output format: ``fmt`` if given, else the file suffix."""
-    name = (fmt or Path(path).suffix.lstrip(".")).lower()
-    if name not in FORMATS:
-        raise ExportError(f"output: cannot write '{Path(path).name}'; use a .svg, .pdf, .png or"
-                          " .eps file name (or --format)")
-    return name
+    """The output format: the file suffix, or ``fmt``; when both are given they must agree
+    (``--format pdf -o out.svg`` would write PDF bytes into a .svg file)."""
+    name = Path(path).name
+    suffix = Path(path).suffix.lstrip(".").lower()
+    if fmt is not None:
+        fmt = str(fmt).lower()
+        if fmt not in FORMATS:
+            raise ExportError(f"format: {quote(fmt)} is not one of {', '.join(FORMATS)}")
+        if suffix in FORMATS and suffix != fmt:
+            raise ExportError(f"output: --format {fmt} does not match the file name "
+                              f"{quote(name)}; name the file .{fmt} or drop --format")
+        return fmt
+    if suffix not in FORMATS:
+        raise ExportError(f"output: cannot tell the format from {quote(name)}; use a .svg, "
+                          ".pdf, .png or .eps file name (or --format)")
+    return suffix
 
 
 def _fixed_pdf_date(match: re.Match[bytes]) -> bytes:
@@ -74,36 +88,186 @@ def _warm_fonts(svg: bytes) -> None:
 def convert(svg: str, fmt: str, *, dpi: float = 300.0) -> bytes:
     """Return the bytes of ``svg`` in ``fmt``; deterministic for equal input."""
     data = svg.encode("utf-8")
+    if fmt == "svg":
+        return data
+    if fmt not in FORMATS:
+        raise ExportError(f"format: unknown format {quote(fmt)}; use one of {', '.join(FORMATS)}")
     try:
         _warm_fonts(data)
-        if fmt == "svg":
-            return data
         if fmt == "pdf":
             return _PDF_DATE.sub(_fixed_pdf_date, cairosvg.svg2pdf(bytestring=data))
         if fmt == "eps":
             return _PS_DATE.sub(b"%%CreationDate: (fixed for reproducible output)",
                                 cairosvg.svg2eps(bytestring=data))
-        if fmt == "png":
-            # The SVG is sized in points: 1pt = dpi/72 pixels.
-            return _png_with_dpi(cairosvg.svg2png(bytestring=data, dpi=dpi), dpi)
-    except (ValueError, OSError, MemoryError) as exc:
-        raise ExportError(f"{fmt}: cairosvg could not convert the figure ({exc})") from None
-    raise ExportError(f"format: unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+        # The SVG is sized in points: 1pt = dpi/72 pixels.
+        return _png_with_dpi(cairosvg.svg2png(bytestring=data, dpi=dpi), dpi)
+    except MemoryError:
+        raise ExportError(f"{fmt}: not enough memory to draw the figure; lower --dpi or the "
+                          "figure size") from None
+    except (ValueError, OSError, OverflowError, ZeroDivisionError, RecursionError,
+            CairoError) as exc:  # name the step and the fix
+        raise ExportError(f"{fmt}: cairo could not draw the figure ({type(exc).__name__}: "
+                          f"{str(exc)[:120]}); lower --dpi or the figure size, or export SVG"
+                          ) from None
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same directory and a rename,
-    so a reader never sees a partial file and a failure leaves the old file untouched."""
-    target = Path(path)
-    if not target.parent.is_dir():
-        raise ExportError(f"output: directory {target.parent} does not exist; create it first")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    """Write ``data`` to ``path`` so that a reader sees the old file or the whole new one.
+
+    - a regular file (or a new name) is replaced atomically: the bytes go to an unnamed
+      temporary file in the same directory (``O_TMPFILE``; a hidden temporary name where
+      that is unsupported), are flushed to disk, then renamed over the destination; an
+      error, an interrupt or a kill leaves the old file and no temporary file behind;
+    - a symbolic link is followed: the file it points to is replaced, the link is kept;
+    - a device or FIFO (``/dev/null``, ``/dev/stdout``) is written through, never replaced;
+    - a directory, or a name ending in ``/``, is refused.
+    """
+    text = os.fspath(path)
+    target, info = check_output(text)
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        _write_through(target, data, text)
+        return Path(text)
+    mode = stat.S_IMODE(info.st_mode) if info is not None else _default_mode()
+    _replace(target, data, mode, text)
+    return Path(text)
+
+
+def check_output(text: str) -> tuple[Path, os.stat_result | None]:
+    """Check an output name before any work is done: it must not be (or end like) a
+    directory, and its directory must exist. Returns the file it names (symbolic links
+    followed) and its status, ``None`` when it does not exist yet."""
+    if not text or text.endswith(("/", os.sep)) or Path(text).name in ("", ".", ".."):
+        raise ExportError(f"output: {quote(text)} names a directory; give a file name such as "
+                          f"{quote(os.path.join(text, 'figure.svg'))}")
+    target = Path(os.path.realpath(text))  # follow symbolic links to the file they name
     try:
-        with os.fdopen(fd, "wb") as fh:
+        info: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise ExportError(f"output: cannot use {quote(text)} ({exc.strerror})") from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise ExportError(f"output: {quote(text)} is a directory; give a file name such as "
+                          f"{quote(os.path.join(text, 'figure.svg'))}")
+    if info is None and not target.parent.is_dir():
+        raise ExportError(f"output: directory {quote(str(Path(text).parent))} does not exist; "
+                          "create it first")
+    return target, info
+
+
+def _default_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _write_through(target: Path, data: bytes, shown: str) -> None:
+    try:
+        with open(target, "wb") as fh:  # a device or FIFO: no temporary, no rename
             fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
+    except OSError as exc:
+        raise ExportError(f"output: writing to {quote(shown)} failed ({exc.strerror})") from None
+
+
+def _replace(target: Path, data: bytes, mode: int, shown: str) -> None:
+    folder = target.parent
+    _sweep(folder, target.name)
+    temp: str | None = None
+    try:
+        temp = _write_unnamed(folder, target.name, data, mode)
+        if temp is None:
+            temp = _write_named(folder, target.name, data, mode)
+        os.replace(temp, target)
+    except OSError as exc:
+        if temp is not None:
+            Path(temp).unlink(missing_ok=True)
+        reason = "no space left on the device" if exc.errno == errno.ENOSPC else exc.strerror
+        raise ExportError(f"output: writing {quote(shown)} failed ({reason}); the destination "
+                          "is unchanged") from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if temp is not None:
+            Path(temp).unlink(missing_ok=True)
         raise
-    return target
+
+
+def _temp_name(folder: Path, name: str, tag: str) -> str:
+    return str(folder / f".{name}.{os.getpid()}.{tag}{TEMP_SUFFIX}")
+
+
+def _write_unnamed(folder: Path, name: str, data: bytes, mode: int) -> str | None:
+    """Write into an unnamed file (``O_TMPFILE``: nothing is left if the process dies
+    while writing), then give it a temporary name for the rename. ``None`` where the
+    kernel or filesystem cannot do this (then a named temporary file is used)."""
+    flags = getattr(os, "O_TMPFILE", 0)
+    if not flags:
+        return None
+    try:
+        fd = os.open(folder, flags | os.O_WRONLY, 0o600)
+    except OSError:
+        return None
+    try:
+        _fill(fd, data, mode)
+        for attempt in range(100):
+            temp = _temp_name(folder, name, f"u{attempt}")
+            try:
+                os.link(f"/proc/self/fd/{fd}", temp, follow_symlinks=True)
+                return temp
+            except FileExistsError:
+                continue
+            except OSError:
+                return None  # e.g. EXDEV in sandboxes without linkat on /proc
+        return None
+    finally:
+        os.close(fd)
+
+
+def _write_named(folder: Path, name: str, data: bytes, mode: int) -> str:
+    """Write into a hidden temporary file named after this process; a later write to the
+    same destination removes it if this process is killed before the rename."""
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{name}.{os.getpid()}.", suffix=TEMP_SUFFIX,
+                                    dir=folder)
+    except OSError as exc:
+        raise ExportError(f"output: cannot write in the directory {quote(str(folder))} "
+                          f"({exc.strerror})") from None
+    try:
+        _fill(fd, data, mode)
+    except BaseException:
+        os.close(fd)
+        Path(temp).unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    return temp
+
+
+def _fill(fd: int, data: bytes, mode: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+    os.fchmod(fd, mode)
+    os.fsync(fd)
+
+
+def _sweep(folder: Path, name: str) -> None:
+    """Remove temporaries of ``name`` left by svgattn processes that were killed."""
+    prefix = f".{name}."
+    try:
+        entries = [e for e in os.scandir(folder)
+                   if e.name.startswith(prefix) and e.name.endswith(TEMP_SUFFIX)]
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name[len(prefix):].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            Path(entry.path).unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, but is not ours
+    return True

@@ -8,17 +8,18 @@ they share one set of checks and one error family. Errors name the field, the pl
 from __future__ import annotations
 
 import difflib
+import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .errors import SpecError
+from .attention import to_numpy, token_strings
+from .errors import InputWarning, SpecError, quote
 from .textsafe import visible, xml_safe
 from .theme.validate import color as _color
-
-MAX_TOKENS = 2000
 
 
 @dataclass(frozen=True)
@@ -78,16 +79,34 @@ class LinkRule:
     @classmethod
     def parse(cls, text: str, **kw: object) -> LinkRule:
         """``top:3`` or ``threshold:1.5``."""
-        kind, _, value = text.partition(":")
+        kind, _, value = str(text).partition(":")
         try:
-            if kind == "top" and int(value) >= 1:
+            if kind == "top" and 1 <= int(value) <= 10_000:
                 return cls(top_k=int(value), **kw)  # type: ignore[arg-type]
-            if kind == "threshold" and float(value) > 0:
+            # A threshold is a multiple of the uniform share 1/n: above n nothing can link.
+            if kind == "threshold" and 0 < float(value) <= 10_000:
                 return cls(threshold=float(value), **kw)  # type: ignore[arg-type]
         except ValueError:
             pass
-        raise SpecError(f"links: {text!r} is not a rule; write top:K (e.g. top:3) or "
-                        "threshold:X (e.g. threshold:1.5)")
+        raise SpecError(f"links: {quote(text)} is not a rule; write top:K (K from 1, e.g. top:3)"
+                        " or threshold:X (X a positive multiple of the uniform share, e.g. "
+                        "threshold:1.5)")
+
+
+def check_vmax(value: Any, field: str) -> float:
+    """A colour-scale maximum: a finite number no smaller than the smallest normal float
+    (a subnormal would overflow every weight divided by it)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise SpecError(f"{field}: {quote(value)} is not a number; give the weight drawn in the "
+                        "strongest colour, e.g. 0.3")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number) or number < np.finfo(np.float64).tiny:
+        raise SpecError(f"{field}: {number:g} must be a finite positive number (the weight drawn"
+                        " in the strongest colour, e.g. 0.3)")
+    return number
 
 
 def _fail(where: str, field: str, message: str) -> SpecError:
@@ -95,29 +114,28 @@ def _fail(where: str, field: str, message: str) -> SpecError:
 
 
 def _tokens(value: Any, where: str, field: str) -> tuple[str, ...]:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        raise _fail(where, field, "expected a list of token strings, e.g. [\"It\", \"is\"]")
-    if len(value) == 0:
-        raise _fail(where, field, "is empty; give at least one token")
-    if len(value) > MAX_TOKENS:
-        raise _fail(where, field, f"{len(value)} tokens; at most {MAX_TOKENS} can be drawn")
-    out = []
-    for i, tok in enumerate(value):
-        if not isinstance(tok, str):
-            raise _fail(where, f"{field}[{i}]", f"{tok!r} is not a string; quote it")
-        out.append(visible(tok))
-    return tuple(out)
+    """The raw token strings (matching uses these; labels are made from them for display)."""
+    return token_strings(value, f"{where}: {field}")
+
+
+def _no_booleans(value: Any, where: str, field: str) -> None:
+    """Refuse ``true``/``false`` mixed into nested lists of numbers: numpy would read them
+    as 1 and 0 and draw them without a word."""
+    stack: list[tuple[Any, str]] = [(value, field)]
+    while stack:
+        item, at = stack.pop()
+        if isinstance(item, (list, tuple)):
+            for i, sub in enumerate(item):
+                if isinstance(sub, bool):
+                    raise _fail(where, f"{at}[{i}]", f"is {str(sub).lower()}; weights are numbers "
+                                "(write 1 or 0)")
+                if isinstance(sub, (list, tuple)):
+                    stack.append((sub, f"{at}[{i}]"))
 
 
 def _matrix(value: Any, where: str, field: str, shape: tuple[int, int]) -> np.ndarray:
-    try:
-        raw = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value)
-        if raw.dtype.kind not in "iuf":  # strings, booleans, ragged rows, None
-            raise TypeError
-        array = raw.astype(np.float64)
-    except (TypeError, ValueError):
-        raise _fail(where, field, "is not a numeric matrix; write a list of rows of numbers "
-                    "(not strings or booleans), all rows the same length") from None
+    _no_booleans(value, where, field)
+    array = to_numpy(value, f"{where}: {field}").astype(np.float64)
     if array.ndim != 2:
         raise _fail(where, field, f"has {array.ndim} dimension(s); expected a 2-D matrix "
                     f"of {shape[0]} rows (query tokens) x {shape[1]} columns (key tokens)")
@@ -140,7 +158,7 @@ def _matrix(value: Any, where: str, field: str, shape: tuple[int, int]) -> np.nd
 
 def _resolve_token(ref: Any, tokens: tuple[str, ...], where: str, field: str) -> int:
     if isinstance(ref, bool) or not isinstance(ref, (int, str, np.integer)):
-        raise _fail(where, field, f"{ref!r} is neither a token string nor an index")
+        raise _fail(where, field, f"{quote(ref)} is neither a token string nor an index")
     if not isinstance(ref, str):
         if not 0 <= int(ref) < len(tokens):
             raise _fail(where, field, f"index {ref} is out of range; tokens are numbered 0.."
@@ -150,13 +168,13 @@ def _resolve_token(ref: Any, tokens: tuple[str, ...], where: str, field: str) ->
     if len(hits) == 1:
         return hits[0]
     if hits:
-        raise _fail(where, field, f"token {ref!r} occurs {len(hits)} times (at {hits}); "
-                    "name it by index instead")
+        raise _fail(where, field, f"token {quote(ref)} occurs {len(hits)} times (at "
+                    f"{hits[:8]}); name it by index instead")
     lowered = {t.lower(): t for t in reversed(tokens)}
     close = difflib.get_close_matches(ref.lower(), list(lowered), n=1)
-    hint = f"did you mean {lowered[close[0]]!r}? " if close else ""
-    raise _fail(where, field, f"{ref!r} is not one of the tokens; {hint}tokens are "
-                f"{', '.join(repr(t) for t in tokens[:12])}{' ...' if len(tokens) > 12 else ''}")
+    hint = f"did you mean {quote(lowered[close[0]])}? " if close else ""
+    raise _fail(where, field, f"{quote(ref)} is not one of the tokens; {hint}tokens are "
+                f"{', '.join(quote(t, 16) for t in tokens[:8])}{' ...' if len(tokens) > 8 else ''}")
 
 
 def build(*, tokens: Any = None, weights: Any = None, heads: Sequence[Head | Mapping] = (),
@@ -182,13 +200,14 @@ def build(*, tokens: Any = None, weights: Any = None, heads: Sequence[Head | Map
                     "query tokens, columns key tokens)")
     matrix = _matrix(weights, where, "weights", (len(q), len(k)))
     top = float(matrix.max()) if matrix.size else 0.0
-    if vmax is None:
-        vmax = top if top > 0 else 1.0
-    elif isinstance(vmax, bool) or not isinstance(vmax, (int, float)) or not vmax > 0:
-        raise _fail(where, "vmax", f"{vmax!r} must be a positive number")
+    vmax = (top if top > 0 else 1.0) if vmax is None else check_vmax(vmax, f"{where}: vmax")
     binary = bool(np.isin(matrix, (0.0, float(vmax))).all())
 
+    if isinstance(heads, (str, bytes, Mapping)) or not isinstance(heads, Sequence):
+        raise _fail(where, "heads", "expected a list of heads ([[heads]] tables in TOML, a "
+                    "list of objects in JSON), each with a name")
     head_data: list[HeadData] = []
+    derived: list[bool] = []  # links derived from the head's own weights
     seen: dict[str, int] = {}
     for i, head in enumerate(heads):
         field = f"heads[{i}]"
@@ -210,9 +229,10 @@ def build(*, tokens: Any = None, weights: Any = None, heads: Sequence[Head | Map
             raise _fail(where, field, "expected a Head, a table with a name, or a name")
         if not isinstance(head.name, str) or not head.name.strip():
             raise _fail(where, f"{field}.name", "missing or empty; give each head a name")
+        token_strings([head.name], f"{where}: {field}.name", what="names")
         name = xml_safe(head.name)
         if name in seen:
-            raise _fail(where, f"{field}.name", f"{name!r} is also heads[{seen[name]}]; "
+            raise _fail(where, f"{field}.name", f"{quote(name)} is also heads[{seen[name]}]; "
                         "give each head a unique name")
         seen[name] = i
         col = (None if head.color is None
@@ -232,8 +252,16 @@ def build(*, tokens: Any = None, weights: Any = None, heads: Sequence[Head | Map
         else:
             links_ = []
         head_data.append(HeadData(name=name, color=col, links=tuple(links_)))
-    if title is not None and not isinstance(title, str):
-        raise _fail(where, "title", "expected a string")
+        derived.append(head.weights is not None)
+    if any(derived) and not any(h.links for h, d in zip(head_data, derived, strict=True) if d):
+        rule = links or LinkRule()
+        how = f"top:{rule.top_k}" if rule.top_k else f"threshold:{rule.threshold:g}"
+        warnings.warn(InputWarning(f"{where}: links: {how} links no token to any head; lower "
+                                   "the threshold or use top:K"), stacklevel=3)
+    if title is not None:
+        if not isinstance(title, str):
+            raise _fail(where, "title", "expected a string")
+        token_strings([title], f"{where}: title", what="titles")
     found: list[Group] = []
     if groups:
         from .analysis.groups import find_groups, group_heads
@@ -244,6 +272,7 @@ def build(*, tokens: Any = None, weights: Any = None, heads: Sequence[Head | Map
         for lo, hi in find_groups(matrix):
             formed = group_heads((lo, hi), [h.links for h in head_data])
             found.append(Group(lo, hi, tuple(colours[h] for h in formed)))
+    q, k = tuple(visible(t) for t in q), tuple(visible(t) for t in k)  # labels for display
     return FlowData(query_tokens=q, key_tokens=k, matrix=matrix, heads=tuple(head_data),
                     title=None if not title else xml_safe(title), vmax=float(vmax), binary=binary,
                     caption=None if not caption else xml_safe(caption), groups=tuple(found))

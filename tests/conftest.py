@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from pathlib import Path
 from xml.etree import ElementTree
@@ -11,6 +13,24 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "gallery" / "specs" / "seed.toml"
 SVG_NS = "{http://www.w3.org/2000/svg}"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# In CI (CI=true) a test whose tool, font or model weights are missing fails: .ci/run must
+# install everything. Outside CI it is skipped with the reason.
+IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def need(available: bool, what: str) -> None:
+    """Skip (or, in CI, fail) the calling test when ``what`` is not available."""
+    if available:
+        return
+    message = f"{what} is not installed (.ci/run installs it)"
+    if IN_CI:
+        pytest.fail(f"CI=true: {message}", pytrace=False)
+    pytest.skip(message)
+
+
+def need_tools(*tools: str) -> None:
+    missing = [t for t in tools if shutil.which(t) is None]
+    need(not missing, ", ".join(missing))
 
 
 def seed_weights() -> np.ndarray:

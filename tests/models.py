@@ -6,7 +6,7 @@ import importlib.util
 import os
 from functools import lru_cache
 
-import pytest
+from conftest import need
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -17,8 +17,7 @@ def _missing(*modules: str) -> list[str]:
 
 def require(*modules: str) -> None:
     missing = _missing(*modules)
-    if missing:
-        pytest.skip(f"models extra not installed ({', '.join(missing)}); .ci/run installs it")
+    need(not missing, f"the models extra ({', '.join(missing)})")
 
 
 @lru_cache(maxsize=1)

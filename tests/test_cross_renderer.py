@@ -9,17 +9,18 @@ build/cross-renderer.txt, printed at the end of the test run.
 from __future__ import annotations
 
 import importlib.util
-import shutil
 import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT
-from renderers import CHROMIUM, RSVG, ink, mean_abs_diff, render_all, text_only
+from conftest import ROOT, need, need_tools
+from renderers import CHROMIUM, ink, mean_abs_diff, render_all, text_only
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or RSVG is None or shutil.which("pdftoppm") is None,
-    reason="needs Debian chromium and librsvg2-bin (.ci/run installs them)")
+
+@pytest.fixture(autouse=True)
+def _renderers():
+    need(CHROMIUM is not None, "Debian chromium")
+    need_tools("rsvg-convert", "pdftoppm")
 
 SCALE = 2.0  # pixels per point (144 dpi)
 REPORT = ROOT / "build" / "cross-renderer.txt"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -32,7 +33,9 @@ def cell_colors(matrix: np.ndarray, vmax: float, binary: bool, high: str, low: s
     """Return (palette, index matrix): cell ``(r, c)`` is drawn in ``palette[index[r, c]]``."""
     if binary:
         return [low, high], (matrix >= vmax).astype(np.int64)
-    levels = np.clip(np.rint(matrix / vmax * (LEVELS - 1)), 0, LEVELS - 1).astype(np.int64)
+    with np.errstate(over="ignore", invalid="ignore"):  # a tiny vmax overflows: saturate
+        scaled = np.clip(matrix / vmax, 0.0, 1.0)
+    levels = np.rint(np.nan_to_num(scaled, nan=1.0) * (LEVELS - 1)).astype(np.int64)
     return ramp(stops), levels
 
 
@@ -50,20 +53,47 @@ def head_colour(palette: Sequence[str], index: int) -> str:
 
 
 def nice_ticks(vmax: float, most: int = 6) -> list[float]:
-    """Ticks from 0 to at most ``vmax`` on a 1-2-5 step, 3 to ``most`` of them."""
+    """Ticks from 0 to at most ``vmax`` on a 1-2-2.5-5 step, 2 to ``most`` of them; works
+    for any finite positive ``vmax`` (1e-300 and 1e300 alike)."""
     raw = vmax / (most - 1)
-    power = 10 ** math.floor(math.log10(raw))
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = 10 * power
     for mult in (1, 2, 2.5, 5, 10):
         step = mult * power
-        if vmax / step <= most - 1:
+        if vmax / step <= (most - 1) * (1 + 1e-9):
             break
-    count = math.floor(vmax / step + 1e-9)
-    return [round(i * step, 10) for i in range(count + 1)]
+    count = math.floor(vmax / step * (1 + 1e-9))
+    return [i * step for i in range(count + 1)]
 
 
-def tick_label(value: float) -> str:
-    text = f"{value:.3f}".rstrip("0").rstrip(".")
-    return text if text not in ("-0", "") else "0"
+def tick_labels(values: Sequence[float]) -> list[str]:
+    """Labels for evenly spaced ticks, all in one style: plain decimals with just enough
+    places for the step (0.0001, 0.00025), or, for very small or very large values,
+    compact scientific notation (2e-7, 1.5e308) rather than rows of zeros or 309 digits."""
+    top = max((abs(v) for v in values), default=0.0)
+    step = min((b - a for a, b in itertools.pairwise(values) if b > a), default=top)
+    if top == 0:
+        return ["0" for _ in values]
+    if 1e-4 <= top < 1e5:
+        places = max(0, -math.floor(math.log10(step) + 1e-9)) if step > 0 else 0
+        # a 2.5 step needs one place more than its power of ten
+        if step > 0 and abs(round(step * 10**places) - step * 10**places) > 1e-6:
+            places += 1
+        return [_trim(f"{v:.{places}f}") for v in values]
+    return [_sci(v) for v in values]
+
+
+def _trim(text: str) -> str:
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _sci(value: float) -> str:
+    if value == 0:
+        return "0"
+    mantissa, exponent = f"{value:.2e}".split("e")
+    return f"{_trim(mantissa)}e{int(exponent)}"
 
 
 def contrast_text(fill: str) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..analysis.scale import cell_colors, contrast_text, head_colour, nice_ticks, tick_label
+from ..analysis.scale import cell_colors, contrast_text, head_colour, nice_ticks, tick_labels
 from ..model import FlowData
 from ..scene import Box, CellGrid, ColorBar, Connector, Outline, Rect, Scene, Text
 from ..text.fonts import resolve_family
@@ -275,21 +275,22 @@ def _arrange(data: FlowData, theme: Theme, *, scale: float, cell: float | None,
                 legend_labels.append(_label(f"legend-label-{k}", tb, lx + sw + 0.4 * em,
                                             y + sw / 2, "start", "legend-label"))
         else:
-            title_box = m.text(theme["legend.title"], factor=small)
-            bar_top = y_matrix + title_box.centred_extent + 0.8 * em
+            bar_title = m.text(theme["legend.title"], factor=small)
+            bar_top = y_matrix + bar_title.centred_extent + 0.8 * em
             bar_h = max(nq * cell - (bar_top - y_matrix), 5 * em)
             bar_w = 0.9 * em
             bar = Box(lx, bar_top, bar_w, bar_h)
             colorbar = ColorBar("colorbar", bar, tuple(theme["colors.colormap"]))
-            legend_labels.append(_label("legend-title", title_box, lx, y_matrix +
-                                        title_box.centred_extent / 2, "start", "legend-label"))
+            legend_labels.append(_label("legend-title", bar_title, lx, y_matrix +
+                                        bar_title.centred_extent / 2, "start", "legend-label"))
             tick_h = m.text("0", factor=small).height
             most = max(2, min(6, int(bar_h // (1.4 * tick_h)) + 1))
-            for k, value in enumerate(nice_ticks(data.vmax, most)):
+            ticks = nice_ticks(data.vmax, most)
+            for k, (value, text) in enumerate(zip(ticks, tick_labels(ticks), strict=True)):
                 y = bar.bottom - value / data.vmax * bar_h
                 tick = Box(bar.right, y - 0.3 * scale, 0.3 * em, 0.6 * scale)
                 legend_rects.append(Rect(f"tick-{k}", tick, "tick", None))
-                tb = m.text(tick_label(value), factor=small)
+                tb = m.text(text, factor=small)
                 legend_labels.append(_label(f"tick-label-{k}", tb, tick.right + 0.25 * em, y,
                                             "start", "tick-label"))
 
@@ -305,7 +306,8 @@ def _arrange(data: FlowData, theme: Theme, *, scale: float, cell: float | None,
     bottom = max(b.bottom for b in boxes)
     margin = m["figure.margin"]
     body_w = right - left
-    title_box = caption_box = None
+    title_box: TextBox | None = None
+    caption_box: TextBox | None = None
     if data.title:
         bold = theme["font.title_weight"] == "bold"
         title_box = m.text(data.title, "font.title_size", bold=bold)
@@ -351,11 +353,14 @@ def _arrange(data: FlowData, theme: Theme, *, scale: float, cell: float | None,
         return tuple(_shift_text(t, bdx, dy) for t in items)
 
     shifted_connectors = tuple(
-        Connector(c.id, tuple((x + bdx, y + dy) for x, y in c.points), c.head, c.token, c.color)
+        Connector(c.id, ((c.points[0][0] + bdx, c.points[0][1] + dy),
+                         (c.points[1][0] + bdx, c.points[1][1] + dy),
+                         (c.points[2][0] + bdx, c.points[2][1] + dy),
+                         (c.points[3][0] + bdx, c.points[3][1] + dy)), c.head, c.token, c.color)
         for c in connectors)
     grid = CellGrid(matrix.id, matrix.x + bdx, matrix.y + dy, cell, matrix.palette, index,
                     data.matrix, matrix.grid_color, grid_width)
-    bar = (ColorBar(colorbar.id, colorbar.box.moved(bdx, dy), colorbar.stops)
+    shifted_bar = (ColorBar(colorbar.id, colorbar.box.moved(bdx, dy), colorbar.stops)
            if colorbar else None)
     desc = (f"Flow diagram of {len(heads)} attention head(s) over {nq} query and {nk} key "
             f"tokens, beside the {nq}x{nk} attention matrix.")
@@ -367,7 +372,7 @@ def _arrange(data: FlowData, theme: Theme, *, scale: float, cell: float | None,
         heads=rects(head_rects), head_labels=texts(head_labels),
         connectors=shifted_connectors, nodes=rects(nodes), node_labels=texts(node_labels),
         row_labels=texts(row_labels), column_labels=texts(column_labels), matrix=grid,
-        legend_rects=rects(legend_rects), legend_labels=texts(legend_labels), colorbar=bar,
+        legend_rects=rects(legend_rects), legend_labels=texts(legend_labels), colorbar=shifted_bar,
         title_text=_shift_text(title_text, fx, dy) if title_text else None,
         outlines=tuple(Outline(o.id, o.box.moved(bdx, dy), o.color, o.width) for o in outlines),
         caption_text=_shift_text(caption_text, fx, dy) if caption_text else None)

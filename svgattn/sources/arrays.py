@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import os
+import warnings
+import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
+from numpy.lib import format as npformat
 
+from .. import limits
 from ..attention import Attention, make_attention, to_numpy
-from ..errors import SpecError
+from ..errors import InputWarning, SpecError, printable, quote
+from .files import open_regular
 
 NPZ_KEYS = ("attentions", "tokens", "query_tokens", "key_tokens", "head_names", "layer_names")
 
@@ -26,7 +33,10 @@ def from_array(weights: Any, tokens: Sequence[str] | None = None, *,
     ``[layers, batch, heads, query, key]`` (``np.stack(outputs.attentions)``) with
     ``batch_index`` choosing the input. Without tokens, positions are numbered.
     """
-    array = to_numpy(weights)
+    array = to_numpy(weights, f"{source}: attentions")
+    if batch_index is not None and (isinstance(batch_index, bool)
+                                    or not isinstance(batch_index, (int, np.integer))):
+        raise SpecError(f"{source}: batch_index: {quote(batch_index)} is not a whole number")
     if array.ndim == 5:
         batch = array.shape[1]
         if batch_index is None:
@@ -53,62 +63,130 @@ def from_array(weights: Any, tokens: Sequence[str] | None = None, *,
                           layer_names=layer_names, source=source)
 
 
-def _tokens(tokens: Sequence[str] | None, query: Sequence[str] | None,
-            key: Sequence[str] | None, shape: tuple[int, ...],
-            source: str) -> tuple[list[str], list[str]]:
+def _tokens(tokens: Any, query: Any, key: Any, shape: tuple[int, ...],
+            source: str) -> tuple[Any, Any]:
+    """The query and key token lists as given (validated by make_attention)."""
     if tokens is not None and (query is not None or key is not None):
         raise SpecError(f"{source}: tokens: give tokens or query_tokens + key_tokens, not both")
     if tokens is not None:
-        return list(tokens), list(tokens)
+        return tokens, tokens
     if query is not None or key is not None:
         if query is None or key is None:
             raise SpecError(f"{source}: tokens: give both query_tokens and key_tokens")
-        return list(query), list(key)
+        return query, key
+    limits.check_tokens(max(shape), f"{source}: attentions")
     return [str(i) for i in range(shape[0])], [str(i) for i in range(shape[1])]
 
 
 def load_file(path: str | os.PathLike[str], *, tokens: Sequence[str] | None = None,
               batch_index: int | None = None) -> Attention:
     """Attention from ``.npy`` (the array) or ``.npz`` (keys: ``attentions``, ``tokens`` or
-    ``query_tokens`` + ``key_tokens``, optional ``head_names``, ``layer_names``)."""
+    ``query_tokens`` + ``key_tokens``, optional ``head_names``, ``layer_names``; other
+    arrays, such as ``input_ids``, are ignored with a warning).
+
+    Files are untrusted: pickles are never loaded, and every array's header (shape and
+    type) is checked against the limits before its data is read, so a small file that
+    claims a huge shape, or a zip bomb, is refused without allocating anything.
+    """
     path = Path(path)
-    name = path.name
-    if not path.is_file():
-        raise SpecError(f"{path}: no such file; give a .npy or .npz file")
+    name = printable(path.name, 60)
+    suffix = path.suffix.lower()
+    if suffix not in (".npy", ".npz"):
+        raise SpecError(f"{name}: unknown array format; save attention with np.save (.npy) or "
+                        "np.savez (.npz)")
+    with open_regular(path, "numpy") as fh:
+        if suffix == ".npy":
+            array = read_npy(fh, name, "attentions")
+            return from_array(array, tokens, batch_index=batch_index, source=path.name)
+        arrays = read_npz(fh, name)
+    unknown = sorted(set(arrays) - set(NPZ_KEYS))
+    if unknown:
+        shown = ", ".join(quote(u, 24) for u in unknown[:6]) + (" ..." if len(unknown) > 6 else "")
+        warnings.warn(InputWarning(f"{name}: ignored array(s) {shown}; svgattn reads "
+                                   f"{', '.join(NPZ_KEYS)}"), stacklevel=2)
+    if "attentions" not in arrays:
+        raise SpecError(f"{name}: attentions: missing; save the weights under the key "
+                        "'attentions' (np.savez(path, attentions=..., tokens=...))")
+
+    def strings(key: str) -> Any:
+        return arrays.get(key)
+
+    given = tokens is not None
+    return from_array(arrays["attentions"], tokens if given else strings("tokens"),
+                      query_tokens=None if given else strings("query_tokens"),
+                      key_tokens=None if given else strings("key_tokens"),
+                      batch_index=batch_index, head_names=strings("head_names"),
+                      layer_names=strings("layer_names"), source=path.name)
+
+
+_MAGIC = b"\x93NUMPY"
+
+
+def read_npy(fh: BinaryIO, name: str, field: str, *, size: int | None = None) -> np.ndarray:
+    """Read one ``.npy`` stream safely: the header is parsed and checked first (no pickles,
+    real numbers or strings only, within the cell and byte limits), then exactly the bytes
+    the header promises are read."""
+    where = f"{name}: {field}"
+    magic = fh.read(len(_MAGIC) + 2)
+    if len(magic) < len(_MAGIC) + 2 or not magic.startswith(_MAGIC):
+        raise SpecError(f"{where}: not a .npy array (no numpy header); save it with np.save")
+    version = (magic[-2], magic[-1])
     try:
-        data = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise SpecError(f"{name}: cannot read it as numpy data ({exc}); save it with "
-                        "np.save or np.savez") from None
+        if version == (1, 0):
+            shape, fortran, dtype = npformat.read_array_header_1_0(fh)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = npformat.read_array_header_2_0(fh)
+        else:
+            raise ValueError(f"unknown .npy version {version}")
+    except (ValueError, SyntaxError, TypeError, EOFError) as exc:
+        raise SpecError(f"{where}: the .npy header is damaged ({str(exc)[:80]}); save the "
+                        "array again with np.save") from None
+    if dtype.hasobject:
+        raise SpecError(f"{where}: holds Python objects, which would need pickle (never loaded:"
+                        " it can run code); save numeric arrays and string tokens")
+    if dtype.kind not in "fiuUS" or dtype.fields is not None or dtype.subdtype is not None:
+        raise SpecError(f"{where}: holds {dtype} values; save real numbers (attention) or "
+                        "strings (tokens)")
+    cells = math.prod(shape)
+    limits.check_cells(cells, where)
+    if field == "attentions" and len(shape) >= 2:
+        limits.check_tokens(max(shape[-2:]), where)
+    nbytes = cells * dtype.itemsize
+    if nbytes > limits.file_bytes() or (size is not None and nbytes > size):
+        raise SpecError(f"{where}: {nbytes / 2**20:.0f} MB of data exceed the file limit of "
+                        f"{limits.current().file_mb:g} MB; {limits.current().describe('file_mb')}")
+    data = fh.read(nbytes)
+    if len(data) != nbytes:
+        raise SpecError(f"{where}: the file is truncated ({len(data)} of {nbytes} bytes); save "
+                        "the array again")
+    array = np.frombuffer(data, dtype=dtype)
+    return array.reshape(shape, order="F" if fortran else "C")
+
+
+def read_npz(fh: BinaryIO, name: str) -> dict[str, np.ndarray]:
+    """Read every array of an ``.npz`` (a zip of ``.npy`` files) safely: member sizes are
+    checked from the zip directory before inflating, CRC and deflate errors are one-line
+    errors."""
     try:
-        return _from_loaded(data, name, tokens, batch_index)
-    except ValueError as exc:
-        if isinstance(exc, SpecError):
-            raise
-        # e.g. an object array, which would need pickle (never allowed: it runs code)
-        raise SpecError(f"{name}: cannot read the arrays ({exc}); save plain numeric "
-                        "arrays and string tokens with np.savez") from None
-
-
-def _from_loaded(data: Any, name: str, tokens: Sequence[str] | None,
-                 batch_index: int | None) -> Attention:
-    if isinstance(data, np.ndarray):
-        return from_array(data, tokens, batch_index=batch_index, source=name)
-    with data:
-        unknown = sorted(set(data.files) - set(NPZ_KEYS))
-        if unknown:
-            raise SpecError(f"{name}: {unknown[0]}: unknown key; an .npz holds "
-                            f"{', '.join(NPZ_KEYS)}")
-        if "attentions" not in data.files:
-            raise SpecError(f"{name}: attentions: missing; save the weights under the key "
-                            "'attentions' (np.savez(path, attentions=..., tokens=...))")
-
-        def strings(key: str) -> list[str] | None:
-            return [str(t) for t in data[key].tolist()] if key in data.files else None
-
-        file_tokens = strings("tokens")
-        return from_array(data["attentions"], tokens if tokens is not None else file_tokens,
-                          query_tokens=None if tokens is not None else strings("query_tokens"),
-                          key_tokens=None if tokens is not None else strings("key_tokens"),
-                          batch_index=batch_index, head_names=strings("head_names"),
-                          layer_names=strings("layer_names"), source=name)
+        with zipfile.ZipFile(fh) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+            total = sum(m.file_size for m in members)
+            if total > limits.file_bytes():
+                raise SpecError(f"{name}: inflates to {total / 2**20:.0f} MB, over the file "
+                                f"limit of {limits.current().file_mb:g} MB; "
+                                f"{limits.current().describe('file_mb')}")
+            out: dict[str, np.ndarray] = {}
+            for member in members[:64]:
+                key = member.filename.removesuffix(".npy")
+                if key not in NPZ_KEYS:
+                    out[key] = np.empty(0)  # reported as ignored; never read
+                    continue
+                with archive.open(member) as stream:
+                    out[key] = read_npy(stream, name, key, size=member.file_size)  # type: ignore[arg-type]
+            return out
+    except SpecError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
+            NotImplementedError, ValueError) as exc:
+        raise SpecError(f"{name}: not a readable .npz ({str(exc)[:80] or type(exc).__name__}); "
+                        "save it again with np.savez") from None

@@ -68,7 +68,7 @@ def resolve_family(families: tuple[str, ...], bold: bool = False) -> FontFace:
     A family that fontconfig silently substitutes (asks for 'Foo', gets 'DejaVu Sans') is an
     error naming the family and how to install it, never a quiet change of font.
     """
-    tried = []
+    tried: list[str] = []
     for family in families:
         style = ":weight=bold" if bold else ":weight=regular"
         names, path, index = _fc_match(family.replace("-", r"\-") + style)

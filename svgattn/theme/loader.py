@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import sys
 from collections.abc import Mapping
@@ -11,8 +12,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ..errors import ThemeError
+from .. import limits
+from ..errors import ThemeError, printable, quote
 from ..resources import data_dir
+from ..sources.files import check_regular, read_text
 from .schema import BY_NAME, KEYS
 from .validate import check_raw, resolve
 
@@ -36,7 +39,13 @@ class Theme:
         return self.values[key]
 
     def replace(self, **overrides: Any) -> Theme:
-        """Return a copy with keys overridden, e.g. ``theme.replace(**{"figure.width": "6in"})``."""
+        """Return a copy with keys overridden, e.g. ``theme.replace(**{"figure.width": "6in"})``.
+        An unknown key is an error, never silently dropped."""
+        for key in overrides:
+            if key not in BY_NAME:
+                close = difflib.get_close_matches(key, list(BY_NAME), n=1)
+                hint = f"did you mean '{close[0]}'?" if close else "see the theme key table"
+                raise ThemeError(f"Theme.replace: unknown theme key {quote(key)}; {hint}")
         raw = {**_raw_of(self), **overrides}
         return _finish(raw, self.name, f"{self.source} + overrides", {})
 
@@ -46,83 +55,110 @@ def builtin_themes() -> dict[str, Path]:
     return {p.stem: p for p in sorted(data_dir("themes").glob("*.toml"))}
 
 
-def load_theme(theme: str | Path | Theme | None = None) -> Theme:
-    """Load a built-in theme by name (``"paper"``) or a user theme by path."""
+def load_theme(theme: str | os.PathLike[str] | Theme | None = None) -> Theme:
+    """Load a built-in theme by name (``"paper"``) or a user theme by path (relative to
+    the current directory). A theme's ``extends`` is a built-in name or a file in the
+    theme's own folder."""
     if isinstance(theme, Theme):
         return theme
-    ref = theme if theme is not None else DEFAULT_THEME
-    raw, lines = _load_chain(ref, ())
-    top = str(_locate(ref, None).resolve())
+    ref: str | Path = (DEFAULT_THEME if theme is None else
+                       theme if isinstance(theme, str) else Path(theme))
+    top = _locate(ref, None)
+    raw, lines = _load_chain(top)
     # A theme's name is its own `name`, else its file name; never its parent's name.
-    own = "name" in lines and lines["name"].rsplit(":", 1)[0] == top
-    name = raw["name"] if own else Path(str(ref)).stem
+    own = "name" in lines and lines["name"].rsplit(":", 1)[0] == str(top)
+    name = raw["name"] if own else top.stem
     return _finish(raw, str(name), str(theme or DEFAULT_THEME), lines)
 
 
+def _looks_like_path(ref: str | Path) -> bool:
+    text = str(ref)
+    return isinstance(ref, Path) or "/" in text or "\\" in text or text.endswith(".toml")
+
+
 def _locate(ref: str | Path, base: Path | None) -> Path:
+    """The file of theme ``ref``. ``base`` is the folder of the theme that names ``ref`` in
+    its ``extends``: such a reference must stay inside that folder (a shared theme cannot
+    make svgattn read files elsewhere)."""
     text = str(ref)
     builtins = builtin_themes()
-    if text in builtins:
-        return builtins[text]
-    looks_like_path = isinstance(ref, Path) or "/" in text or "\\" in text or text.endswith(".toml")
-    if looks_like_path:
-        path = Path(text)
-        if not path.is_absolute() and base is not None and not path.exists():
-            path = base / path
-        if path.is_file():
-            return path
-        raise ThemeError(f"theme: file {text} does not exist; give a path to a .toml theme or"
-                         f" one of {', '.join(builtins)}")
-    close = difflib.get_close_matches(text, list(builtins), n=1)
-    hint = f"did you mean '{close[0]}'? " if close else ""
-    raise ThemeError(f"theme: no built-in theme '{text}'; {hint}built-in themes are "
-                     f"{', '.join(builtins)} (or give a path to a .toml file)")
+    if not _looks_like_path(ref):
+        if text in builtins:
+            return builtins[text].resolve()
+        close = difflib.get_close_matches(text, list(builtins), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise ThemeError(f"theme: no built-in theme {quote(text)}; {hint}built-in themes are "
+                         f"{', '.join(builtins)} (or give a path to a .toml file)")
+    path = Path(text)
+    if base is not None:
+        if path.is_absolute() or ".." in path.parts:
+            raise ThemeError(f"extends: {quote(text)} must be a built-in theme or a relative "
+                             "path inside the theme's folder (no absolute paths, no '..')")
+        path = (base / path).resolve()
+        if not path.is_relative_to(base.resolve()):
+            raise ThemeError(f"extends: {quote(text)} leads outside the theme's folder")
+    check_regular(path, "theme", ThemeError)
+    return path.resolve()
 
 
-def _load_chain(ref: str | Path, seen: tuple[Path, ...],
-                base: Path | None = None) -> tuple[dict[str, Any], dict[str, str]]:
-    """Return (flat raw values, key -> 'file:line') with parents applied first."""
-    path = _locate(ref, base).resolve()
-    if path in seen:
-        chain = " -> ".join(p.name for p in (*seen, path))
-        raise ThemeError(f"{path}: 'extends' forms a cycle ({chain}); remove one 'extends'")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ThemeError(f"{path}: not UTF-8 text (byte {exc.start}); save the theme as UTF-8"
-                         ) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ThemeError(f"{path}: not valid TOML ({exc}); fix the syntax") from None
-    flat = _flatten(data, path, text)
-    parent = flat.pop("extends", None)
+def _load_chain(top: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """Return (flat raw values, key -> 'file:line') with parents applied first. The chain
+    is followed iteratively and bounded by the ``extends`` limit."""
+    chain: list[tuple[Path, str, dict[str, Any]]] = []
+    path: Path | None = top
+    while path is not None:
+        if any(path == p for p, _, _ in chain):
+            names = " -> ".join(p.name for p, _, _ in (*chain, (path, "", {})))
+            raise ThemeError(f"{printable(path.name, 60)}: 'extends' forms a cycle ({names}); "
+                             "remove one 'extends'")
+        if len(chain) >= limits.current().extends:
+            raise ThemeError(f"{quote(top.name)}: the 'extends' chain is longer than "
+                             f"{limits.current().extends} themes; "
+                             f"{limits.current().describe('extends')}")
+        text = read_text(path, "theme", ThemeError)
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ThemeError(f"{path}: not valid TOML ({exc}); fix the syntax") from None
+        except (RecursionError, ValueError):
+            raise ThemeError(f"{path}: not a valid theme (nested too deeply or a number too "
+                             "long); a theme is a few tables of keys") from None
+        flat = _flatten(data, path, text)
+        chain.append((path, text, flat))
+        parent = flat.pop("extends", None)
+        if parent is not None and not isinstance(parent, str):
+            raise ThemeError(f"{path}: extends must be a theme name or a path string")
+        path = None if parent is None else _locate(parent, path.parent)
     raw: dict[str, Any] = {}
     where: dict[str, str] = {}
-    if parent is not None:
-        if not isinstance(parent, str):
-            raise ThemeError(f"{path}: extends must be a theme name or a path string")
-        raw, where = _load_chain(parent, (*seen, path), path.parent)
-    for key, value in flat.items():
-        location = f"{path}:{_line_of(text, key)}"
-        check_raw(BY_NAME[key], value, f"{location}: {key}")
-        raw[key] = value
-        where[key] = location
+    for path, text, flat in reversed(chain):
+        for key, value in flat.items():
+            location = f"{path}:{_line_of(text, key)}"
+            check_raw(BY_NAME[key], value, f"{location}: {key}")
+            raw[key] = value
+            where[key] = location
     return raw, where
 
 
-def _flatten(data: Mapping[str, Any], path: Path, text: str, prefix: str = "") -> dict[str, Any]:
+def _flatten(data: Mapping[str, Any], path: Path, text: str) -> dict[str, Any]:
+    """``{"colors": {"text": ...}}`` -> ``{"colors.text": ...}``; unknown keys are errors.
+    Iterative: dotted keys can nest a table thousands deep without recursion."""
     flat: dict[str, Any] = {}
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, path, text, name + "."))
-        elif name in BY_NAME or name == "extends":
-            flat[name] = value
-        else:
-            close = difflib.get_close_matches(name, [*BY_NAME, "extends"], n=1, cutoff=0.6)
-            hint = f"did you mean '{close[0]}'?" if close else "see the theme key table in README"
-            raise ThemeError(f"{path}:{_line_of(text, name)}: unknown theme key '{name}'; {hint}")
+    stack: list[tuple[str, Mapping[str, Any]]] = [("", data)]
+    while stack:
+        prefix, table = stack.pop(0)
+        for key, value in table.items():
+            name = f"{prefix}{key}"
+            if isinstance(value, dict) and any(k.startswith(name + ".") for k in BY_NAME):
+                stack.append((name + ".", value))
+            elif name in BY_NAME or name == "extends":
+                flat[name] = value
+            else:
+                close = difflib.get_close_matches(name, [*BY_NAME, "extends"], n=1, cutoff=0.6)
+                hint = (f"did you mean '{close[0]}'?" if close
+                        else "see the theme key table in README")
+                raise ThemeError(f"{path}:{_line_of(text, name)}: unknown theme key "
+                                 f"{quote(name)}; {hint}")
     return flat
 
 

@@ -37,19 +37,19 @@ def color(value: Any, where: str, error: type[Exception] = ThemeError) -> str:
             if len(text) == 4:
                 text = "#" + "".join(c * 2 for c in text[1:])
             return text
-    raise error(f"{where}: {value!r} is not a colour; write #rrggbb, #rgb or a basic name"
-                     " such as 'navy'")
+    # The value is not echoed: it may come from a file that is not the user's own.
+    raise error(f"{where}: is not a colour; write #rrggbb, #rgb or a basic name such as 'navy'")
 
 
 def _length(key: Key, value: Any, where: str, em: float | None) -> float:
     try:
-        points = parse_length(value, where, em=em)
+        points = parse_length(value, where, em=em, echo=False)
     except SpecError as exc:
         raise ThemeError(str(exc)) from None
     if key.minimum is not None and points < key.minimum:
-        raise ThemeError(f"{where}: {value!r} is {points:g}pt, below the minimum {key.minimum:g}pt")
+        raise ThemeError(f"{where}: is {points:g}pt, below the minimum {key.minimum:g}pt")
     if key.maximum is not None and points > key.maximum:
-        raise ThemeError(f"{where}: {value!r} is {points:g}pt, above the maximum {key.maximum:g}pt")
+        raise ThemeError(f"{where}: is {points:g}pt, above the maximum {key.maximum:g}pt")
     return points
 
 
@@ -69,8 +69,8 @@ def resolve(key: Key, value: Any, where: str, *, em: float) -> Any:
         names = [value] if isinstance(value, str) else value
         if (not isinstance(names, list) or not names
                 or not all(isinstance(n, str) and _FAMILY.match(n) for n in names)):
-            raise ThemeError(f"{where}: {value!r} is not a font family; write a name such as"
-                             " 'DejaVu Sans' (letters, digits, spaces, . _ -) or a list of them")
+            raise ThemeError(f"{where}: is not a font family; write a name such as 'DejaVu Sans'"
+                             " (letters, digits, spaces, . _ -) or a list of them")
         return tuple(names)
     if kind == "length":
         return _length(key, value, where, em)
@@ -78,7 +78,7 @@ def resolve(key: Key, value: Any, where: str, *, em: float) -> Any:
         return "auto" if value == "auto" else _length(key, value, where, None)
     if kind == "choice":
         if value not in key.choices:
-            raise ThemeError(f"{where}: {value!r} is not one of {', '.join(key.choices)}")
+            raise ThemeError(f"{where}: is not one of {', '.join(key.choices)}")
         return value
     if kind == "color":
         return color(value, where)
@@ -94,13 +94,13 @@ def resolve(key: Key, value: Any, where: str, *, em: float) -> Any:
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or \
                 not math.isfinite(value):
-            raise ThemeError(f"{where}: expected a finite number, got {value!r}")
+            raise ThemeError(f"{where}: expected a finite number")
         if (key.minimum is not None and value < key.minimum) or (
                 key.maximum is not None and value > key.maximum):
-            raise ThemeError(f"{where}: {value!r} must lie in [{key.minimum:g}, {key.maximum:g}]")
+            raise ThemeError(f"{where}: must lie in [{key.minimum:g}, {key.maximum:g}]")
         return float(value)
     if kind == "bool":
         if not isinstance(value, bool):
-            raise ThemeError(f"{where}: expected true or false, got {value!r}")
+            raise ThemeError(f"{where}: expected true or false")
         return value
     raise AssertionError(f"unknown key kind {kind}")

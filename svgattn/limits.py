@@ -1,0 +1,127 @@
+"""Size limits, checked before any large allocation.
+
+Inputs are untrusted: a 1 KB ``.npy`` can claim a 75 GB shape, a 400 KB ``.npz`` can
+inflate to gigabytes, a spec can nest ten thousand levels deep. Every reader checks the
+limit that applies *before* it reads, allocates or measures, and the error names the
+limit and how to raise it:
+
+- command line: ``--limit tokens=5000`` (repeatable);
+- environment: ``SVGATTN_LIMITS="tokens=5000,file_mb=512"``;
+- Python: ``with svgattn.limits.override(tokens=5000): ...``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, fields
+from typing import Any
+
+from .errors import SpecError
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Upper bounds on what one figure may be made from."""
+
+    file_mb: float = 256.0
+    """Bytes of one input file (spec, theme, .npy/.npz) on disk, and of one array in it."""
+    tokens: int = 2000
+    """Query or key tokens of one figure."""
+    token_chars: int = 1000
+    """Characters of one token, head name or title (labels are shortened far below this)."""
+    cells: int = 100_000_000
+    """Weights in one attention array ([layers, heads, query, key] elements)."""
+    megapixels: float = 300.0
+    """Pixels of one PNG."""
+    depth: int = 32
+    """Nesting depth of a spec file (tables and lists)."""
+    extends: int = 16
+    """Length of a theme's ``extends`` chain."""
+
+    def describe(self, name: str) -> str:
+        """How to raise limit ``name`` (for error messages)."""
+        return (f"raise it with --limit {name}=N (or SVGATTN_LIMITS={name}=N, "
+                f"or svgattn.limits.override({name}=N))")
+
+
+NAMES = tuple(f.name for f in fields(Limits))
+_current: ContextVar[Limits | None] = ContextVar("svgattn_limits", default=None)
+
+
+def parse(text: str, where: str = "--limit") -> dict[str, float]:
+    """``"tokens=5000,file_mb=512"`` -> ``{"tokens": 5000, "file_mb": 512.0}``."""
+    out: dict[str, float] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep or name not in NAMES:
+            raise SpecError(f"{where}: {part[:40]!r} is not NAME=VALUE with NAME one of "
+                            f"{', '.join(NAMES)}")
+        out[name] = _number(name, value.strip(), where)
+    return out
+
+
+def _number(name: str, value: str, where: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not 0 < number < 1e15:
+        raise SpecError(f"{where}: {name}={value[:20]!r}: give a positive number")
+    return number
+
+
+def _from_env() -> Limits:
+    text = os.environ.get("SVGATTN_LIMITS", "")
+    return _apply(Limits(), parse(text, "SVGATTN_LIMITS")) if text.strip() else Limits()
+
+
+def _apply(base: Limits, changes: dict[str, float]) -> Limits:
+    typed: dict[str, Any] = {k: (int(v) if isinstance(getattr(base, k), int) else float(v))
+                             for k, v in changes.items()}
+    return dataclasses.replace(base, **typed)
+
+
+def current() -> Limits:
+    """The limits in force: an :func:`override`, else ``SVGATTN_LIMITS``, else defaults."""
+    found = _current.get()
+    return found if found is not None else _from_env()
+
+
+@contextlib.contextmanager
+def override(**changes: float) -> Iterator[Limits]:
+    """Raise (or lower) limits inside a ``with`` block: ``override(tokens=5000)``."""
+    unknown = sorted(set(changes) - set(NAMES))
+    if unknown:
+        raise SpecError(f"limits: unknown limit {unknown[0]!r}; limits are {', '.join(NAMES)}")
+    for name, value in changes.items():
+        _number(name, str(value), "limits")
+    token = _current.set(_apply(current(), dict(changes)))
+    try:
+        yield current()
+    finally:
+        _current.reset(token)
+
+
+def file_bytes() -> int:
+    return int(current().file_mb * 1024 * 1024)
+
+
+def check_tokens(count: int, where: str) -> None:
+    limit = current().tokens
+    if count > limit:
+        raise SpecError(f"{where}: {count} tokens exceed the limit of {limit}; "
+                        f"{current().describe('tokens')}")
+
+
+def check_cells(count: int, where: str) -> None:
+    limit = current().cells
+    if count > limit:
+        raise SpecError(f"{where}: {count:,} weights exceed the limit of {limit:,}; select "
+                        f"fewer layers or tokens, or {current().describe('cells')}")

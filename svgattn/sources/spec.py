@@ -1,0 +1,136 @@
+"""Spec files: TOML or JSON, one schema. See README "Spec files".
+
+A spec is untrusted: it is size-limited before it is read, its nesting is bounded,
+duplicate JSON keys are refused (the last one would silently win), and the theme it
+names must be a built-in theme or a file beside it (never an absolute path, never
+outside its folder), so a shared spec cannot make svgattn read ``/proc/self/environ``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from .. import limits
+from ..errors import SpecError, printable, quote
+from .files import read_text
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SPEC_KEYS = ("title", "theme", "width", "tokens", "query_tokens", "key_tokens", "weights",
+             "vmax", "heads", "groups")
+MAX_INT_DIGITS = 30  # longer integers are read as floats (too large ones become inf)
+
+
+def read_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Parse a spec file into a dict with only known keys. A ``theme`` that is a path
+    becomes an absolute :class:`~pathlib.Path` inside the spec's folder."""
+    path = Path(path)
+    where = printable(path.name, 60)
+    suffix = path.suffix.lower()
+    if suffix not in (".toml", ".json"):
+        raise SpecError(f"{where}: unknown spec format {quote(suffix or '(none)')}; name the "
+                        "file .toml or .json")
+    text = read_text(path, "spec")
+    data = parse(text, suffix, where)
+    if not isinstance(data, dict):
+        raise SpecError(f"{where}: the top level must be a table/object of keys")
+    check_depth(data, where)
+    for key in data:
+        if key not in SPEC_KEYS:
+            close = difflib.get_close_matches(key, SPEC_KEYS, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(SPEC_KEYS)}"
+            raise SpecError(f"{where}: {quote(key)}: unknown spec key; {hint}")
+    if "theme" in data:
+        data["theme"] = spec_theme(data["theme"], path, where)
+    return data
+
+
+def parse(text: str, suffix: str, where: str) -> Any:
+    """TOML or JSON text -> Python data, every parser failure a one-line SpecError."""
+    try:
+        if suffix == ".toml":
+            return tomllib.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_int=_int,
+                          parse_constant=_constant)
+    except SpecError as exc:  # from a parser hook (a duplicate key)
+        raise SpecError(f"{where}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{where}: not valid TOML ({exc}); fix the syntax") from None
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno} column "
+                        f"{exc.colno}); fix the syntax") from None
+    except RecursionError:
+        raise SpecError(f"{where}: nested too deeply to parse; a spec nests a few levels "
+                        f"(at most {limits.current().depth})") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits in TOML
+        raise SpecError(f"{where}: not valid {suffix[1:].upper()} ({exc}); fix the value"
+                        ) from None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise SpecError(f"{quote(key)}: the key appears twice in one object; keep one (JSON "
+                            "parsers silently keep the last)")
+        out[key] = value
+    return out
+
+
+def _int(text: str) -> int | float:
+    # Python refuses int() of more than 4300 digits with a ValueError; a weight that long
+    # is not a weight: read it as a float (inf when huge), refused later with its field.
+    return int(text) if len(text) <= MAX_INT_DIGITS else float(text)
+
+
+def _constant(name: str) -> float:
+    # JSON has no NaN/Infinity; Python's parser accepts them, so they are caught later
+    # with the field name (weights must be finite).
+    return float(name.lower().replace("infinity", "inf"))
+
+
+def check_depth(data: Any, where: str) -> None:
+    """Refuse data nested deeper than the ``depth`` limit (iteratively: no recursion)."""
+    limit = limits.current().depth
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            raise SpecError(f"{where}: nested more than {limit} levels deep; a spec nests a "
+                            f"few levels; {limits.current().describe('depth')}")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value if isinstance(v, (list, dict)))
+
+
+def spec_theme(value: Any, spec_path: Path, where: str) -> str | Path:
+    """A spec's ``theme``: a built-in name, or a relative path to a ``.toml`` file inside
+    the spec's folder (resolved from there, never from the current directory)."""
+    if not isinstance(value, str) or not value.strip():
+        raise SpecError(f"{where}: theme: expected a built-in theme name or a relative path "
+                        "to a .toml file")
+    if not (value.endswith(".toml") or "/" in value or "\\" in value):
+        return value  # a built-in name: the theme loader checks it
+    rel = Path(value)
+    folder = spec_path.resolve().parent
+    if rel.is_absolute() or ".." in rel.parts or "\\" in value:
+        raise SpecError(f"{where}: theme: {quote(value)} must be a relative path inside the "
+                        "spec's folder (no absolute paths, no '..'); pass other themes with "
+                        "--theme")
+    candidate = (folder / rel).resolve()
+    if not candidate.is_relative_to(folder):
+        raise SpecError(f"{where}: theme: {quote(value)} leads outside the spec's folder (a "
+                        "symbolic link); pass it with --theme instead")
+    if not candidate.exists():
+        raise SpecError(f"{where}: theme: {quote(value)} does not exist beside the spec; put the"
+                        " theme file next to it or use a built-in theme name")
+    return candidate
