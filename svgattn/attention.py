@@ -105,6 +105,17 @@ def to_numpy(value: Any, where: str = "attentions") -> np.ndarray:
     return array.astype(np.float32 if kind == "f" else np.float64)
 
 
+def check_text(value: Any, where: str) -> str:
+    """One name or title: a string within the ``token_chars`` limit."""
+    if not isinstance(value, str):
+        raise SpecError(f"{where}: expected a string, not {type(value).__name__}")
+    most = limits.current().token_chars
+    if len(value) > most:
+        raise SpecError(f"{where}: {len(value)} characters exceed the limit of {most}; shorten "
+                        f"it or {limits.current().describe('token_chars')}")
+    return value
+
+
 def token_strings(values: Any, where: str, *, what: str = "tokens",
                   allow_empty: bool = False) -> tuple[str, ...]:
     """Validate a list of token strings (or names): a sequence or a 1-D array of ``str``

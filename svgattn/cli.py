@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +19,7 @@ from . import __version__, limits
 from .attention import Attention
 from .diagram import Diagram, check_dpi
 from .errors import SpecError, SvgattnError, printable
-from .export import FORMATS, check_output, format_of
+from .export import FORMATS, check_output, format_of, write_atomic
 from .model import check_vmax
 from .models import run_model
 from .resources import data_dir
@@ -149,7 +151,11 @@ def _write(diagram: Diagram, args: argparse.Namespace, fmt: str) -> None:
 
 def _render(args: argparse.Namespace) -> None:
     fmt = _output_format(args)
-    if Path(args.spec).suffix.lower() in (".npz", ".npy"):
+    suffix = Path(args.spec).suffix.lower()
+    if suffix not in (".npz", ".npy", ".toml", ".json"):
+        raise SpecError(f"{printable(Path(args.spec).name, 60)}: unknown input format; give a "
+                        ".toml or .json spec, or attention saved as .npz or .npy")
+    if suffix in (".npz", ".npy"):
         tokens = None if args.tokens is None else args.tokens.split(",")
         if tokens is not None and not args.tokens.strip():
             raise SpecError("--tokens: empty; give comma-separated tokens, e.g. --tokens a,b,c")
@@ -186,13 +192,15 @@ def _demo(args: argparse.Namespace) -> None:
                         "give a directory")
     diagram = Diagram.from_spec(data_dir("specs") / "seed.toml", theme=args.theme,
                                 width=args.width, text=args.text_mode)
+    # Draw everything before creating anything: a bad theme must not leave a directory.
+    outputs = {fmt: diagram.to_bytes(fmt, dpi=args.dpi) for fmt in ("svg", "pdf", "png")}
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SpecError(f"--output-dir: cannot create {printable(str(out))} ({exc.strerror})"
                         ) from None
-    for fmt in ("svg", "pdf", "png"):
-        path = diagram.save(out / f"seed.{fmt}", dpi=args.dpi)
+    for fmt, data in outputs.items():
+        path = write_atomic(out / f"seed.{fmt}", data)
         print(f"wrote {printable(str(path))}")
 
 
@@ -213,10 +221,20 @@ def _limits(args: argparse.Namespace) -> dict[str, float]:
     return out
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised where the process is so that temporary files are removed."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 2 bad input, 1 internal bug)."""
     args = _parser().parse_args(argv)
     warnings.showwarning = _warn  # one line, no source location
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     command = {"render": _render, "model": _model, "demo": _demo,
                "themes": _themes}[args.command]
     try:
@@ -225,9 +243,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SvgattnError as exc:  # bad input or an impossible request: say what and how to fix
         print(f"svgattn: error: {exc}", file=sys.stderr)
         return USER_ERROR
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Terminated) as exc:
         print("svgattn: interrupted; no output was changed", file=sys.stderr)
-        return 130
+        return 143 if isinstance(exc, _Terminated) else 130
     except Exception as exc:  # a bug in svgattn: one line, the traceback on request
         if os.environ.get("SVGATTN_DEBUG"):
             raise

@@ -93,6 +93,9 @@ class Diagram:
         from .analysis.combine import combine as combine_heads
         from .analysis.combine import describe
 
+        if leading_space not in ("hide", "mark"):
+            raise SpecError(f"{attention.source}: leading_space: {quote(leading_space)} is not "
+                            "hide or mark")
         li = attention.layer_index(layer)
         hi = attention.head_indices(heads)
         w = np.array(attention.weights[li][hi], dtype=np.float64)  # [h, q, k]
@@ -156,7 +159,7 @@ class Diagram:
 
     def to_bytes(self, fmt: str = "svg", *, dpi: float = 300.0) -> bytes:
         """The figure encoded as ``svg``, ``pdf``, ``png`` or ``eps``."""
-        fmt = format_of(f"figure.{fmt}")
+        fmt = format_of("figure", fmt)
         dpi = check_dpi(dpi)
         scene = self.scene()
         if fmt == "png":

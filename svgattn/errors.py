@@ -37,6 +37,15 @@ def quote(value: object, limit: int = 48) -> str:
     return "'" + short.replace("'", "\\'") + "'"
 
 
+def quote_path(path: object, limit: int = 72) -> str:
+    """A file name for a message: quoted, escaped, long ones shortened from the left
+    (the end of a path says the most)."""
+    short = printable(str(path), 10**6)
+    if len(short) > limit:
+        short = "\u2026" + short[-(limit - 1):]
+    return "'" + short.replace("'", "\\'") + "'"
+
+
 class SvgattnError(Exception):
     """Base class of every error svgattn raises on purpose."""
 

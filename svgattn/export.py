@@ -18,7 +18,7 @@ from pathlib import Path
 import cairosvg
 from cairocffi import CairoError
 
-from .errors import ExportError, quote
+from .errors import ExportError, quote, quote_path
 
 FORMATS = ("svg", "pdf", "png", "eps")
 TEMP_SUFFIX = ".svgattn-tmp"
@@ -37,10 +37,10 @@ def format_of(path: str | os.PathLike[str], fmt: str | None = None) -> str:
             raise ExportError(f"format: {quote(fmt)} is not one of {', '.join(FORMATS)}")
         if suffix in FORMATS and suffix != fmt:
             raise ExportError(f"output: --format {fmt} does not match the file name "
-                              f"{quote(name)}; name the file .{fmt} or drop --format")
+                              f"{quote_path(name)}; name the file .{fmt} or drop --format")
         return fmt
     if suffix not in FORMATS:
-        raise ExportError(f"output: cannot tell the format from {quote(name)}; use a .svg, "
+        raise ExportError(f"output: cannot tell the format from {quote_path(name)}; use a .svg, "
                           ".pdf, .png or .eps file name (or --format)")
     return suffix
 
@@ -137,20 +137,20 @@ def check_output(text: str) -> tuple[Path, os.stat_result | None]:
     directory, and its directory must exist. Returns the file it names (symbolic links
     followed) and its status, ``None`` when it does not exist yet."""
     if not text or text.endswith(("/", os.sep)) or Path(text).name in ("", ".", ".."):
-        raise ExportError(f"output: {quote(text)} names a directory; give a file name such as "
-                          f"{quote(os.path.join(text, 'figure.svg'))}")
+        raise ExportError(f"output: {quote_path(text)} names a directory; give a file name such as "
+                          f"{quote_path(os.path.join(text, 'figure.svg'))}")
     target = Path(os.path.realpath(text))  # follow symbolic links to the file they name
     try:
         info: os.stat_result | None = os.stat(target)
     except FileNotFoundError:
         info = None
     except OSError as exc:
-        raise ExportError(f"output: cannot use {quote(text)} ({exc.strerror})") from None
+        raise ExportError(f"output: cannot use {quote_path(text)} ({exc.strerror})") from None
     if info is not None and stat.S_ISDIR(info.st_mode):
-        raise ExportError(f"output: {quote(text)} is a directory; give a file name such as "
-                          f"{quote(os.path.join(text, 'figure.svg'))}")
+        raise ExportError(f"output: {quote_path(text)} is a directory; give a file name such as "
+                          f"{quote_path(os.path.join(text, 'figure.svg'))}")
     if info is None and not target.parent.is_dir():
-        raise ExportError(f"output: directory {quote(str(Path(text).parent))} does not exist; "
+        raise ExportError(f"output: directory {quote_path(Path(text).parent)} does not exist; "
                           "create it first")
     return target, info
 
@@ -166,7 +166,8 @@ def _write_through(target: Path, data: bytes, shown: str) -> None:
         with open(target, "wb") as fh:  # a device or FIFO: no temporary, no rename
             fh.write(data)
     except OSError as exc:
-        raise ExportError(f"output: writing to {quote(shown)} failed ({exc.strerror})") from None
+        raise ExportError(f"output: writing to {quote_path(shown)} failed ({exc.strerror})"
+                          ) from None
 
 
 def _replace(target: Path, data: bytes, mode: int, shown: str) -> None:
@@ -182,7 +183,7 @@ def _replace(target: Path, data: bytes, mode: int, shown: str) -> None:
         if temp is not None:
             Path(temp).unlink(missing_ok=True)
         reason = "no space left on the device" if exc.errno == errno.ENOSPC else exc.strerror
-        raise ExportError(f"output: writing {quote(shown)} failed ({reason}); the destination "
+        raise ExportError(f"output: writing {quote_path(shown)} failed ({reason}); the destination "
                           "is unchanged") from None
     except BaseException:
         if temp is not None:
@@ -228,7 +229,7 @@ def _write_named(folder: Path, name: str, data: bytes, mode: int) -> str:
         fd, temp = tempfile.mkstemp(prefix=f".{name}.{os.getpid()}.", suffix=TEMP_SUFFIX,
                                     dir=folder)
     except OSError as exc:
-        raise ExportError(f"output: cannot write in the directory {quote(str(folder))} "
+        raise ExportError(f"output: cannot write in the directory {quote_path(folder)} "
                           f"({exc.strerror})") from None
     try:
         _fill(fd, data, mode)

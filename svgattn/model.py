@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .attention import to_numpy, token_strings
+from .attention import check_text, to_numpy, token_strings
 from .errors import InputWarning, SpecError, quote
 from .textsafe import visible, xml_safe
 from .theme.validate import color as _color
@@ -129,8 +129,9 @@ def _no_booleans(value: Any, where: str, field: str) -> None:
                 if isinstance(sub, bool):
                     raise _fail(where, f"{at}[{i}]", f"is {str(sub).lower()}; weights are numbers "
                                 "(write 1 or 0)")
-                if isinstance(sub, (list, tuple)):
-                    stack.append((sub, f"{at}[{i}]"))
+            # depth first, in order: the first offending cell is the one reported
+            stack.extend((sub, f"{at}[{i}]") for i, sub in reversed(list(enumerate(item)))
+                         if isinstance(sub, (list, tuple)))
 
 
 def _matrix(value: Any, where: str, field: str, shape: tuple[int, int]) -> np.ndarray:
@@ -227,9 +228,9 @@ def build(*, tokens: Any = None, weights: Any = None, heads: Sequence[Head | Map
             head = Head(name=head)
         elif not isinstance(head, Head):
             raise _fail(where, field, "expected a Head, a table with a name, or a name")
-        if not isinstance(head.name, str) or not head.name.strip():
-            raise _fail(where, f"{field}.name", "missing or empty; give each head a name")
-        token_strings([head.name], f"{where}: {field}.name", what="names")
+        check_text(head.name, f"{where}: {field}.name")
+        if not head.name.strip():
+            raise _fail(where, f"{field}.name", "is empty; give each head a name")
         name = xml_safe(head.name)
         if name in seen:
             raise _fail(where, f"{field}.name", f"{quote(name)} is also heads[{seen[name]}]; "
@@ -259,9 +260,7 @@ def build(*, tokens: Any = None, weights: Any = None, heads: Sequence[Head | Map
         warnings.warn(InputWarning(f"{where}: links: {how} links no token to any head; lower "
                                    "the threshold or use top:K"), stacklevel=3)
     if title is not None:
-        if not isinstance(title, str):
-            raise _fail(where, "title", "expected a string")
-        token_strings([title], f"{where}: title", what="titles")
+        check_text(title, f"{where}: title")
     found: list[Group] = []
     if groups:
         from .analysis.groups import find_groups, group_heads

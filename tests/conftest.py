@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -60,9 +61,12 @@ def gallery_svgs() -> list[Path]:
     return paths
 
 
+SESSION_START = time.time()
+
+
 def pytest_terminal_summary(terminalreporter):
-    """Print the cross-renderer report (written by tests/test_cross_renderer.py)."""
+    """Print the cross-renderer report when this run wrote it (tests/test_cross_renderer.py)."""
     report = ROOT / "build" / "cross-renderer.txt"
-    if report.exists():
+    if report.exists() and report.stat().st_mtime >= SESSION_START:
         terminalreporter.section("cross-renderer report (build/cross-renderer.txt)")
         terminalreporter.write(report.read_text())

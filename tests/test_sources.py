@@ -223,3 +223,48 @@ def test_smollm2_byte_level_tokens_read_as_text():
     np.testing.assert_allclose(merged.data.matrix.sum(axis=1), 1.0, atol=1e-4)
     pieces = Diagram.from_attention(att, layer=0).data.query_tokens
     assert not any("Ð" in t or "æ" in t for t in pieces)  # no mojibake, at worst U+FFFD
+
+
+def test_bf16_and_float16_tensors_read_the_same_in_every_path():
+    from conftest import need
+
+    need(__import__("importlib").util.find_spec("torch") is not None, "torch")
+    import torch
+
+    w = torch.tensor(np.eye(3) * 0.5 + 0.5 / 3)
+    for dtype in (torch.bfloat16, torch.float16, torch.float32, torch.float64):
+        tensor = w.to(dtype)
+        api = Diagram(["a", "b", "c"], tensor)
+        arrays = from_array(tensor, ["a", "b", "c"])
+        hf = from_huggingface((tensor[None, None],), ["a", "b", "c"])
+        expected = w.to(dtype).float().numpy()
+        np.testing.assert_allclose(api.data.matrix, expected, rtol=1e-6)
+        np.testing.assert_allclose(arrays.weights[0, 0], expected, rtol=1e-6)
+        np.testing.assert_allclose(hf.weights[0, 0], expected, rtol=1e-6)
+
+
+def test_vmax_changes_colours_never_the_groups():
+    """Groups come from the data; --vmax only saturates the colour scale."""
+    pair = minilm()
+    encoded, out = run(pair, "The cat sat on the mat because it was tired.")
+    att = from_huggingface(out, tokenizer=pair[0], input_ids=encoded["input_ids"])
+    plain = Diagram.from_attention(att, layer=2, heads=[0, 3])
+    clipped = Diagram.from_attention(att, layer=2, heads=[0, 3], vmax=0.1)
+    assert [(g.start, g.stop) for g in clipped.data.groups] == \
+        [(g.start, g.stop) for g in plain.data.groups]
+    np.testing.assert_array_equal(clipped.data.matrix, plain.data.matrix)
+
+
+def test_npz_with_extra_arrays_is_read_with_a_note(tmp_path):
+    path = tmp_path / "a.npz"
+    w = np.full((1, 1, 2, 2), 0.5)
+    np.savez(path, attentions=w, tokens=np.array(["a", "b"]), input_ids=np.arange(2),
+             text=np.array("a b"), model=np.array("gpt2"))
+    with pytest.warns(UserWarning, match="ignored array.*input_ids.*model.*text"):
+        att = load_file(path)
+    assert att.query_tokens == ("a", "b")
+
+
+def test_bytes_tokens_are_text():
+    att = from_array(np.eye(2), np.array([b"It", "é".encode()]))
+    assert att.query_tokens == ("It", "é")

@@ -151,3 +151,17 @@ def test_torch_like_tensors_are_accepted():
 
     d = Diagram(["a", "b"], FakeTensor(np.eye(2)))
     np.testing.assert_array_equal(d.data.matrix, np.eye(2))
+
+
+@pytest.mark.parametrize("token", ["a\x1bb", "a\x00", "tab\there", "new\nline", "\ud800",
+                                   " ", "", "\u200b"])
+def test_a_head_names_any_token_by_its_raw_string(token):
+    """Matching uses the raw strings; visible stand-ins are for display only."""
+    d = Diagram([token, "x"], np.eye(2), [Head("H", tokens=[token])])
+    assert d.data.heads[0].links == (0,)
+    assert "\x1b" not in d.to_svg() and "\x00" not in d.to_svg()
+
+
+def test_a_stand_in_is_not_a_token():
+    with pytest.raises(SpecError, match="is not one of the tokens"):
+        Diagram(["a\x1bb", "x"], np.eye(2), [Head("H", tokens=["a\u241bb"])])

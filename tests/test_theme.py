@@ -12,11 +12,35 @@ def write(tmp_path, text, name="t.toml"):
     return path
 
 
-def test_builtin_themes_are_the_four_promised():
+def test_builtin_themes_are_the_four_promised_and_their_files_are_read():
+    """Each built-in theme's own values (read from its file with a TOML parser here, not
+    through svgattn) are what the loaded theme holds, and inherited keys come from its
+    parent: a loader that returned defaults, or dropped a key, fails this."""
+    import tomllib
+
+    from svgattn.resources import data_dir
+
     assert set(builtin_themes()) == {"light", "dark", "paper", "seed"}
     for name in builtin_themes():
+        raw = tomllib.loads((data_dir("themes") / f"{name}.toml").read_text())
         theme = load_theme(name)
-        assert all(key.name in theme.values for key in KEYS)
+        parent = load_theme(raw["extends"]) if "extends" in raw else None
+        for table, keys in raw.items():
+            if not isinstance(keys, dict):
+                continue
+            for key, value in keys.items():
+                got = theme[f"{table}.{key}"]
+                if isinstance(value, list):
+                    assert list(got) == [v.lower() for v in value], (name, key)
+                elif isinstance(value, str) and value.startswith("#"):
+                    assert got == value.lower(), (name, key)
+                elif isinstance(value, str) and value.endswith("pt"):
+                    assert got == pytest.approx(float(value[:-2])), (name, key)
+                elif isinstance(value, str) and value.endswith("in"):
+                    assert got == pytest.approx(72 * float(value[:-2])), (name, key)
+        if parent is not None:  # a key the file does not set is the parent's
+            assert theme["colors.node_stroke"] == parent["colors.node_stroke"] or \
+                "node_stroke" in raw.get("colors", {})
 
 
 def test_paper_is_8pt_and_one_column_wide():

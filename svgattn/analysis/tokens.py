@@ -93,7 +93,7 @@ def word_spans(tokens: list[str]) -> list[list[int]]:
         joins = prev is not None and not is_special(tok) and not is_special(prev) and (
             tok.startswith("##")
             or (spaced and not starts_word(tok) and (
-                tok[:1].isalnum() or (raw_bytes and BYTE_OF.get(tok[0], 0) >= 0x80)))
+                tok[:1].isalnum() or (raw_bytes and BYTE_OF.get(tok[:1], 0) >= 0x80)))
             or (end_marked and not prev.endswith("</w>")))
         if joins:
             spans[-1].append(i)

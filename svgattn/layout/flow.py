@@ -85,7 +85,9 @@ def min_cell(data: FlowData, theme: Theme, scale: float = 1.0) -> float:
 
 def _line(data: FlowData, m: _Metrics) -> float:
     """The vertical band the tallest token label needs (fallback fonts can be taller)."""
-    return max(m.text(t).centred_extent for t in {*data.query_tokens, *data.key_tokens})
+    limit = int(m.theme["text.max_label_chars"])  # measure what is drawn: shortened labels
+    return max(m.text(shorten(t, limit)).centred_extent
+               for t in {*data.query_tokens, *data.key_tokens})
 
 
 def layout_flow(data: FlowData, theme: Theme, *, width: float | None = None) -> Scene:

@@ -138,7 +138,7 @@ def read_npy(fh: BinaryIO, name: str, field: str, *, size: int | None = None) ->
             shape, fortran, dtype = npformat.read_array_header_2_0(fh)
         else:
             raise ValueError(f"unknown .npy version {version}")
-    except (ValueError, SyntaxError, TypeError, EOFError) as exc:
+    except Exception as exc:  # numpy parses the header text: any failure means damage
         raise SpecError(f"{where}: the .npy header is damaged ({str(exc)[:80]}); save the "
                         "array again with np.save") from None
     if dtype.hasobject:

@@ -33,7 +33,7 @@ def check_regular(path: Path, what: str, error: type[Exception] = SpecError) -> 
         raise error(f"{name}: is not a regular file (a FIFO, socket or device); give the path "
                     f"of a {what} file")
     if info.st_size > limits.file_bytes():
-        raise error(f"{name}: {info.st_size / 2**20:.0f} MB exceeds the {what} file limit of "
+        raise error(f"{name}: {info.st_size:,} bytes exceed the {what} file limit of "
                     f"{limits.current().file_mb:g} MB; {limits.current().describe('file_mb')}")
     return info.st_size
 

@@ -71,7 +71,9 @@ def parse(text: str, suffix: str, where: str) -> Any:
         raise SpecError(f"{where}: nested too deeply to parse; a spec nests a few levels "
                         f"(at most {limits.current().depth})") from None
     except ValueError as exc:  # e.g. an integer of more than 4300 digits in TOML
-        raise SpecError(f"{where}: not valid {suffix[1:].upper()} ({exc}); fix the value"
+        why = ("an integer has thousands of digits" if "digits" in str(exc)
+               else str(exc)[:100])
+        raise SpecError(f"{where}: not valid {suffix[1:].upper()} ({why}); fix the value"
                         ) from None
 
 

@@ -61,6 +61,10 @@ def load_theme(theme: str | os.PathLike[str] | Theme | None = None) -> Theme:
     theme's own folder."""
     if isinstance(theme, Theme):
         return theme
+    if theme is not None and not isinstance(theme, (str, os.PathLike)):
+        raise ThemeError(f"theme: expected a built-in theme name, a path or a Theme, not "
+                         f"{type(theme).__name__}; built-in themes are "
+                         f"{', '.join(builtin_themes())}")
     ref: str | Path = (DEFAULT_THEME if theme is None else
                        theme if isinstance(theme, str) else Path(theme))
     top = _locate(ref, None)
