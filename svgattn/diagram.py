@@ -1,4 +1,9 @@
-"""The public object: a flow diagram that renders itself to SVG, PDF, PNG or EPS."""
+"""The public object: a figure of attention that renders itself to SVG, PDF, PNG or EPS.
+
+A thin facade over the pipeline: it validates the options (one schema for the API, the
+command line and spec files), runs the shared analysis once, and hands the result to the
+chosen view, whose scene the SVG backend writes and cairosvg exports.
+"""
 
 from __future__ import annotations
 
@@ -9,165 +14,165 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import limits
-from .attention import Attention
-from .errors import FontError, SpecError, SvgattnError, quote
+from .analysis.figure import FigureData, from_attention, from_explicit
+from .data import Attention
+from .errors import FontError, SpecError, quote
 from .export import convert, format_of, write_atomic
-from .layout import layout_flow
-from .model import FlowData, Head, LinkRule, build, check_vmax
+from .options import COMMON, Option, parse_all
 from .render import render_svg
 from .scene import Scene
-from .sources.spec import read_spec
+from .sources.explicit import Head, check_vmax, explicit
 from .theme import Theme, load_theme
-from .units import parse_length
+from .units import parse_width
+from .views.base import View, get, load_all
+
+__all__ = ["Diagram", "Head"]
+MIN_WIDTH, MAX_WIDTH = 36.0, 7200.0  # 0.5in .. 100in
+
+
+def option_schema() -> dict[str, Option]:
+    """Every option: the shared ones and each view's own."""
+    schema = {o.name: o for o in COMMON}
+    for view in load_all().values():
+        for o in view.options:
+            if o.name in schema and schema[o.name] != o:
+                raise AssertionError(f"views declare option {o.name} differently")
+            schema[o.name] = o
+    return schema
+
+
+def owners(name: str) -> list[str]:
+    """The views that declare option ``name`` (empty for shared options)."""
+    return sorted(v.name for v in load_all().values() if any(o.name == name for o in v.options))
 
 
 class Diagram:
-    """Heads on the left joined to the tokens they attend to, beside the attention matrix.
+    """A figure of attention.
 
-    >>> import numpy as np
-    >>> d = Diagram(["It", "is"], np.eye(2), heads=[Head("Head 0", tokens=["It"])])
-    >>> d.save("fig.pdf", width="3.25in")  # doctest: +SKIP
+    Explicit data (the seed figure, spec files)::
+
+        Diagram(["It", "is"], weights, heads=[Head("Head 0", tokens=["It"])], view="flow")
+
+    Real attention from any source: :meth:`from_attention`; a spec file: :meth:`from_spec`.
+    ``view`` is ``flow`` (default), ``matrix``, ``lines``, ``grid`` or ``text`` (``svgattn
+    views`` lists them); other keyword arguments are the figure options of the README's
+    option table (``focus="cat"``, ``colormap="viridis"``, ``vmax=0.3`` ...).
     """
 
     def __init__(self, tokens: Sequence[str] | None = None, weights: Any = None,
-                 heads: Sequence[Head | Mapping[str, Any]] = (), *,
+                 heads: Sequence[Head | Mapping[str, Any] | str] = (), *,
                  query_tokens: Sequence[str] | None = None,
-                 key_tokens: Sequence[str] | None = None, title: str | None = None,
-                 vmax: float | None = None, theme: str | os.PathLike[str] | Theme | None = None,
-                 width: str | float | None = None, where: str = "Diagram",
-                 caption: str | None = None, links: LinkRule | None = None,
-                 groups: bool = False, text: str | None = None) -> None:
+                 key_tokens: Sequence[str] | None = None, view: str = "flow",
+                 theme: str | os.PathLike[str] | Theme | None = None,
+                 width: str | float | None = None, text: str | None = None,
+                 caption: str | None = None, prefix: str | None = None,
+                 where: str = "Diagram", **options: Any) -> None:
+        self._setup(view, theme, width, text, prefix, where, options, explicit_data=True)
+        opts = self.options
+        q, k, matrix, parsed = explicit(tokens=tokens, weights=weights, heads=heads,
+                                        query_tokens=query_tokens, key_tokens=key_tokens,
+                                        where=where, links=opts.get("links"))
+        self.data: FigureData = from_explicit(q, k, matrix, parsed, title=opts.get("title"),
+                                              caption=caption, links=opts.get("links"),
+                                              groups=bool(opts.get("groups") or False))
+
+    def _setup(self, view: str, theme: Any, width: Any, text: Any, prefix: str | None,
+               where: str, options: Mapping[str, Any], *, explicit_data: bool) -> None:
+        self.view: View = get(view)
+        self.where = where
         self.theme: Theme = load_theme(theme)
-        self.data: FlowData = build(tokens=tokens, weights=weights, heads=heads,
-                                    query_tokens=query_tokens, key_tokens=key_tokens,
-                                    title=title, vmax=vmax, where=where, caption=caption,
-                                    links=links, groups=groups,
-                                    palette=self.theme["colors.heads"])
-        self.width: float | None = None if width is None else _width(width, where)
+        self.width: float | None = None if width is None else check_width(width, where)
         if text not in (None, "native", "paths"):
-            raise SpecError(f"{where}: text: {text!r} is not a text mode; use native or paths")
+            raise SpecError(f"{where}: text: {quote(text)} is not a text mode; use native or "
+                            "paths")
         self.text: str | None = text  # None: the theme's text.mode
+        self.prefix = prefix
+        schema = option_schema()
+        opts = parse_all(dict(options), schema, where)
+        for name, value in opts.items():
+            if value is None:
+                continue
+            users = owners(name)
+            if users and self.view.name not in users:
+                raise SpecError(f"{where}: {name}: applies to the {' and '.join(users)} view"
+                                f"{'s' if len(users) > 1 else ''}, not to {self.view.name}; "
+                                "drop it or choose that view")
+            if explicit_data and schema[name].attention_only:
+                raise SpecError(f"{where}: {name}: applies to real attention (.npz/.npy files "
+                                "and models), not to a matrix given by hand; drop it")
+        if opts.get("vmax") is not None:
+            opts["vmax"] = check_vmax(opts["vmax"], f"{where}: vmax")
+        self.options: dict[str, Any] = opts
 
     @classmethod
-    def from_spec(cls, path: str | os.PathLike[str], *,
-                  theme: str | os.PathLike[str] | Theme | None = None,
-                  width: str | float | None = None, text: str | None = None) -> Diagram:
-        """Load a TOML/JSON spec; ``theme``/``width`` override the spec's own."""
-        if width is not None:  # an option, not the file: report it as such
-            _width(width, "width")
-        spec = read_spec(path)
-        where = Path(path).name
-        spec_width = spec.pop("width", None)
-        spec_theme = spec.pop("theme", None)
-        if not isinstance(spec.get("groups", False), bool):
-            raise SpecError(f"{where}: groups: expected true or false")
-        if theme is None and spec_theme is not None:
-            try:
-                theme = load_theme(spec_theme)
-            except SvgattnError as exc:
-                raise type(exc)(f"{where}: {exc}") from None
-        return cls(**spec, theme=theme, width=width if width is not None else spec_width,
-                   where=where, text=text)
-
-    @classmethod
-    def from_attention(cls, attention: Attention, *, layer: int | str | None = None,
-                       heads: Sequence[int | str] | int | str | None = None,
-                       combine: str = "mean", links: str | LinkRule = "top:3",
-                       ignore_sinks: bool = True, hide_special: bool = False,
-                       merge_words: bool = False, leading_space: str = "hide",
-                       groups: bool = True, title: str | None = None,
-                       vmax: float | None = None,
+    def from_attention(cls, attention: Attention, *, view: str = "flow",
                        theme: str | os.PathLike[str] | Theme | None = None,
-                       width: str | float | None = None, text: str | None = None) -> Diagram:
-        """A flow figure of real attention (see README "Real attention").
+                       width: str | float | None = None, text: str | None = None,
+                       minus: Attention | None = None, prefix: str | None = None,
+                       **options: Any) -> Diagram:
+        """A figure of real attention (README "Real attention"): ``layer`` (default the
+        last), ``heads`` (default: the view's rule), ``combine`` (mean, max, sum, rollout),
+        ``minus`` (another :class:`~svgattn.data.Attention` over the same tokens: the
+        difference) and every other option of the README's table."""
+        self = cls.__new__(cls)
+        if not isinstance(attention, Attention):
+            raise SpecError(f"attention: expected an Attention from svgattn.sources, not "
+                            f"{type(attention).__name__}")
+        self._setup(view, theme, width, text, prefix, attention.source, options,
+                    explicit_data=False)
+        o = self.options
+        self.data = from_attention(
+            attention, layer=o.get("layer"), heads=o.get("heads"), layers=o.get("layers"),
+            combine_by=o.get("combine") or "mean", links=o.get("links"),
+            keep_sinks=bool(o.get("keep_sinks")), hide_special=bool(o.get("hide_special")),
+            merge_words=bool(o.get("merge_words")),
+            leading_space=o.get("leading_space") or "hide",
+            groups=True if o.get("groups") is None else bool(o.get("groups")),
+            title=o.get("title"), default_heads=self.view.default_heads, minus=minus,
+            minus_layer=o.get("minus_layer"), minus_head=o.get("minus_head"))
+        if self.data.signed and not self.view.signed:
+            raise SpecError(f"{attention.source}: minus: the {self.view.name} view cannot draw "
+                            "a difference; use the matrix, grid or flow view")
+        return self
 
-        The selected ``heads`` of one ``layer`` (default: the last) become head boxes,
-        each linked to tokens by ``links`` (``top:K`` or ``threshold:X`` over its own
-        weights, attention sinks ignored); the matrix is their ``combine`` (mean, max,
-        sum), and a caption says which heads it came from.
-        """
-        from .analysis import tokens as tok
-        from .analysis.combine import combine as combine_heads
-        from .analysis.combine import describe
+    @classmethod
+    def from_spec(cls, path: str | os.PathLike[str], **overrides: Any) -> Diagram:
+        """Load a TOML/JSON spec (README "Spec files"); keyword arguments override it."""
+        from .sources.spec import diagram_from_spec
 
-        if leading_space not in ("hide", "mark"):
-            raise SpecError(f"{attention.source}: leading_space: {quote(leading_space)} is not "
-                            "hide or mark")
-        li = attention.layer_index(layer)
-        hi = attention.head_indices(heads)
-        w = np.array(attention.weights[li][hi], dtype=np.float64)  # [h, q, k]
-        q_raw, k_raw = list(attention.query_tokens), list(attention.key_tokens)
-        square = q_raw == k_raw
-        if hide_special:  # drop [CLS]/<s>/... rows and columns, renormalise rows
-            keep_q = [i for i, t in enumerate(q_raw) if not tok.is_special(t)]
-            keep_k = [i for i, t in enumerate(k_raw) if not tok.is_special(t)]
-            if not keep_q or not keep_k:
-                raise SpecError(f"{attention.source}: hide_special: every token is special")
-            w = w[:, keep_q][:, :, keep_k]
-            sums = w.sum(axis=-1, keepdims=True)
-            w = np.divide(w, sums, out=np.zeros_like(w), where=sums > 0)
-            q_raw = [q_raw[i] for i in keep_q]
-            k_raw = [k_raw[i] for i in keep_k]
-        q_bytes, k_bytes = tok.byte_level(q_raw), tok.byte_level(k_raw)
-        if merge_words:
-            q_spans, k_spans = tok.word_spans(q_raw), tok.word_spans(k_raw)
-            w = tok.merge_spans(w, q_spans, k_spans)
-            q_labels = [tok.merged_label(q_raw, s, leading_space, q_bytes) for s in q_spans]
-            k_labels = [tok.merged_label(k_raw, s, leading_space, k_bytes) for s in k_spans]
-            k_special = [all(tok.is_special(k_raw[i]) for i in s) for s in k_spans]
-        else:
-            q_labels = [tok.clean(t, leading_space, q_bytes) for t in q_raw]
-            k_labels = [tok.clean(t, leading_space, k_bytes) for t in k_raw]
-            k_special = [tok.is_special(t) for t in k_raw]
-        sinks = tuple(i for i, s in enumerate(k_special) if s) if ignore_sinks else ()
-        rule = links if isinstance(links, LinkRule) else LinkRule.parse(links)
-        rule = LinkRule(rule.threshold, rule.top_k, sinks, ignore_self=False)
-        layer_name = attention.layer_names[li]
-        names = [attention.head_names[h] for h in hi]
-        matrix = combine_heads(w, combine)
-        caption = describe(combine, layer_name, names, attention.shape[1])
-        if square and w.shape[1] > 1 and not np.triu(matrix, 1).any():
-            caption += "; causal: cells above the diagonal are 0"
-        if hide_special:
-            caption += "; special tokens hidden, rows renormalised"
-        if merge_words:
-            caption += "; word pieces merged"
-        head_specs = [Head(f"{layer_name} {n}", weights=w[i]) for i, n in enumerate(names)]
-        kwargs: dict[str, Any] = ({"tokens": q_labels} if square and q_labels == k_labels
-                                  else {"query_tokens": q_labels, "key_tokens": k_labels})
-        if vmax is not None:
-            vmax = check_vmax(vmax, f"{attention.source}: vmax")
-            if matrix.max() > vmax:  # the colours saturate; the data (and analysis) are kept
-                caption += f"; colours saturate at {vmax:g}"
-        return cls(weights=matrix, heads=head_specs, title=title, theme=theme, width=width,
-                   vmax=vmax, where=attention.source, caption=caption, links=rule,
-                   groups=groups, text=text, **kwargs)
+        return diagram_from_spec(Path(path), overrides)
 
-    def scene(self) -> Scene:
+    # --- output ------------------------------------------------------------------------
+    def scene(self, *, text: str | None = None) -> Scene:
         """Lay the figure out (pure apart from reading font files)."""
+        from .layout.context import Context
+
+        mode = text or self.text or str(self.theme["text.mode"])
+        ctx = Context(self.theme, 1.0, mode)
+        width = self.width if self.width is not None else self.theme["figure.width"]
         try:
-            return layout_flow(self.data, self.theme, width=self.width)
+            return self.view.layout(self.data, ctx, self.options,
+                                    None if width == "auto" else float(width))
         except FontError as exc:  # say which theme named the font
             raise FontError(f"{self.theme.source}: {exc}") from None
 
-    def to_svg(self) -> str:
+    def to_svg(self, *, prefix: str | None = None) -> str:
         """The figure as an SVG document."""
-        return render_svg(self.scene(), self.theme, self.text)
+        return render_svg(self.scene(), prefix=prefix or self.prefix)
 
     def to_bytes(self, fmt: str = "svg", *, dpi: float = 300.0) -> bytes:
         """The figure encoded as ``svg``, ``pdf``, ``png`` or ``eps``."""
         fmt = format_of("figure", fmt)
         dpi = check_dpi(dpi)
-        scene = self.scene()
-        if fmt == "png":
-            scene = pixel_canvas(scene, dpi)
+        if fmt == "svg":
+            return self.to_svg().encode("utf-8")
         # PNGs are drawn from outlines: cairo's image surface rounds glyph advances to
         # whole pixels, so native text would drift from the measured label widths.
-        text = "paths" if fmt == "png" else self.text
-        return convert(render_svg(scene, self.theme, text), fmt, dpi=dpi)
+        scene = self.scene(text="paths" if fmt == "png" else None)
+        if fmt == "png":
+            scene = pixel_canvas(scene, dpi)
+        return convert(render_svg(scene, prefix=self.prefix), fmt, dpi=dpi)
 
     def save(self, path: str | os.PathLike[str], *, fmt: str | None = None,
              dpi: float = 300.0) -> Path:
@@ -180,11 +185,13 @@ class Diagram:
         return self.to_svg()
 
 
-def _width(value: str | float, where: str) -> float:
-    points = parse_length(value, f"{where}: width")
-    if not 36 <= points <= 7200:
-        raise SpecError(f"{where}: width: {value!r} is {points:g}pt; give a width between "
-                        "0.5in and 100in")
+def check_width(value: str | float, where: str) -> float:
+    """A figure width: a length or venue between 0.5in and 100in."""
+    field = f"{where}: width" if where else "width"
+    points = parse_width(value, field)
+    if not MIN_WIDTH <= points <= MAX_WIDTH:
+        raise SpecError(f"{field}: {quote(value)} is {points:g}bp; give a width between 0.5in "
+                        "and 100in")
     return points
 
 

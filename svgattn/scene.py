@@ -1,9 +1,17 @@
-"""The frozen scene: backend-neutral primitives in points, the contract between layout
-and renderers. Roles name CSS classes; ids are deterministic (prefix + index)."""
+"""The frozen scene: a tree of generic, backend-neutral primitives in points with resolved
+styles. It is the contract between the views (which lay figures out) and the backends
+(which only translate): nothing here is specific to one picture.
+
+Primitives: :class:`Rect`, :class:`Path`, :class:`Text`, :class:`CellGrid`,
+:class:`Image`, :class:`Group`; a :class:`Gradient` is a definition a rectangle can be
+filled with. Ids are local to the figure (``head-0``); the backend scopes them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Union
 
 import numpy as np
 
@@ -27,6 +35,10 @@ class Box:
     def bottom(self) -> float:
         return self.y + self.h
 
+    @property
+    def centre_y(self) -> float:
+        return self.y + self.h / 2
+
     def overlaps(self, other: Box, tol: float = 1e-6) -> bool:
         return (self.x < other.right - tol and other.x < self.right - tol
                 and self.y < other.bottom - tol and other.y < self.bottom - tol)
@@ -38,86 +50,158 @@ class Box:
     def moved(self, dx: float, dy: float) -> Box:
         return Box(self.x + dx, self.y + dy, self.w, self.h)
 
+    def union(self, other: Box) -> Box:
+        x, y = min(self.x, other.x), min(self.y, other.y)
+        return Box(x, y, max(self.right, other.right) - x, max(self.bottom, other.bottom) - y)
+
+
+@dataclass(frozen=True)
+class Style:
+    """A resolved paint. Colours are ``#rrggbb`` (validated) or ``None`` for none;
+    ``gradient`` names a :class:`Gradient` of the scene to fill with instead."""
+
+    fill: str | None = None
+    stroke: str | None = None
+    stroke_width: float = 0.0
+    opacity: float = 1.0
+    weight: str = "normal"  # text: normal | bold
+    gradient: str | None = None
+    linecap: str | None = None  # butt | round
+
 
 @dataclass(frozen=True)
 class Rect:
     id: str
     box: Box
-    role: str
-    fill: str | None = None
+    style: Style
+    role: str = ""
     radius: float = 0.0
+    title: str | None = None  # a tooltip (SVG <title>)
+
+
+# ("M", (x, y)), ("L", (x, y)), ("C", (x1, y1, x2, y2, x, y)), ("Z", ())
+Command = tuple[str, tuple[float, ...]]
+
+
+@dataclass(frozen=True)
+class Path:
+    """A path of absolute commands ``M``, ``L``, ``C`` and ``Z``."""
+
+    id: str
+    commands: tuple[Command, ...]
+    style: Style
+    role: str = ""
+    title: str | None = None
+
+    @property
+    def points(self) -> list[tuple[float, float]]:
+        """End points of the commands (for checks: where a path starts and ends)."""
+        return [(args[-2], args[-1]) for _, args in self.commands if args]
+
+
+@dataclass(frozen=True)
+class TextRun:
+    """A stretch of a native label set in one font; ``x`` is given when the label has
+    several runs (each placed where it was measured) and ``family`` when it is not the
+    figure's font."""
+
+    text: str
+    family: str | None = None
+    x: float | None = None
 
 
 @dataclass(frozen=True)
 class Text:
-    """One line of text. ``x``/``y`` is the anchor point on the baseline; ``rotate`` turns
-    it about that point (degrees, counter-clockwise negative as in SVG). ``bbox`` is the
-    ink box the text occupies after rotation."""
+    """One line of text. ``x``/``y`` is the anchor on the baseline; ``rotate`` turns it
+    about that point (degrees, negative is counter-clockwise as in SVG). ``bbox`` is the
+    ink box after rotation. ``outline`` draws it as glyph outlines (decided by layout:
+    the paths text mode, or a label renderers would draw wrongly). ``owner`` is the id of
+    the box the label sits in, if any (the layout checks use it)."""
 
     id: str
     x: float
     y: float
     text: TextBox
-    role: str
     anchor: str  # start | middle | end
     bbox: Box
-    bold: bool = False
+    style: Style
+    role: str = ""
     rotate: float = 0.0
-    fill: str | None = None
-
-
-@dataclass(frozen=True)
-class Connector:
-    """A cubic Bézier from a head box edge to a token node edge."""
-
-    id: str
-    points: tuple[tuple[float, float], tuple[float, float], tuple[float, float],
-                  tuple[float, float]]
-    head: int
-    token: int
-    color: str
+    outline: bool = False
+    runs: tuple[TextRun, ...] = ()
+    owner: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
 class CellGrid:
-    """The matrix: cell ``(r, c)`` is ``palette[index[r, c]]``; square cells of side ``cell``."""
+    """A matrix of cells: cell ``(r, c)`` is painted ``colours[index[r, c]]``; ``values``
+    are the weights (tooltips carry them when ``tooltips`` is set)."""
 
     id: str
     x: float
     y: float
-    cell: float
-    palette: tuple[str, ...]
+    cell_w: float
+    cell_h: float
+    colours: tuple[str, ...]
     index: np.ndarray
     values: np.ndarray
-    grid_color: str | None
-    grid_width: float
+    grid: Style | None = None  # lines between cells
+    tooltips: bool = False
+    row_names: tuple[str, ...] = ()
+    column_names: tuple[str, ...] = ()
+    role: str = "cells"
 
     @property
     def box(self) -> Box:
         rows, cols = self.index.shape
-        return Box(self.x, self.y, cols * self.cell, rows * self.cell)
+        return Box(self.x, self.y, cols * self.cell_w, rows * self.cell_h)
+
+    def row_centre(self, r: float) -> float:
+        return self.y + (r + 0.5) * self.cell_h
+
+    def column_centre(self, c: float) -> float:
+        return self.x + (c + 0.5) * self.cell_w
 
 
-@dataclass(frozen=True)
-class Outline:
-    """A token group drawn as a stroked rectangle on the matrix."""
+@dataclass(frozen=True, eq=False)
+class Image:
+    """RGB pixels (``uint8 [h, w, 3]``) stretched over ``box`` without smoothing."""
 
     id: str
     box: Box
-    color: str
-    width: float
+    pixels: np.ndarray
+    role: str = "image"
 
 
 @dataclass(frozen=True)
-class ColorBar:
+class Gradient:
+    """A linear gradient: ``stops`` are (offset 0..1, colour); ``vertical`` runs from the
+    bottom (offset 0) to the top."""
+
     id: str
-    box: Box
-    stops: tuple[str, ...]
+    stops: tuple[tuple[float, str], ...]
+    vertical: bool = True
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group of primitives. ``hover`` makes it interactive with CSS alone: ``scope``
+    (hovering anything inside dims the ``target`` primitives of the other ``item`` groups),
+    ``item`` (hovering it highlights its own targets)."""
+
+    id: str
+    children: tuple[Node, ...]
+    role: str = ""
+    hover: str | None = None  # scope | item
+    title: str | None = None
+
+
+Node = Union[Rect, Path, Text, CellGrid, Image, Group]  # noqa: UP007 - a runtime alias
 
 
 @dataclass(frozen=True, eq=False)
 class Scene:
-    """A laid-out figure. ``width``/``height`` are the canvas in points."""
+    """A laid-out figure: a canvas ``width`` x ``height`` points and a tree of primitives."""
 
     width: float
     height: float
@@ -125,27 +209,73 @@ class Scene:
     title: str
     desc: str
     font_family: str
-    font_size: float
-    heads: tuple[Rect, ...]
-    head_labels: tuple[Text, ...]
-    connectors: tuple[Connector, ...]
-    nodes: tuple[Rect, ...]
-    node_labels: tuple[Text, ...]
-    row_labels: tuple[Text, ...]
-    column_labels: tuple[Text, ...]
-    matrix: CellGrid
-    legend_rects: tuple[Rect, ...]
-    legend_labels: tuple[Text, ...]
-    colorbar: ColorBar | None
-    title_text: Text | None
-    outlines: tuple[Outline, ...] = ()
-    caption_text: Text | None = None
+    root: Group
+    gradients: tuple[Gradient, ...] = ()
+    meta: dict[str, object] = field(default_factory=dict)  # view-specific facts for tests
 
     @property
     def canvas(self) -> Box:
         return Box(0.0, 0.0, self.width, self.height)
 
-    def texts(self) -> tuple[Text, ...]:
-        extra = tuple(t for t in (self.title_text, self.caption_text) if t)
-        return (*self.head_labels, *self.node_labels, *self.row_labels, *self.column_labels,
-                *self.legend_labels, *extra)
+    def walk(self) -> Iterator[Node]:
+        """Every primitive, depth first, groups included, in drawing order."""
+        stack: list[Node] = [self.root]
+        while stack:
+            node = stack.pop()
+            yield node
+            if isinstance(node, Group):
+                stack.extend(reversed(node.children))
+
+    def find(self, kind: type, role: str | None = None) -> list:
+        """Primitives of a type (and role), in drawing order."""
+        return [n for n in self.walk() if isinstance(n, kind)
+                and (role is None or getattr(n, "role", None) == role)]
+
+    def by_id(self, id_: str) -> Node:
+        for node in self.walk():
+            if getattr(node, "id", None) == id_:
+                return node
+        raise KeyError(id_)
+
+
+def moved(node: Node, dx: float, dy: float) -> Node:
+    """``node`` translated by (dx, dy); groups move their children."""
+    if dx == 0 and dy == 0:
+        return node
+    if isinstance(node, Rect):
+        return replace(node, box=node.box.moved(dx, dy))
+    if isinstance(node, Text):
+        return replace(node, x=node.x + dx, y=node.y + dy, bbox=node.bbox.moved(dx, dy),
+                       runs=tuple(replace(r, x=None if r.x is None else r.x + dx)
+                                  for r in node.runs))
+    if isinstance(node, Path):
+        return replace(node, commands=tuple(
+            (op, tuple(v + (dx if i % 2 == 0 else dy) for i, v in enumerate(args)))
+            for op, args in node.commands))
+    if isinstance(node, CellGrid):
+        return replace(node, x=node.x + dx, y=node.y + dy)
+    if isinstance(node, Image):
+        return replace(node, box=node.box.moved(dx, dy))
+    return replace(node, children=tuple(moved(c, dx, dy) for c in node.children))
+
+
+def bounds(nodes: Iterator[Node] | list[Node] | tuple[Node, ...]) -> Box | None:
+    """The box around every primitive's ink (paths by their points)."""
+    box: Box | None = None
+    for node in nodes:
+        inner: Box | None
+        if isinstance(node, Group):
+            inner = bounds(node.children)
+        elif isinstance(node, (Rect, Image)):
+            inner = node.box
+        elif isinstance(node, Text):
+            inner = node.bbox
+        elif isinstance(node, CellGrid):
+            inner = node.box
+        else:
+            pts = node.points
+            xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+            inner = Box(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)) if pts else None
+        if inner is not None:
+            box = inner if box is None else box.union(inner)
+    return box

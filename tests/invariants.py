@@ -1,72 +1,66 @@
-"""Layout invariants every scene must satisfy; shared by the layout and text tests."""
+"""Layout invariants every scene of every view must satisfy (shared by the view tests).
+
+Generic: everything lies inside the canvas; no two labels overlap; a label overlaps no box
+but the one it belongs to (``Text.owner``), and lies inside that one; solid boxes do not
+overlap each other or a matrix. View tests add their own (token nodes centred on matrix
+rows, connectors ending on box edges ...).
+"""
 
 from __future__ import annotations
 
-import itertools
-
-from svgattn.scene import Box, Scene
+from svgattn.scene import Box, CellGrid, Image, Rect, Scene, Text
 
 TOL = 1e-6
+# Rectangles that may overlap others by design: group outlines sit on the matrix, a
+# thumbnail's frame surrounds its lines.
+OVERLAYS = {"group", "thumbnail-frame"}
 
 
-def _disjoint(named: list[tuple[str, Box]]) -> list[str]:
-    return [f"{a} overlaps {b}" for (a, ba), (b, bb) in itertools.combinations(named, 2)
-            if ba.overlaps(bb)]
+def _overlaps(named: list[tuple[str, Box]]) -> list[str]:
+    """Pairs of overlapping boxes, by a sweep over x (fast for thousands of labels)."""
+    out = []
+    items = sorted(named, key=lambda item: item[1].x)
+    active: list[tuple[str, Box]] = []
+    for name, box in items:
+        active = [(n, b) for n, b in active if b.right > box.x + TOL]
+        for other, b in active:
+            if box.overlaps(b):
+                out.append(f"{other} overlaps {name}")
+        active.append((name, box))
+    return out
 
 
 def violations(scene: Scene) -> list[str]:
     """Every broken invariant, as readable strings (empty when the scene is sound)."""
     problems: list[str] = []
     canvas = scene.canvas
-    boxes = [(r.id, r.box) for r in (*scene.heads, *scene.nodes, *scene.legend_rects)]
-    boxes.append(("matrix", scene.matrix.box))
-    if scene.colorbar:
-        boxes.append(("colorbar", scene.colorbar.box))
-    texts = scene.texts()
-    labels = [(t.id, t.bbox) for t in texts]
-
-    for name, box in boxes + labels:
+    texts = [n for n in scene.walk() if isinstance(n, Text)]
+    rects = [n for n in scene.walk() if isinstance(n, Rect)]
+    grids = [n for n in scene.walk() if isinstance(n, (CellGrid, Image))]
+    solid = [(r.id, r.box) for r in rects if r.role not in OVERLAYS]
+    blocks = [(g.id, g.box) for g in grids]
+    for name, box in [*solid, *blocks, *((t.id, t.bbox) for t in texts)]:
         if not box.inside(canvas):
             problems.append(f"{name} {box} lies outside the canvas {canvas}")
-    problems += _disjoint(boxes)
-    problems += _disjoint(labels)
-
-    # A label may only overlap the box it belongs to.
-    owner = {t.id: t.id.replace("-label", "") for t in (*scene.head_labels, *scene.node_labels)}
+    problems += _overlaps([(t.id, t.bbox) for t in texts])
+    problems += _overlaps(solid + blocks)
+    by_id = {r.id: r.box for r in rects}
     for t in texts:
-        for name, box in boxes:
-            if owner.get(t.id) == name:
-                if not t.bbox.inside(box):
-                    problems.append(f"{t.id} {t.bbox} overflows its box {name} {box}")
-            elif t.bbox.overlaps(box):
-                problems.append(f"{t.id} overlaps {name}")
-
-    grid = scene.matrix
-    for o in scene.outlines:
-        if not o.box.inside(grid.box):
-            problems.append(f"{o.id} {o.box} is not inside the matrix {grid.box}")
-    rows = grid.index.shape[0]
-    for i, node in enumerate(scene.nodes):
-        centre = node.box.y + node.box.h / 2
-        row_centre = grid.y + (i + 0.5) * grid.cell
-        if abs(centre - row_centre) > TOL:
-            problems.append(f"token-{i} centre {centre} != matrix row centre {row_centre}")
-    if scene.nodes and len(scene.nodes) != rows:
-        problems.append(f"{len(scene.nodes)} token nodes for {rows} matrix rows")
-
-    heads = {int(r.id.split("-")[1]): r.box for r in scene.heads}
-    nodes = {int(r.id.split("-")[1]): r.box for r in scene.nodes}
-    for c in scene.connectors:
-        (x0, y0), *_, (x3, y3) = c.points
-        head = heads[c.head]
-        if abs(x0 - head.right) > TOL or not head.y - TOL <= y0 <= head.bottom + TOL:
-            problems.append(f"{c.id} starts at {(x0, y0)}, not on the edge of head {head}")
-        if c.token in nodes:
-            node = nodes[c.token]
-            if abs(x3 - node.x) > TOL or not node.y - TOL <= y3 <= node.bottom + TOL:
-                problems.append(f"{c.id} ends at {(x3, y3)}, not on the edge of token {node}")
-        else:  # no token nodes: the connector ends on its matrix row, left of the matrix
-            row_centre = grid.y + (c.token + 0.5) * grid.cell
-            if abs(y3 - row_centre) > TOL or x3 > grid.x + TOL:
-                problems.append(f"{c.id} ends at {(x3, y3)}, not on row {c.token}")
+        if t.owner is not None:
+            owner = by_id.get(t.owner)
+            if owner is None:
+                problems.append(f"{t.id} belongs to a missing box {t.owner}")
+            elif not t.bbox.inside(owner):
+                problems.append(f"{t.id} {t.bbox} overflows its box {t.owner} {owner}")
+    owners = {t.id: t.owner for t in texts}
+    for pair in _overlaps([(f"text:{t.id}", t.bbox) for t in texts] + [
+            (f"box:{n}", b) for n, b in solid + blocks]):
+        a, b = pair.split(" overlaps ")
+        kinds = {a.split(":", 1)[0], b.split(":", 1)[0]}
+        if kinds != {"text", "box"}:
+            continue
+        text_id = (a if a.startswith("text:") else b).split(":", 1)[1]
+        box_id = (b if b.startswith("box:") else a).split(":", 1)[1]
+        if owners.get(text_id) != box_id:
+            problems.append(f"label {text_id} overlaps {box_id}")
     return problems

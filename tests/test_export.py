@@ -33,7 +33,10 @@ def test_pdf_and_eps_carry_no_clock(seed_path):
 
 @needs_poppler
 @pytest.mark.parametrize("width, points", [("6.5in", 468.0), ("3.25in", 234.0),
-                                           ("16cm", 453.54), ("120mm", 340.16), ("400pt", 400)])
+                                           ("16cm", 453.54), ("120mm", 340.16), ("400bp", 400),
+                                           # a pasted \the\columnwidth is in TeX points
+                                           ("229.5pt", 228.64), ("icml", 234),
+                                           ("neurips", 396), ("acl-page", 453.54)])
 def test_pdf_page_is_exactly_the_requested_width(seed_path, tmp_path, width, points):
     path = Diagram.from_spec(seed_path, theme="paper", width=width).save(tmp_path / "f.pdf")
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True,

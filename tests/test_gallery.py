@@ -8,6 +8,9 @@ import sys
 import numpy as np
 from conftest import ROOT, need
 from PIL import Image
+from scenes import grid, rects
+
+from svgattn.scene import CellGrid
 
 
 def _build_module():
@@ -73,13 +76,13 @@ def test_seed_png_shows_the_seed_colours():
         return all(abs(a - b) <= tol for a, b in zip(rgb, want, strict=True))
 
     heads = ["#f2c500", "#d62728", "#ff7f0e"]  # yellow, red, orange
-    for rect, colour in zip(scene.heads, heads, strict=True):
+    for rect, colour in zip(rects(scene, "head"), heads, strict=True):
         assert near(at(rect.box.x + 3, rect.box.y + 3), colour)
-    grid = scene.matrix
+    g = grid(scene)
     for r in range(5):
         for c in range(5):
             high = (r < 2 and c < 2) or (r >= 2 and c >= 2)
-            rgb = at(grid.x + (c + 0.3) * grid.cell, grid.y + (r + 0.3) * grid.cell)
+            rgb = at(g.x + (c + 0.3) * g.cell_w, g.y + (r + 0.3) * g.cell_h)
             assert near(rgb, "#1f77b4" if high else "#4d4d4d"), (r, c, rgb)
 
 
@@ -87,46 +90,37 @@ def _hex(colour: str) -> np.ndarray:
     return np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
 
 
-def _expected(value: float, vmax: float, binary: bool, theme) -> np.ndarray:
-    """The colour a cell must have, computed here from the theme's stops (not with
-    svgattn's own colour code): high/low for binary data, else linear interpolation in
-    sRGB between evenly spaced colour-map stops, saturating at vmax."""
-    if binary:
-        return _hex(theme["colors.cell_high"] if value >= vmax else theme["colors.cell_low"])
-    stops = np.array([_hex(c) for c in theme["colors.colormap"]])
-    t = min(max(value / vmax, 0.0), 1.0) * (len(stops) - 1)
-    i = min(int(t), len(stops) - 2)
-    return stops[i] + (stops[i + 1] - stops[i]) * (t - i)
-
-
 def test_every_gallery_png_shows_its_data():
-    """Read every matrix cell and head box back from the committed PNGs and check them
-    against the input data and the theme: proves the pictures are right, not only that
-    they are what the code produces today."""
+    """Read every matrix cell, head box and shaded token back from the committed PNGs:
+    each pixel is its cell's colour, and the cells' colours rise with their weights (the
+    colour of each weight through each named map is checked exactly in test_svg.py and
+    test_colour.py). Proves the pictures are right, not only that they are what the code
+    produces today."""
     build = _build_module()
     have_models = _have_models()
     for fig in build.figures():
         if fig.model and not have_models:
             continue
         diagram = build.diagram_for(fig)
-        scene = diagram.scene()
+        scene = diagram.scene(text="paths")
         image = np.asarray(Image.open(ROOT / "gallery" / f"{fig.stem}.png").convert("RGB"),
                            dtype=float)
         px = build.DPI / 72
-        grid = scene.matrix
-        data = diagram.data
         bad = []
-        for r in range(grid.index.shape[0]):
-            for c in range(grid.index.shape[1]):
-                x, y = grid.x + (c + 0.5) * grid.cell, grid.y + (r + 0.5) * grid.cell
-                got = image[int(y * px), int(x * px)]
-                want = _expected(float(data.matrix[r, c]), data.vmax, data.binary,
-                                 diagram.theme)
-                if np.abs(got - want).max() > 4:
-                    bad.append((r, c, got.tolist(), want.round().tolist()))
+        for g in scene.find(CellGrid):
+            if min(g.cell_w, g.cell_h) * px < 5:  # too small to sample a pure pixel
+                continue
+            rows, cols = g.index.shape
+            order = np.argsort(g.values, axis=None, kind="stable")
+            assert (np.diff(g.index.ravel()[order]) >= 0).all(), f"{fig.stem}: not monotone"
+            for r in range(rows):
+                for c in range(cols):
+                    x, y = g.column_centre(c), g.row_centre(r)
+                    got = image[int(y * px), int(x * px)]
+                    want = _hex(g.colours[int(g.index[r, c])])
+                    if np.abs(got - want).max() > 6:
+                        bad.append((g.id, r, c, got.tolist(), want.tolist()))
         assert not bad, f"{fig.stem}: {len(bad)} cells off, e.g. {bad[:3]}"
-        for rect in scene.heads:
-            x = rect.box.x + diagram.theme["flow.box_padding"] * scene.font_size / \
-                diagram.theme["font.size"] / 3
-            got = image[int((rect.box.y + rect.box.h / 2) * px), int(x * px)]
-            assert np.abs(got - _hex(rect.fill)).max() <= 4, (fig.stem, rect.id, got)
+        for rect in [*rects(scene, "head"), *rects(scene, "token-box")]:
+            got = image[int(rect.box.centre_y * px), int((rect.box.x + 1.2) * px)]
+            assert np.abs(got - _hex(rect.style.fill)).max() <= 8, (fig.stem, rect.id, got)

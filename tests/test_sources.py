@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from invariants import violations
 from models import minilm, require, run, smollm2
+from scenes import grid, texts
 
 from svgattn import Diagram, SpecError
-from svgattn.attention import make_attention
+from svgattn.data import make_attention
 from svgattn.sources import from_array, from_huggingface, from_transformerlens, load_file
 
 TOKENS = ["[CLS]", "the", "cat", "sat", "[SEP]"]
@@ -110,9 +111,9 @@ def test_figure_matrix_equals_the_combined_input():
                         ("sum", w[1, [0, 2]].sum(0))):
         d = Diagram.from_attention(att, layer=1, heads=[0, 2], combine=how)
         np.testing.assert_allclose(d.data.matrix, expect)
-        assert f"{how} of heads H0, H2 (2) of layer L1" in d.data.caption
+        assert f"{how} of heads H0, H2 (2) of layer L1" in " ".join(d.data.caption)
     assert [h.name for h in d.data.heads] == ["L1 H0", "L1 H2"]
-    assert d.data.query_tokens == ("[CLS]", "the", "cat", "sat", "[SEP]")
+    assert d.data.query_labels == ("[CLS]", "the", "cat", "sat", "[SEP]")
 
 
 def test_sinks_are_never_linked():
@@ -122,7 +123,7 @@ def test_sinks_are_never_linked():
     d = Diagram.from_attention(make_attention(w, TOKENS, TOKENS), links="top:2")
     assert 0 not in d.data.heads[0].links and 2 in d.data.heads[0].links
     d = Diagram.from_attention(make_attention(w, TOKENS, TOKENS), links="top:1",
-                               ignore_sinks=False)
+                               keep_sinks=True)
     assert d.data.heads[0].links == (0,)
 
 
@@ -138,7 +139,7 @@ def test_minilm_real_attention():
     assert full.shape == (6, 12, 9, 9)
     np.testing.assert_allclose(full.weights.sum(axis=-1), 1.0, atol=1e-5)
     d = Diagram.from_attention(full, layer=2, heads=[0, 1, 2], hide_special=True)
-    assert d.data.query_tokens == ("the", "cat", "sat", "on", "the", "mat", ".")
+    assert d.data.query_labels == ("the", "cat", "sat", "on", "the", "mat", ".")
     np.testing.assert_allclose(d.data.matrix.sum(axis=1), 1.0, atol=1e-6)
     assert violations(d.scene()) == []
 
@@ -149,8 +150,8 @@ def test_minilm_word_pieces_merge_and_rows_stay_stochastic():
     att = from_huggingface(out, tokenizer=pair[0], input_ids=encoded["input_ids"])
     assert any(t.startswith("##") for t in att.query_tokens)
     d = Diagram.from_attention(att, layer=0, merge_words=True)
-    assert "tokenization" in d.data.query_tokens and "unbelievable" in d.data.query_tokens
-    assert not any("##" in t for t in d.data.query_tokens)
+    assert "tokenization" in d.data.query_labels and "unbelievable" in d.data.query_labels
+    assert not any("##" in t for t in d.data.query_labels)
     np.testing.assert_allclose(d.data.matrix.sum(axis=1), 1.0, atol=1e-6)
 
 
@@ -164,10 +165,10 @@ def test_smollm2_is_causal_and_the_figure_shows_it():
     assert (att.weights[..., upper] == 0).all()
     np.testing.assert_allclose(att.weights.sum(axis=-1), 1.0, atol=1e-4)
     d = Diagram.from_attention(att, layer=3, heads=[0, 1, 2])
-    assert d.data.query_tokens[:3] == ("The", "cat", "sat")  # Ġ stripped
-    assert "causal" in d.data.caption
+    assert d.data.query_labels[:3] == ("The", "cat", "sat")  # Ġ stripped
+    assert "causal" in " ".join(d.data.caption)
     scene = d.scene()
-    assert (scene.matrix.index[upper] == 0).all()  # drawn in the colour map's zero colour
+    assert (grid(scene).index[upper] == 0).all()  # drawn in the colour map's zero colour
     assert violations(scene) == []
 
 
@@ -183,8 +184,8 @@ def test_encoder_decoder_cross_attention_with_masks():
     assert att.key_tokens == ("The", "cat", "sleeps", "</s>")
     np.testing.assert_array_equal(att.weights[1], cross[1][0][:, :, :4])
     d = Diagram.from_attention(att, layer=0, hide_special=True)
-    assert d.data.query_tokens == ("Le", "chat", "dort")
-    assert d.data.key_tokens == ("The", "cat", "sleeps")
+    assert d.data.query_labels == ("Le", "chat", "dort")
+    assert d.data.key_labels == ("The", "cat", "sleeps")
     assert d.data.matrix.shape == (3, 3) and violations(d.scene()) == []
     enc = from_huggingface(outputs, ["a", "b", "c", "d", "e"], kind="encoder")
     assert enc.shape == (1, 2, 5, 5)
@@ -208,10 +209,11 @@ def test_vmax_saturates_sinks_and_says_so():
     w[..., 1:] = 0.025
     d = Diagram.from_attention(make_attention(w, TOKENS, TOKENS), vmax=0.05)
     # the colours saturate; the data the analysis sees keeps the real weights
-    assert d.data.vmax == 0.05 and d.data.matrix.max() == pytest.approx(0.9)
-    assert "colours saturate at 0.05" in d.data.caption
+    assert d.data.matrix.max() == pytest.approx(0.9)
     scene = d.scene()
-    assert (scene.matrix.index[:, 0] == 255).all() and (scene.matrix.index[:, 1] == 128).all()
+    captions = " ".join(t.text.text for t in texts(scene, "caption"))
+    assert "Colours saturate at 0.05" in captions
+    assert (grid(scene).index[:, 0] == 255).all() and (grid(scene).index[:, 1] == 128).all()
 
 
 def test_smollm2_byte_level_tokens_read_as_text():
@@ -219,9 +221,9 @@ def test_smollm2_byte_level_tokens_read_as_text():
     encoded, out = run(pair, "注意力 Привет 🙂 שלום")
     att = from_huggingface(out, tokenizer=pair[0], input_ids=encoded["input_ids"])
     merged = Diagram.from_attention(att, layer=0, merge_words=True)
-    assert merged.data.query_tokens == ("注意力", "Привет", "🙂", "שלום")
+    assert merged.data.query_labels == ("注意力", "Привет", "🙂", "שלום")
     np.testing.assert_allclose(merged.data.matrix.sum(axis=1), 1.0, atol=1e-4)
-    pieces = Diagram.from_attention(att, layer=0).data.query_tokens
+    pieces = Diagram.from_attention(att, layer=0).data.query_labels
     assert not any("Ð" in t or "æ" in t for t in pieces)  # no mojibake, at worst U+FFFD
 
 

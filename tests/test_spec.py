@@ -7,6 +7,7 @@ import pytest
 from conftest import seed_weights
 
 from svgattn import Diagram, Head, SpecError
+from svgattn.scene import Rect, Text
 
 
 def write_json(tmp_path, spec, name="spec.json"):
@@ -29,11 +30,11 @@ def seed_spec(**changes):
 
 def test_seed_spec_reproduces_the_seed(seed_path):
     d = Diagram.from_spec(seed_path)
-    assert d.data.query_tokens == ("It", "I", "is", "am", "the")
+    assert d.data.query_labels == ("It", "I", "is", "am", "the")
     np.testing.assert_array_equal(d.data.matrix, seed_weights())
     assert [h.name for h in d.data.heads] == ["Head 0", "Head 1", "Head 2"]
     assert [h.links for h in d.data.heads] == [(0, 1), (2, 3, 4), (2, 3, 4)]
-    assert d.data.binary
+    assert [r.role for r in d.scene().find(Rect) if r.role == "swatch"] == ["swatch"] * 2
     assert d.theme.name == "seed"
 
 
@@ -64,7 +65,10 @@ def test_heads_with_their_own_weights_derive_links():
 def test_continuous_weights_are_not_binary():
     w = np.array([[0.7, 0.3], [0.2, 0.8]])
     d = Diagram(["a", "b"], w)
-    assert not d.data.binary and d.data.vmax == pytest.approx(0.8)
+    scene = d.scene()
+    assert not scene.find(Rect, "swatch") and scene.find(Rect, "colorbar")
+    top = max(float(t.text.text) for t in scene.find(Text, "tick-label"))
+    assert top <= 0.8
 
 
 def test_cross_attention_takes_rectangular_weights():
@@ -86,7 +90,7 @@ def test_cross_attention_takes_rectangular_weights():
     ({"heads": [{"name": "H", "color": "javascript:alert(1)"}]}, ["heads[0].color", "colour"]),
     ({"heads": [{"name": ""}]}, ["heads[0].name", "give each head a name"]),
     ({"tokenz": ["a"]}, ["tokenz", "did you mean 'tokens'"]),
-    ({"width": "wide"}, ["width", "is not a length"]),
+    ({"width": "wide"}, ["width", "is neither a length nor a venue"]),
     ({"vmax": -1}, ["vmax", "positive"]),
 ])
 def test_bad_specs_name_file_field_and_fix(tmp_path, changes, fields):

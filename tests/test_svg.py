@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import SVG_NS, by_id, parse
+from conftest import SVG_NS, by_id, local_classes, parse, styles
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -28,24 +28,37 @@ def test_seed_svg_structure(seed_path):
     assert w > 0 and h > 0
     assert root.find(f"{SVG_NS}title").text and root.find(f"{SVG_NS}desc").text
     assert len(root.findall(f"{SVG_NS}style")) == 1
-    assert [k for k in ids if k.startswith("head-") and "label" not in k] == [
-        "head-0", "head-1", "head-2"]
+    assert [k for k in ids if re.fullmatch(r"head-\d+", k)] == ["head-0", "head-1", "head-2"]
     connectors = sorted(k for k in ids if k.startswith("conn-"))
     assert connectors == ["conn-0-0", "conn-0-1", "conn-1-2", "conn-1-3", "conn-1-4",
                           "conn-2-2", "conn-2-3", "conn-2-4"]
-    labels = [ids[f"row-label-{i}"].text for i in range(5)]
+    labels = [ids[f"matrix-row-{i}"].text for i in range(5)]
     assert labels == ["It", "I", "is", "am", "the"]
-    assert [ids[f"col-label-{i}"].text for i in range(5)] == labels
+    assert [ids[f"matrix-col-{i}"].text for i in range(5)] == labels
     assert [ids[f"head-label-{i}"].text for i in range(3)] == ["Head 0", "Head 1", "Head 2"]
+    # ids and classes carry one prefix, the CSS is scoped by it
+    prefix = root.get("class")
+    assert re.fullmatch(r"sa[0-9a-f]{8}", prefix)
+    assert all(el.get("id").startswith(prefix + "-") for el in root.iter() if el.get("id"))
+    css = root.find(f"{SVG_NS}style").text
+    selectors = [line.split("{")[0] for line in css.splitlines() if "{" in line]
+    assert selectors and all(sel.strip().startswith(f".{prefix}") for sel in selectors)
 
 
-def test_binary_block_matrix_costs_two_elements_not_n_squared(seed_path):
-    root = parse(Diagram.from_spec(seed_path).to_svg())
+def test_binary_block_matrix_costs_two_elements_not_n_squared():
+    # 65 tokens: more cells than carry tooltips, so the vectorised writer draws them
+    n = 65
+    w = np.zeros((n, n))
+    w[:30, :30] = 1
+    w[30:, 30:] = 1
+    root = parse(Diagram([f"t{i}" for i in range(n)], w, theme="light").to_svg())
     matrix = by_id(root)["matrix"]
-    cells = [el for el in matrix if (el.get("id") or "").startswith("cells-")]
-    assert len(cells) == 1  # the low colour is the background rect
-    rects = cells[0].get("d").count("M")
-    assert rects == 2  # the 2x2 and the 3x3 block
+    children = list(matrix)
+    rects = [el for el in children if el.tag == f"{SVG_NS}rect"]
+    paths = [el for el in children if el.tag == f"{SVG_NS}path"]
+    assert len(rects) == 1  # the low colour is the background rect
+    # one path of cells (two blocks) and the grid lines
+    assert sum(p.get("d").count("Z") for p in paths) == 2
 
 
 def test_large_binary_matrix_stays_small():
@@ -56,41 +69,67 @@ def test_large_binary_matrix_stays_small():
     svg = Diagram([f"t{i}" for i in range(n)], w, theme="light").to_svg()
     root = parse(svg)
     matrix = by_id(root)["matrix"]
-    paths = [el for el in matrix if (el.get("id") or "").startswith("cells-")]
-    assert len(paths) == 1 and paths[0].get("d").count("M") == 2
+    assert len(list(matrix)) <= 3  # background, one path of two blocks, grid lines
+    assert sum(el.get("d", "").count("Z") for el in matrix) == 2
 
 
-def _colour_of_cell(root, r, c, grid):
-    """Read a cell's colour back from the SVG by point-in-rectangle on the cell paths."""
-    x, y, cell = grid
-    px, py = x + (c + 0.5) * cell, y + (r + 0.5) * cell
-    styles = dict(re.findall(r"\.(fill-\d+) \{ fill: (#[0-9a-f]{6}); \}",
-                             root.find(f"{SVG_NS}style").text))
-    colour = None
+def _cells(root):
+    """(x, y, w, h, fill, title) of every cell rectangle of a tooltip-carrying matrix."""
+    css = styles(root)
+    out = []
     for el in by_id(root)["matrix"]:
-        ident = el.get("id") or ""
-        if ident == "matrix-background":
-            colour = styles[el.get("class")]
-        elif ident.startswith("cells-"):
-            for m in re.finditer(r"M([\d.]+) ([\d.]+)H([\d.]+)V([\d.]+)H", el.get("d")):
-                x0, y0, x1, y1 = map(float, m.groups())
-                if x0 <= px <= x1 and y0 <= py <= y1:
-                    colour = styles[el.get("class")]
-    return colour
+        if el.tag != f"{SVG_NS}rect":
+            continue
+        fill = next(css[c]["fill"] for c in local_classes(el, root) if c in css)
+        title = el.find(f"{SVG_NS}title")
+        out.append((float(el.get("x")), float(el.get("y")), float(el.get("width")),
+                    float(el.get("height")), fill, None if title is None else title.text))
+    return out
 
 
-def test_cell_colours_read_back_equal_the_input():
+def test_cell_colours_and_tooltips_read_back_equal_the_input():
+    """Every cell's colour, read from the SVG, is the input weight through the colour map
+    (computed here from the named map, not by svgattn's cell code), and its tooltip
+    carries the weight."""
+    import cmap
+
     rng = np.random.default_rng(3)
     w = rng.random((7, 9))
-    d = Diagram(query_tokens=list("abcdefg"), key_tokens=list("ABCDEFGHI"), weights=w)
-    scene = d.scene()
+    d = Diagram(query_tokens=list("abcdefg"), key_tokens=list("ABCDEFGHI"), weights=w,
+                view="matrix", colormap="viridis")
     root = parse(d.to_svg())
-    grid = (scene.matrix.x, scene.matrix.y, scene.matrix.cell)
-    expected = [[scene.matrix.palette[i] for i in row] for row in scene.matrix.index]
-    got = [[_colour_of_cell(root, r, c, grid) for c in range(9)] for r in range(7)]
-    assert got == expected
-    # and the palette index is the quantised weight
-    np.testing.assert_array_equal(scene.matrix.index, np.rint(w / w.max() * 255).astype(int))
+    cells = sorted(_cells(root), key=lambda c: (c[1], c[0]))
+    assert len(cells) == 63
+    lut = cmap.Colormap("bids:viridis").lut(256)
+    for k, (_, _, _, _, fill, title) in enumerate(cells):
+        r, c = divmod(k, 9)
+        want = lut[round(w[r, c] / w.max() * 255)]
+        got = np.array([int(fill[i:i + 2], 16) for i in (1, 3, 5)]) / 255
+        assert np.abs(got - want[:3]).max() <= 1.5 / 255, (r, c, fill)
+        assert title == f"{'abcdefg'[r]} \u2192 {'ABCDEFGHI'[c]}: {w[r, c]:.4g}"
+
+
+def test_more_than_64x64_cells_carry_no_tooltips():
+    n = 65
+    root = parse(Diagram([f"t{i}" for i in range(n)], np.eye(n), view="matrix").to_svg())
+    assert not any(el.tag == f"{SVG_NS}title" for el in by_id(root)["matrix"].iter())
+
+
+def test_hovering_a_head_highlights_its_connectors_with_css_only(seed_path):
+    svg = Diagram.from_spec(seed_path).to_svg()
+    root = parse(svg)
+    prefix = root.get("class")
+    css = root.find(f"{SVG_NS}style").text
+    assert f".{prefix}-scope:hover .{prefix}-item .{prefix}-target" in css
+    assert f".{prefix}-scope .{prefix}-item:hover .{prefix}-target" in css
+    heads = by_id(root)["heads"]
+    assert "scope" in local_classes(heads, root)
+    for i in range(3):
+        group = by_id(root)[f"head-group-{i}"]
+        assert "item" in local_classes(group, root)
+        connectors = [el for el in group if el.get("id", "").split("-", 1)[1].startswith("conn")]
+        assert connectors and all("target" in local_classes(c, root) for c in connectors)
+    assert "<script" not in svg and " on" not in re.sub(r"<text.*?</text>", "", svg)
 
 
 @settings(max_examples=200, deadline=None)
@@ -125,9 +164,10 @@ def test_tokens_titles_and_head_names_cannot_inject_markup(token):
     d = Diagram(["a", token], np.eye(2), [Head(token, tokens=[1])], title=token)
     root = parse(d.to_svg())  # still well-formed
     ids = by_id(root)
-    assert ids["row-label-1"].text == token
+    assert ids["matrix-row-1"].text == token
     assert ids["head-label-0"].text == token
-    assert ids["title"].text == token
+    assert "".join(t.text for k, t in ids.items() if k.startswith("title")) .replace(
+        " ", "") == token.replace(" ", "")
     assert not any(el.tag.endswith("script") for el in root.iter())
     assert all(not k.startswith("on") for el in root.iter() for k in el.attrib)
 
@@ -135,7 +175,7 @@ def test_tokens_titles_and_head_names_cannot_inject_markup(token):
 def test_xml_illegal_characters_become_visible_stand_ins():
     d = Diagram(["nul\x00", "esc\x1b", "lone\ud800", "tab\t"], np.eye(4))
     root = parse(d.to_svg())
-    labels = ["".join(by_id(root)[f"row-label-{i}"].itertext()) for i in range(4)]
+    labels = ["".join(by_id(root)[f"matrix-row-{i}"].itertext()) for i in range(4)]
     assert labels == ["nul\u2400", "esc\u241b", "lone\ufffd", "tab\u2409"]
 
 

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 from conftest import SVG_NS, by_id, parse
+from scenes import rects, texts
 
 from svgattn import Diagram, FontError, Head, load_theme
 from svgattn.text.fonts import FontWarning, install_hint, resolve_family
@@ -60,14 +61,14 @@ def test_baselines_come_from_font_metrics_not_dominant_baseline(seed_path):
     svg = d.to_svg()
     assert "dominant-baseline" not in svg and "alignment-baseline" not in svg
     scene = d.scene()
-    for node, label in zip(scene.nodes, scene.node_labels, strict=True):
+    for node, label in zip(rects(scene, "node"), texts(scene, "node-label"), strict=True):
         centre = node.box.y + node.box.h / 2
         assert label.y == pytest.approx(centre + label.text.cap_height / 2)
 
 
 def test_fallback_runs_name_their_font():
     svg = Diagram(["a注意b"], [[1.0]]).to_svg()
-    label = by_id(parse(svg))["row-label-0"]
+    label = by_id(parse(svg))["matrix-row-0"]
     spans = label.findall(f"{SVG_NS}tspan")
     assert [s.get("font-family") for s in spans if s.get("font-family")] == ["Noto Sans CJK JP"]
     assert "".join(label.itertext()) == "a注意b"
@@ -80,7 +81,7 @@ def test_fallback_runs_name_their_font():
 def test_native_mode_outlines_only_what_renderers_would_draw_wrong(token, outlined):
     assert needs_outlines(token, resolve_family(("DejaVu Sans",))) == outlined
     svg = Diagram([token], [[1.0]]).to_svg()
-    el = by_id(parse(svg))["row-label-0"]
+    el = by_id(parse(svg))["matrix-row-0"]
     assert (el.tag == f"{SVG_NS}g") == outlined
     if outlined:
         assert el.find(f"{SVG_NS}title").text == token
@@ -98,8 +99,8 @@ def test_paths_mode_has_no_text_elements_and_keeps_the_words():
                 text="paths")
     root = parse(d.to_svg())
     assert not [el for el in root.iter() if el.tag == f"{SVG_NS}text"]
-    titles = [el.find(f"{SVG_NS}title").text for el in root.iter(f"{SVG_NS}g")
-              if el.get("id", "").startswith("row-label-")]
+    ids = by_id(root)
+    titles = [ids[f"matrix-row-{i}"].find(f"{SVG_NS}title").text for i in range(len(SCRIPTS))]
     expected = [t if t.strip() else "␣" for t in SCRIPTS]
     expected[8] = "x" * 39 + "…"  # the 200-character token, shortened
     assert titles == expected
@@ -162,26 +163,26 @@ def test_layout_holds_for_every_kind_of_token():
 ])
 def test_invisible_tokens_are_shown(token, shown):
     d = Diagram([token, "x"], np.eye(2))
-    assert d.data.query_tokens[0] == shown
-    label = by_id(parse(d.to_svg()))["row-label-0"]
+    assert d.data.query_labels[0] == shown
+    label = by_id(parse(d.to_svg()))["matrix-row-0"]
     assert "".join(label.itertext()) == shown or label.find(f"{SVG_NS}title").text == shown
 
 
 def test_long_labels_end_in_an_ellipsis_and_the_limit_is_a_theme_key(tmp_path):
     scene = Diagram(["x" * 200, "e\u0301" * 30], np.eye(2)).scene()
-    assert scene.node_labels[0].text.text == "x" * 39 + "…"
-    kept = scene.node_labels[1].text.text[:-1]
+    assert texts(scene, "node-label")[0].text.text == "x" * 39 + "…"
+    kept = texts(scene, "node-label")[1].text.text[:-1]
     assert kept == "e\u0301" * (len(kept) // 2)  # never an accent cut from its letter
     theme = tmp_path / "t.toml"
     theme.write_text("[text]\nmax_label_chars = 0\n")
     scene = Diagram(["x" * 200, "b"], np.eye(2), theme=theme).scene()
-    assert scene.node_labels[0].text.text == "x" * 200
+    assert texts(scene, "node-label")[0].text.text == "x" * 200
 
 
 def test_more_heads_than_palette_colours_stay_distinct():
     heads = [Head(f"H{i}", tokens=[i % 4]) for i in range(24)]
     scene = Diagram(list("abcd"), np.eye(4), heads).scene()
-    fills = [r.fill for r in scene.heads]
+    fills = [r.style.fill for r in rects(scene, "head")]
     assert len(set(fills)) == 24
 
 

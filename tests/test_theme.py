@@ -34,7 +34,9 @@ def test_builtin_themes_are_the_four_promised_and_their_files_are_read():
                     assert list(got) == [v.lower() for v in value], (name, key)
                 elif isinstance(value, str) and value.startswith("#"):
                     assert got == value.lower(), (name, key)
-                elif isinstance(value, str) and value.endswith("pt"):
+                elif isinstance(value, str) and value.endswith("pt"):  # TeX points
+                    assert got == pytest.approx(float(value[:-2]) * 72 / 72.27), (name, key)
+                elif isinstance(value, str) and value.endswith("bp"):
                     assert got == pytest.approx(float(value[:-2])), (name, key)
                 elif isinstance(value, str) and value.endswith("in"):
                     assert got == pytest.approx(72 * float(value[:-2])), (name, key)
@@ -45,8 +47,9 @@ def test_builtin_themes_are_the_four_promised_and_their_files_are_read():
 
 def test_paper_is_8pt_and_one_column_wide():
     paper = load_theme("paper")
-    assert paper["font.size"] == 8
-    assert paper["figure.width"] == pytest.approx(3.25 * 72)
+    assert paper["font.size"] == pytest.approx(8 * 72 / 72.27)  # LaTeX's 8pt
+    # one column of a two-column LaTeX article: \the\columnwidth = 229.5pt (TeX points)
+    assert paper["figure.width"] == pytest.approx(229.5 * 72 / 72.27)
 
 
 def test_seed_theme_has_the_seed_colours():
@@ -66,15 +69,16 @@ def test_extends_inherits_and_overrides(tmp_path):
     path = write(tmp_path, 'extends = "dark"\n[font]\nsize = "9pt"\n')
     theme = load_theme(path)
     assert theme.name == "t" and load_theme("dark").name == "dark"
-    assert theme["font.size"] == 9
+    assert theme["font.size"] == pytest.approx(9 * 72 / 72.27)
     assert theme["colors.background"] == load_theme("dark")["colors.background"]
-    assert theme["matrix.cell_size"] == pytest.approx(18)  # 2em of the new size
+    assert theme["matrix.cell_size"] == pytest.approx(18 * 72 / 72.27)  # 2em of the new size
 
 
 def test_extends_a_relative_path(tmp_path):
     write(tmp_path, 'extends = "paper"\n[colors]\ntext = "#123456"\n', "base.toml")
     theme = load_theme(write(tmp_path, 'extends = "base.toml"\n', "child.toml"))
-    assert theme["colors.text"] == "#123456" and theme["font.size"] == 8
+    assert theme["colors.text"] == "#123456"
+    assert theme["font.size"] == pytest.approx(8 * 72 / 72.27)
 
 
 def test_extends_cycle_is_an_error(tmp_path):

@@ -20,7 +20,7 @@ def test_wheel_installs_into_a_fresh_venv_and_renders_the_demo(tmp_path):
     assert built.returncode == 0, f"wheel build failed:\n{built.stdout}\n{built.stderr}"
     wheel = next(dist.glob("svgattn-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    for needed in ("svgattn/_data/templates/diagram.svg.j2", "svgattn/_data/themes/paper.toml",
+    for needed in ("svgattn/_data/templates/figure.svg.j2", "svgattn/_data/themes/paper.toml",
                    "svgattn/_data/specs/seed.toml", "svgattn/py.typed"):
         assert needed in names
 

@@ -1,29 +1,52 @@
-"""Aggregate attention across heads (and layers) into the one matrix the figure shows."""
+"""Aggregate attention across heads and layers into the one matrix a figure shows."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..errors import SpecError
+from ..errors import SpecError, quote
 
-METHODS = ("mean", "max", "sum")
+METHODS = ("mean", "max", "sum", "rollout")
 
 
 def combine(weights: np.ndarray, method: str = "mean") -> np.ndarray:
     """Combine ``[n, query, key]`` into ``[query, key]``: ``mean`` keeps rows stochastic,
     ``max`` shows the strongest head per cell, ``sum`` adds heads up."""
-    if method not in METHODS:
-        raise SpecError(f"combine: {method!r} is not one of {', '.join(METHODS)}")
     if method == "mean":
         return weights.mean(axis=0)
     if method == "max":
         return weights.max(axis=0)
-    return weights.sum(axis=0)
+    if method == "sum":
+        return weights.sum(axis=0)
+    raise SpecError(f"combine: {quote(method)} is not one of {', '.join(METHODS)}")
 
 
-def describe(method: str, layer: str, heads: list[str], total: int) -> str:
-    """Provenance line drawn under the figure: which heads the matrix came from."""
+def rollout(layers: np.ndarray, residual: float = 0.5) -> np.ndarray:
+    """Attention rollout (Abnar & Zuidema 2020) of ``[layers, heads, n, n]``: per layer the
+    heads are averaged, the residual connection added (``(1 - r) A + r I``), rows are
+    renormalised, and the layers multiplied from the first to the last. Row ``i`` of the
+    result is how much each input token flows into position ``i`` at the top layer."""
+    n = layers.shape[-1]
+    if layers.shape[-2] != n:
+        raise SpecError("combine: rollout needs self-attention (a square matrix); cross-"
+                        "attention has no path through the layers")
+    flow = np.eye(n)
+    identity = np.eye(n)
+    for layer in layers:
+        a = (1 - residual) * layer.mean(axis=0) + residual * identity
+        sums = a.sum(axis=-1, keepdims=True)
+        a = np.divide(a, sums, out=np.zeros_like(a), where=sums > 0)
+        flow = a @ flow
+    return flow
+
+
+def describe(method: str, layer: str, heads: list[str], total: int,
+             first_layer: str | None = None) -> str:
+    """Provenance of the matrix, drawn under the figure."""
+    which = "all heads" if len(heads) == total else "heads " + ", ".join(heads)
+    if method == "rollout":
+        return (f"Matrix: attention rollout of {which} from layer {first_layer} to {layer} "
+                "(heads averaged, residual added, rows renormalised)")
     if len(heads) == 1:
         return f"Matrix: head {heads[0]} of layer {layer}"
-    which = "all heads" if len(heads) == total else "heads " + ", ".join(heads)
     return f"Matrix: {method} of {which} ({len(heads)}) of layer {layer}"

@@ -15,7 +15,46 @@ sum to 1, then score each row token:
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
+
+from ..errors import SpecError, quote
+
+
+@dataclass(frozen=True)
+class LinkRule:
+    """How links are derived from a head's weights: the ``top_k`` best-scoring tokens, or
+    every token scoring at least ``threshold`` times the uniform share; ``ignore`` lists
+    key columns (sinks) that neither count nor link."""
+
+    threshold: float = 1.0
+    top_k: int | None = None
+    ignore: tuple[int, ...] = ()
+    ignore_self: bool = False
+
+    @classmethod
+    def parse(cls, text: object) -> LinkRule:
+        """``top:3`` or ``threshold:1.5``."""
+        if isinstance(text, LinkRule):
+            return text
+        kind, _, value = str(text).partition(":")
+        try:
+            if kind == "top" and 1 <= int(value) <= 10_000:
+                return cls(top_k=int(value))
+            # A threshold is a multiple of the uniform share 1/n: above n nothing can link.
+            if kind == "threshold" and math.isfinite(float(value)) and \
+                    0 < float(value) <= 10_000:
+                return cls(threshold=float(value))
+        except ValueError:
+            pass
+        raise SpecError(f"links: {quote(text)} is not a rule; write top:K (K from 1, e.g. top:3)"
+                        " or threshold:X (X a positive multiple of the uniform share, e.g. "
+                        "threshold:1.5)")
+
+    def describe(self) -> str:
+        return f"top:{self.top_k}" if self.top_k else f"threshold:{self.threshold:g}"
 
 
 def link_scores(weights: np.ndarray, ignore: tuple[int, ...] = (),
@@ -34,11 +73,11 @@ def link_scores(weights: np.ndarray, ignore: tuple[int, ...] = (),
     return rows.max(axis=1) / 2
 
 
-def links_from_weights(weights: np.ndarray, *, threshold: float = 1.0,
-                       top_k: int | None = None, ignore: tuple[int, ...] = (),
-                       ignore_self: bool = False) -> list[int]:
+def links_from_weights(weights: np.ndarray, rule: LinkRule | None = None) -> list[int]:
     """Row tokens a head connects to: score >= threshold / n_keys, or the top ``k``."""
-    scores = link_scores(weights, ignore, ignore_self)
+    rule = rule or LinkRule()
+    threshold, top_k, ignore = rule.threshold, rule.top_k, rule.ignore
+    scores = link_scores(weights, ignore, rule.ignore_self)
     if ignore and len(scores) == weights.shape[1]:
         scores[list(ignore)] = 0.0
     if top_k is not None:

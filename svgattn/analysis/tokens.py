@@ -9,6 +9,7 @@ word, CLIP/BPE). A leading space is hidden, or marked with a subtle middle dot w
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import numpy as np
 
@@ -55,6 +56,22 @@ def is_special(token: str) -> bool:
 
 def starts_word(token: str) -> bool:
     return token.startswith(SPACE_MARKERS) or token.startswith(" ")
+
+
+def spaced(token: str, byte_level: bool = False) -> bool:
+    """True when running text puts a space before ``token``: a word-start marker (``Ġ``,
+    ``▁``, a leading space) or, for tokenizers without markers (WordPiece), any token that
+    is not a ``##`` continuation. Special tokens stand apart."""
+    if is_special(token):
+        return True
+    if token.startswith("##"):
+        return False
+    text = decode_bytes(token) if byte_level else token
+    if text.startswith((*SPACE_MARKERS, " ")):
+        return True
+    if text and all(unicodedata.category(c)[0] == "P" for c in text) and text[0] not in "([{":
+        return False  # punctuation leans on the word before it
+    return not byte_level and not any(m in token for m in SPACE_MARKERS)
 
 
 def clean(token: str, leading_space: str = "hide", byte_level: bool = False) -> str:

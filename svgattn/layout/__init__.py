@@ -1,5 +1,3 @@
-"""Pure layout: (data, theme, text metrics) -> frozen scene. No I/O, no SVG strings."""
-
-from .flow import layout_flow
-
-__all__ = ["layout_flow"]
+"""Layout pieces every view shares: measured labels (context), heatmap panels, legends and
+colour bars, head placement, and the frame (title, caption, margins, fitting a width).
+Pure geometry: no I/O, no SVG strings."""

@@ -1,4 +1,4 @@
-"""Backends: the scene as SVG (jinja2 templates)."""
+"""Backends: the SVG writer (templates + scene primitives)."""
 
 from .svg import render_svg
 

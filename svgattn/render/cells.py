@@ -1,7 +1,8 @@
-"""Vectorised matrix-cell writer: one path per colour, equal-colour runs merged.
+"""Matrix cells as few elements as possible.
 
-A per-cell loop would cost N² elements; here a binary block matrix costs one background
-rectangle plus one path with a rectangle per block.
+A per-cell loop would cost N^2 elements; here the most common colour is one background
+rectangle and every other colour one path, with each colour's cells merged into
+rectangles (horizontal runs, then equal runs in consecutive rows).
 """
 
 from __future__ import annotations
@@ -36,28 +37,28 @@ def merged_rectangles(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
     return sorted(done)
 
 
-def cell_paths(grid: CellGrid, fmt: Callable[[float], str]) -> tuple[str, list[tuple[str, str]]]:
-    """Return (background colour, [(colour, path data)]) for the matrix cells."""
-    counts = np.bincount(grid.index.ravel(), minlength=len(grid.palette))
+def cell_runs(grid: CellGrid, fmt: Callable[[float], str]) -> tuple[str, list[tuple[str, str]]]:
+    """Return (background colour, [(colour, path data)]) for the cells."""
+    counts = np.bincount(grid.index.ravel(), minlength=len(grid.colours))
     background = int(np.argmax(counts))
-    xs = [fmt(grid.x + j * grid.cell) for j in range(grid.index.shape[1] + 1)]
-    ys = [fmt(grid.y + i * grid.cell) for i in range(grid.index.shape[0] + 1)]
+    xs = [fmt(grid.x + j * grid.cell_w) for j in range(grid.index.shape[1] + 1)]
+    ys = [fmt(grid.y + i * grid.cell_h) for i in range(grid.index.shape[0] + 1)]
     paths = []
     for colour in np.flatnonzero(counts).tolist():
         if colour == background:
             continue
         d = "".join(f"M{xs[c0]} {ys[r0]}H{xs[c1]}V{ys[r1]}H{xs[c0]}Z"
                     for r0, c0, r1, c1 in merged_rectangles(grid.index == colour))
-        paths.append((grid.palette[colour], d))
-    return grid.palette[background], paths
+        paths.append((grid.colours[colour], d))
+    return grid.colours[background], paths
 
 
 def grid_path(grid: CellGrid, fmt: Callable[[float], str]) -> str:
     """Lines between cells (and around the matrix) as one path."""
     rows, cols = grid.index.shape
     box = grid.box
-    parts = [f"M{fmt(grid.x + j * grid.cell)} {fmt(box.y)}V{fmt(box.bottom)}"
+    parts = [f"M{fmt(grid.x + j * grid.cell_w)} {fmt(box.y)}V{fmt(box.bottom)}"
              for j in range(cols + 1)]
-    parts += [f"M{fmt(box.x)} {fmt(grid.y + i * grid.cell)}H{fmt(box.right)}"
+    parts += [f"M{fmt(box.x)} {fmt(grid.y + i * grid.cell_h)}H{fmt(box.right)}"
               for i in range(rows + 1)]
     return "".join(parts)

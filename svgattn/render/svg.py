@@ -1,101 +1,162 @@
-"""SVG backend: fills ``templates/diagram.svg.j2`` from a scene. It computes no geometry."""
+"""SVG backend: translates each scene primitive through ``templates/nodes.svg.j2``, the
+same way whatever the view. It computes no layout: positions, styles, which labels are
+outlines and where text runs go all come from the scene.
+
+Ids and classes carry a per-figure prefix (derived from the figure's content, so output
+stays deterministic), and every CSS rule is scoped by it: any number of figures can be
+inlined in one HTML page or notebook without restyling each other.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import base64
+import hashlib
+import re
+import zlib
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import jinja2
+import numpy as np
 from markupsafe import Markup
 
 from ..errors import SpecError
 from ..resources import data_dir
-from ..scene import Scene, Text
-from ..text.outlines import label_paths, needs_outlines
-from ..theme import Theme
+from ..scene import CellGrid, Command, Group, Image, Path, Rect, Scene, Style, Text
 from ..units import fmt
-from .cells import cell_paths, grid_path
+from .cells import cell_runs, grid_path
+
+PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+_PLACEHOLDER = "\x00"  # never in rendered text: xml_safe turns NUL into a visible stand-in
 
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     # select_autoescape's defaults do not include .svg; name the template suffixes.
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(data_dir("templates"))),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("svg", "svg.j2", "xml"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("svg", "svg.j2", "xml", "j2"),
                                             default_for_string=True, default=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.tests.update(group=lambda x: isinstance(x, Group), rect=lambda x: isinstance(x, Rect),
+                     path=lambda x: isinstance(x, Path), text=lambda x: isinstance(x, Text),
+                     cells=lambda x: isinstance(x, CellGrid), image=lambda x: isinstance(x, Image))
+    return env
 
 
-Run = tuple[str | None, str, str | None]
+def n4(value: float) -> str:
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
-def runs_for(primary: str) -> Callable[[Text], tuple[str, list[Run]]]:
-    """Per label: the text-anchor to write, and (family or None for the figure's font,
-    text, x or None) per run. A label in several fonts gets each run placed at an
-    explicit x: cairosvg mis-anchors middle/end text made of several tspans."""
-
-    def runs(t: Text) -> tuple[str, list[Run]]:
-        parts = t.text.runs
-        if len(parts) <= 1:
-            return t.anchor, [(None if r.face.family == primary else r.face.family, r.text,
-                               None) for r in parts]
-        x = t.x - {"start": 0.0, "middle": 0.5, "end": 1.0}[t.anchor] * t.text.width
-        out: list[Run] = []
-        for r in parts:
-            out.append((None if r.face.family == primary else r.face.family, r.text, fmt(x)))
-            x += r.width
-        return "start", out
-
-    return runs
+@dataclass
+class _Cell:
+    cls: str
+    x: str
+    y: str
+    w: str
+    h: str
+    title: str = ""
 
 
-def outlines_for(mode: str) -> Callable[[Text], list[tuple[str, str]]]:
-    """The label's glyph outlines when it must be drawn as paths, else an empty list."""
+class Renderer:
+    """What the templates call back: number formatting, style classes, path data."""
 
-    def outlines(t: Text) -> list[tuple[str, str]]:
-        if not t.text.runs:
-            return []
-        if mode == "paths" or needs_outlines(t.text.text, t.text.runs[0].face):
-            return label_paths(t.text, t.x, t.y, t.anchor, t.rotate, fmt)
-        return []
-
-    return outlines
-
-
-class Paints:
-    """Per-element colours (head colours, swatches, text on heads) as CSS classes.
-
-    CSS rules beat presentation attributes, so a ``fill`` attribute would lose to the
-    theme's ``text`` rule; every colour therefore gets a class in the one ``<style>``
-    block, named in order of first use so output is deterministic.
-    """
+    P = _PLACEHOLDER
 
     def __init__(self) -> None:
-        self.fills: dict[str, str] = {}
-        self.strokes: dict[str, str] = {}
+        self.styles: dict[Style, str] = {}
+        self.hover = False
+        self.n = fmt
 
-    def fill(self, colour: str) -> str:
-        return self.fills.setdefault(colour, f"fill-{len(self.fills)}")
+    def cls(self, style: Style) -> str:
+        """The class of a style: every distinct style is one CSS rule (CSS beats
+        presentation attributes, and a class per paint keeps files small)."""
+        return f"{self.P}-{self.styles.setdefault(style, f's{len(self.styles)}')}"
 
-    def stroke(self, colour: str) -> str:
-        return self.strokes.setdefault(colour, f"stroke-{len(self.strokes)}")
+    def group_class(self, g: Group) -> str:
+        return " ".join(f"{self.P}-{c}" for c in (g.role, g.hover) if c)
+
+    def d(self, commands: tuple[Command, ...]) -> str:
+        return "".join(op + " ".join(fmt(v) for v in args) for op, args in commands)
+
+    def glyphs(self, t: Text) -> list[tuple[str, str]]:
+        from ..text.outlines import label_paths  # glyph shapes, placed where layout put them
+
+        return label_paths(t.text, t.x, t.y, t.anchor, t.rotate, fmt)
+
+    def grid(self, grid: CellGrid) -> str:
+        return grid_path(grid, fmt)
+
+    def cells(self, grid: CellGrid) -> tuple[_Cell, list[tuple[str, str]], list[_Cell]]:
+        rows, cols = grid.index.shape
+        if grid.tooltips:
+            xs = [fmt(grid.x + j * grid.cell_w) for j in range(cols + 1)]
+            ys = [fmt(grid.y + i * grid.cell_h) for i in range(rows + 1)]
+            w, h = fmt(grid.cell_w), fmt(grid.cell_h)
+            out = []
+            for r in range(rows):
+                for c in range(cols):
+                    colour = grid.colours[int(grid.index[r, c])]
+                    out.append(_Cell(self.cls(Style(fill=colour)), xs[c], ys[r], w, h,
+                                     _tooltip(grid, r, c)))
+            return _Cell("", "", "", "", ""), [], out
+        background, runs = cell_runs(grid, fmt)
+        box = grid.box
+        back = _Cell(self.cls(Style(fill=background)), fmt(box.x), fmt(box.y), fmt(box.w),
+                     fmt(box.h))
+        return back, [(self.cls(Style(fill=colour)), d) for colour, d in runs], []
+
+    def data_uri(self, image: Image) -> str:
+        return "data:image/png;base64," + base64.b64encode(png_bytes(image.pixels)).decode()
 
 
-def render_svg(scene: Scene, theme: Theme, text: str | None = None) -> str:
-    """Return the SVG document for ``scene`` styled by ``theme``. ``text`` (``native`` or
-    ``paths``) overrides the theme's ``text.mode``."""
-    mode = text or theme["text.mode"]
-    if mode not in ("native", "paths"):
-        raise SpecError(f"text: {mode!r} is not a text mode; use native or paths")
-    background, cells = cell_paths(scene.matrix, fmt)
-    grid = grid_path(scene.matrix, fmt) if scene.matrix.grid_color else None
-    paints = Paints()
-    # The body renders first so that the style block knows every colour class it uses.
-    body = environment().get_template("body.svg.j2").render(
-        scene=scene, n=fmt, cells=cells, cell_background=background, grid=grid,
-        runs=runs_for(scene.font_family), size=lambda t: fmt(t.text.size), paints=paints,
-        outlines=outlines_for(mode))
-    return environment().get_template("diagram.svg.j2").render(
-        scene=scene, theme=theme, n=fmt, body=Markup(body), paints=paints)
+def _tooltip(grid: CellGrid, r: int, c: int) -> str:
+    value = float(grid.values[r, c])
+    where = ""
+    if grid.row_names and grid.column_names:
+        where = f"{grid.row_names[r]} \u2192 {grid.column_names[c]}: "
+    return f"{where}{value:.4g}"
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    """A minimal, deterministic RGB PNG (no timestamps, fixed compression)."""
+    import struct
+
+    h, w, _ = pixels.shape
+    raw = b"".join(b"\x00" + pixels[y].astype(np.uint8).tobytes() for y in range(h))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+def render_svg(scene: Scene, *, prefix: str | None = None) -> str:
+    """The SVG document of ``scene``. ``prefix`` scopes ids and classes; by default it is
+    derived from the figure's content (``sa`` + 8 hex digits), so the same figure always
+    gets the same prefix and two different figures in one page differ."""
+    if prefix is not None and not PREFIX.match(prefix):
+        raise SpecError(f"prefix: {prefix[:40]!r} must be a lower-case letter followed by up to "
+                        "30 letters, digits or '-'")
+    r = Renderer()
+    r.hover = any(isinstance(x, Group) and x.hover for x in scene.walk())
+    env = environment()
+    body = env.get_template("nodes.svg.j2").module.node(scene.root, r)  # type: ignore[attr-defined]
+    styles = sorted(((name, style) for style, name in r.styles.items()),
+                    key=lambda item: int(item[0][1:]))
+    svg = env.get_template("figure.svg.j2").render(
+        scene=scene, P=_PLACEHOLDER, n=fmt, n4=n4, styles=styles, hover=r.hover,
+        body=Markup(body) + Markup("\n"))
+    if prefix is None:
+        prefix = "sa" + hashlib.sha1(svg.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return svg.replace(_PLACEHOLDER, prefix)
+
+
+def render(scene: Scene, **options: Any) -> str:
+    """Alias of :func:`render_svg`."""
+    return render_svg(scene, **options)

@@ -1,4 +1,4 @@
-"""Sources: every input kind becomes one validated :class:`svgattn.attention.Attention`."""
+"""Sources: every input kind becomes one validated :class:`svgattn.data.Attention`."""
 
 from .arrays import from_array, load_file
 from .huggingface import from_huggingface

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.lib import format as npformat
 
 from .. import limits
-from ..attention import Attention, make_attention, to_numpy
+from ..data import Attention, make_attention, to_numpy
 from ..errors import InputWarning, SpecError, printable, quote
 from .files import open_regular
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..attention import Attention, make_attention, to_numpy
+from ..data import Attention, make_attention, to_numpy
 from ..errors import SpecError
 
 KINDS = {"self": "attentions", "encoder": "encoder_attentions",

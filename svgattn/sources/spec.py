@@ -24,8 +24,16 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-SPEC_KEYS = ("title", "theme", "width", "tokens", "query_tokens", "key_tokens", "weights",
-             "vmax", "heads", "groups")
+# Keys of the figure itself; every figure option (README option table) is a key too.
+DATA_KEYS = ("tokens", "query_tokens", "key_tokens", "weights", "heads")
+SOURCE_KEYS = ("model", "text", "attention", "minus", "batch_index")
+FIGURE_KEYS = ("view", "theme", "width", "caption", "gallery")
+
+
+def spec_keys() -> tuple[str, ...]:
+    from ..diagram import option_schema
+
+    return (*FIGURE_KEYS, *DATA_KEYS, *SOURCE_KEYS, *option_schema())
 MAX_INT_DIGITS = 30  # longer integers are read as floats (too large ones become inf)
 
 
@@ -43,14 +51,112 @@ def read_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SpecError(f"{where}: the top level must be a table/object of keys")
     check_depth(data, where)
+    allowed = spec_keys()
     for key in data:
-        if key not in SPEC_KEYS:
-            close = difflib.get_close_matches(key, SPEC_KEYS, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(SPEC_KEYS)}"
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = (f"did you mean '{close[0]}'?" if close
+                    else "see the spec keys in the README")
             raise SpecError(f"{where}: {quote(key)}: unknown spec key; {hint}")
     if "theme" in data:
         data["theme"] = spec_theme(data["theme"], path, where)
     return data
+
+
+def diagram_from_spec(path: Path, overrides: dict[str, Any]) -> Any:
+    """The :class:`~svgattn.Diagram` a spec describes; ``overrides`` (keyword arguments or
+    command-line options) win over the file's own values."""
+    from ..diagram import Diagram, check_width
+
+    spec = read_spec(path)
+    spec.pop("gallery", None)  # read by gallery/build.py only
+    where = printable(path.name, 60)
+    over = {k: v for k, v in overrides.items() if v is not None}
+    if "width" in over:  # an option, not the file: report it as such
+        check_width(over["width"], "")
+    theme = over.pop("theme", None)
+    if theme is None and "theme" in spec:
+        from ..errors import SvgattnError
+        from ..theme import load_theme
+
+        try:
+            theme = load_theme(spec["theme"])
+        except SvgattnError as exc:
+            raise type(exc)(f"{where}: {exc}") from None
+    spec.pop("theme", None)
+    figure = {"view": spec.pop("view", "flow"), "width": spec.pop("width", None)}
+    figure.update({k: over.pop(k) for k in ("view", "width", "text", "prefix") if k in over})
+    for key in ("view",):
+        if not isinstance(figure[key], str):
+            raise SpecError(f"{where}: {key}: expected a view name such as \"matrix\"")
+    source = {k: spec.pop(k) for k in SOURCE_KEYS if k in spec}
+    # With a model or attention file, `heads` selects heads; by hand, it lists them.
+    data = {k: spec.pop(k) for k in DATA_KEYS if k in spec and not (source and k == "heads")}
+    caption = spec.pop("caption", None)
+    if not source and "heads" in over:
+        raise SpecError(f"heads: selects heads of real attention (.npz/.npy files and models), "
+                        f"not of the matrix {where} gives by hand; drop it")
+    options = {**spec, **over}
+    if source:
+        if data:
+            raise SpecError(f"{where}: {sorted(data)[0]}: a spec reads attention from "
+                            f"{'model' if 'model' in source else 'attention'} or gives it by "
+                            "hand (tokens, weights, heads), not both")
+        attention, minus = _attention_source(source, path, where)
+        return Diagram.from_attention(attention, theme=theme, minus=minus, **figure,
+                                      **options)
+    if caption is not None and not isinstance(caption, str):
+        raise SpecError(f"{where}: caption: expected a string")
+    return Diagram(**data, theme=theme, where=where, caption=caption, **figure, **options)
+
+
+def _attention_source(source: dict[str, Any], spec_path: Path, where: str) -> Any:
+    """(attention, minus) named by a spec: a model run or an array file, the files inside
+    the spec's folder like its theme."""
+    from .arrays import load_file
+    from .local_model import run_model
+
+    batch = source.get("batch_index")
+    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int)):
+        raise SpecError(f"{where}: batch_index: expected a whole number")
+    if "model" in source:
+        if "attention" in source:
+            raise SpecError(f"{where}: model: give model (with text) or attention, not both")
+        model, text = source["model"], source.get("text")
+        if not isinstance(model, str) or not isinstance(text, str):
+            raise SpecError(f"{where}: model: give model = \"package or folder\" and text = "
+                            "\"the input sentence\"")
+        if not model.isidentifier():
+            model = str(_inside(model, spec_path, where, "model"))
+        attention = run_model(model, text, quiet=True)
+    else:
+        if "text" in source:
+            raise SpecError(f"{where}: text: applies to model; an attention file has its tokens")
+        file = source.get("attention")
+        if not isinstance(file, str):
+            raise SpecError(f"{where}: attention: expected the path of a .npz or .npy file")
+        attention = load_file(_inside(file, spec_path, where, "attention"), batch_index=batch)
+    minus = None
+    if "minus" in source:
+        if not isinstance(source["minus"], str):
+            raise SpecError(f"{where}: minus: expected the path of a .npz or .npy file")
+        minus = load_file(_inside(source["minus"], spec_path, where, "minus"), batch_index=batch)
+    return attention, minus
+
+
+def _inside(value: str, spec_path: Path, where: str, key: str) -> Path:
+    """A file a spec names: relative, inside the spec's folder, existing."""
+    rel = Path(value)
+    folder = spec_path.resolve().parent
+    if rel.is_absolute() or ".." in rel.parts or "\\" in value:
+        raise SpecError(f"{where}: {key}: {quote(value)} must be a relative path inside the "
+                        "spec's folder (no absolute paths, no '..')")
+    candidate = (folder / rel).resolve()
+    if not candidate.is_relative_to(folder):
+        raise SpecError(f"{where}: {key}: {quote(value)} leads outside the spec's folder")
+    if not candidate.exists():
+        raise SpecError(f"{where}: {key}: {quote(value)} does not exist beside the spec")
+    return candidate
 
 
 def parse(text: str, suffix: str, where: str) -> Any:

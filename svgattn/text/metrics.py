@@ -115,18 +115,28 @@ def split_runs(primary: FontFace, text: str) -> list[tuple[str, FontFace]]:
     return runs
 
 
-@lru_cache(maxsize=8192)
 def measure(text: str, families: tuple[str, ...], size: float, bold: bool = False) -> TextBox:
-    """Measure ``text`` set in ``families`` at ``size`` points."""
+    """Measure ``text`` set in ``families`` at ``size`` points. Metrics scale linearly
+    with the size (no hinting), so a label is shaped once and rescaled: laying a figure
+    out again at another scale costs no shaping."""
+    unit = _measure_unit(text, families, bold)
+    return TextBox(text=text, size=size,
+                   runs=tuple(Run(r.text, r.face, r.width * size) for r in unit.runs),
+                   width=unit.width * size, ascent=unit.ascent * size,
+                   descent=unit.descent * size, cap_height=unit.cap_height * size)
+
+
+@lru_cache(maxsize=32768)
+def _measure_unit(text: str, families: tuple[str, ...], bold: bool) -> TextBox:
     primary = resolve_family(families, bold)
     runs = []
     for chunk, face in split_runs(primary, text):
         upem = _vertical(face)[3]
         units = max(_shaped(face, chunk), _advance_sum(face, chunk))
-        runs.append(Run(chunk, face, units * size / upem))
+        runs.append(Run(chunk, face, units / upem))
     ascent, descent, cap, _ = _vertical(primary)
     for run in runs:
         a, d, _, _ = _vertical(run.face)
         ascent, descent = max(ascent, a), max(descent, d)
-    return TextBox(text=text, size=size, runs=tuple(runs), width=sum(r.width for r in runs),
-                   ascent=ascent * size, descent=descent * size, cap_height=cap * size)
+    return TextBox(text=text, size=1.0, runs=tuple(runs), width=sum(r.width for r in runs),
+                   ascent=ascent, descent=descent, cap_height=cap)

@@ -9,14 +9,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .schema import KEYS
+from .schema import all_keys
 
 START, END = "<!-- theme-keys:start -->", "<!-- theme-keys:end -->"
 KIND_TEXT = {
     "text": "string", "family": "font family (or list)", "length": "length (pt, in, cm, mm, em)",
-    "length_or_auto": "length or `auto`", "choice": "one of", "color": "colour",
+    "width": "length, venue or `auto`", "choice": "one of", "color": "colour",
     "color_or_none": "colour or `none`", "color_or_auto": "colour or `auto`",
-    "palette": "list of colours", "colormap": "list of >= 2 colours", "number": "number",
+    "palette": "list of colours", "colormap": "colour-map name or list of >= 2 colours",
+    "number": "number",
     "bool": "true/false",
 }
 
@@ -31,7 +32,7 @@ def _default(value: object) -> str:
 
 def table() -> str:
     rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
-    for key in KEYS:
+    for key in all_keys():
         kind = KIND_TEXT[key.kind]
         if key.choices:
             kind += " " + ", ".join(f"`{c}`" for c in key.choices)

@@ -16,7 +16,7 @@ from .. import limits
 from ..errors import ThemeError, printable, quote
 from ..resources import data_dir
 from ..sources.files import check_regular, read_text
-from .schema import BY_NAME, KEYS
+from .schema import all_keys, by_name
 from .validate import check_raw, resolve
 
 if sys.version_info >= (3, 11):
@@ -42,8 +42,8 @@ class Theme:
         """Return a copy with keys overridden, e.g. ``theme.replace(**{"figure.width": "6in"})``.
         An unknown key is an error, never silently dropped."""
         for key in overrides:
-            if key not in BY_NAME:
-                close = difflib.get_close_matches(key, list(BY_NAME), n=1)
+            if key not in by_name():
+                close = difflib.get_close_matches(key, list(by_name()), n=1)
                 hint = f"did you mean '{close[0]}'?" if close else "see the theme key table"
                 raise ThemeError(f"Theme.replace: unknown theme key {quote(key)}; {hint}")
         raw = {**_raw_of(self), **overrides}
@@ -138,7 +138,7 @@ def _load_chain(top: Path) -> tuple[dict[str, Any], dict[str, str]]:
     for path, text, flat in reversed(chain):
         for key, value in flat.items():
             location = f"{path}:{_line_of(text, key)}"
-            check_raw(BY_NAME[key], value, f"{location}: {key}")
+            check_raw(by_name()[key], value, f"{location}: {key}")
             raw[key] = value
             where[key] = location
     return raw, where
@@ -153,12 +153,12 @@ def _flatten(data: Mapping[str, Any], path: Path, text: str) -> dict[str, Any]:
         prefix, table = stack.pop(0)
         for key, value in table.items():
             name = f"{prefix}{key}"
-            if isinstance(value, dict) and any(k.startswith(name + ".") for k in BY_NAME):
+            if isinstance(value, dict) and any(k.startswith(name + ".") for k in by_name()):
                 stack.append((name + ".", value))
-            elif name in BY_NAME or name == "extends":
+            elif name in by_name() or name == "extends":
                 flat[name] = value
             else:
-                close = difflib.get_close_matches(name, [*BY_NAME, "extends"], n=1, cutoff=0.6)
+                close = difflib.get_close_matches(name, [*by_name(), "extends"], n=1, cutoff=0.6)
                 hint = (f"did you mean '{close[0]}'?" if close
                         else "see the theme key table in README")
                 raise ThemeError(f"{path}:{_line_of(text, name)}: unknown theme key "
@@ -177,13 +177,13 @@ def _line_of(text: str, dotted: str) -> int:
 
 
 def _finish(raw: Mapping[str, Any], name: str, source: str, where: Mapping[str, str]) -> Theme:
-    merged = {key.name: raw.get(key.name, key.default) for key in KEYS}
+    merged = {key.name: raw.get(key.name, key.default) for key in all_keys()}
 
     def at(key: str) -> str:
         return f"{where[key]}: {key}" if key in where else f"{source}: {key}"
 
-    base = resolve(BY_NAME["font.size"], merged["font.size"], at("font.size"), em=10.0)
-    values = {key.name: resolve(key, merged[key.name], at(key.name), em=base) for key in KEYS}
+    base = resolve(by_name()["font.size"], merged["font.size"], at("font.size"), em=10.0)
+    values = {key.name: resolve(key, merged[key.name], at(key.name), em=base) for key in all_keys()}
     values["_raw"] = MappingProxyType(dict(merged))
     return Theme(name=name, source=source, values=MappingProxyType(values))
 

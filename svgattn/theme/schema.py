@@ -4,13 +4,13 @@ from this list (``python -m svgattn.theme.docs``), so it is the single source of
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-# Okabe & Ito (2008): distinguishable under the common colour-vision deficiencies.
-OKABE_ITO = ["#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2", "#d55e00", "#cc79a7",
-             "#999999"]
-BLUES = ["#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5",
-         "#08519c", "#08306b"]
+# Okabe & Ito (2008), distinguishable under the common colour-vision deficiencies, without
+# its blues: the default cells are blue, and a head must never wear a cell's colour.
+HEADS = ["#e69f00", "#009e73", "#d55e00", "#cc79a7", "#f0e442", "#999999", "#6a3d9a",
+         "#8c510a"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ KEYS: tuple[Key, ...] = (
         "Canvas colour, or `none` for a transparent background."),
     Key("colors.text", "color", "#222222", "Labels, title and token text."),
     Key("colors.muted", "color", "#666666", "Legend labels and colour-bar ticks."),
-    Key("colors.heads", "palette", OKABE_ITO,
+    Key("colors.heads", "palette", HEADS,
         "Head colours in order, reused cyclically; a head's own `color` wins."),
     Key("colors.head_text", "color_or_auto", "auto",
         "Text on head boxes; `auto` picks black or white for contrast with each box."),
@@ -51,8 +51,11 @@ KEYS: tuple[Key, ...] = (
     Key("colors.node_text", "color", "#222222", "Text of token nodes."),
     Key("colors.cell_high", "color", "#0072b2", "Matrix cells of a binary matrix that are 1."),
     Key("colors.cell_low", "color", "#eeeeee", "Matrix cells of a binary matrix that are 0."),
-    Key("colors.colormap", "colormap", BLUES,
-        "Continuous matrices: colour stops from the lowest to the highest weight."),
+    Key("colors.colormap", "colormap", "Blues",
+        "Continuous weights: a colour-map name (viridis, cividis, magma, Blues, Greys ...) or a "
+        "list of >= 2 colour stops from the lowest to the highest weight."),
+    Key("colors.diverging", "colormap", "RdBu_r",
+        "Differences (signed weights): a diverging map, centred on zero (name or stops)."),
     Key("colors.grid", "color_or_none", "#ffffff",
         "Lines between matrix cells, or `none` for no lines."),
     Key("text.mode", "choice", "native",
@@ -63,9 +66,14 @@ KEYS: tuple[Key, ...] = (
     Key("text.max_label_chars", "number", 40,
         "Token and head labels longer than this end in an ellipsis (0: never shorten).",
         minimum=0, maximum=10000),
-    Key("figure.width", "length_or_auto", "auto",
-        "Output width (e.g. `6.75in`); `auto` sizes the figure from `matrix.cell_size`.",
+    Key("figure.width", "width", "auto",
+        "Output width: a length (`6.75in`, a pasted `\\the\\columnwidth` such as `229.5pt`), "
+        "a venue (`icml`, `neurips`, `acl-page` ...) or `auto` (sized from `matrix.cell_size`).",
         minimum=36, maximum=7200),
+    Key("figure.show_title", "bool", True,
+        "Draw the figure title (the paper theme leaves titles to the LaTeX caption)."),
+    Key("figure.show_caption", "bool", True,
+        "Draw the provenance caption under the figure (which heads, how combined)."),
     Key("figure.margin", "length", "1em", "Empty border around the figure.", minimum=0,
         maximum=200),
     Key("figure.title_align", "choice", "center", "Title alignment.",
@@ -103,4 +111,19 @@ KEYS: tuple[Key, ...] = (
     Key("legend.title", "text", "attention", "Colour-bar title (continuous data)."),
 )
 
-BY_NAME: dict[str, Key] = {key.name: key for key in KEYS}
+BASE_KEYS = KEYS
+
+
+@lru_cache(maxsize=1)
+def all_keys() -> tuple[Key, ...]:
+    """The base keys and every view's own keys (views declare theirs in their module)."""
+    from ..views import load_all  # views register their keys when imported
+
+    extra = tuple(k for _, view in sorted(load_all().items()) for k in view.theme_keys)
+    return BASE_KEYS + extra
+
+
+@lru_cache(maxsize=1)
+def by_name() -> dict[str, Key]:
+    """Every key (views' included) by its dotted name."""
+    return {key.name: key for key in all_keys()}

@@ -8,10 +8,11 @@ import re
 from typing import Any
 
 from ..errors import SpecError, ThemeError
-from ..textsafe import xml_safe
-from ..units import parse_length
+from ..text.safe import xml_safe
+from ..units import parse_length, parse_width
 from .schema import Key
 
+_MAP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.:+-]{0,63}$")
 _HEX = re.compile(r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 # Families go into CSS and into fontconfig: letters, digits, space, dot, dash, underscore.
 _FAMILY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$")
@@ -46,10 +47,14 @@ def _length(key: Key, value: Any, where: str, em: float | None) -> float:
         points = parse_length(value, where, em=em, echo=False)
     except SpecError as exc:
         raise ThemeError(str(exc)) from None
+    return _range(key, points, where)
+
+
+def _range(key: Key, points: float, where: str) -> float:
     if key.minimum is not None and points < key.minimum:
-        raise ThemeError(f"{where}: is {points:g}pt, below the minimum {key.minimum:g}pt")
+        raise ThemeError(f"{where}: is {points:g}bp, below the minimum {key.minimum:g}bp")
     if key.maximum is not None and points > key.maximum:
-        raise ThemeError(f"{where}: is {points:g}pt, above the maximum {key.maximum:g}pt")
+        raise ThemeError(f"{where}: is {points:g}bp, above the maximum {key.maximum:g}bp")
     return points
 
 
@@ -74,8 +79,14 @@ def resolve(key: Key, value: Any, where: str, *, em: float) -> Any:
         return tuple(names)
     if kind == "length":
         return _length(key, value, where, em)
-    if kind == "length_or_auto":
-        return "auto" if value == "auto" else _length(key, value, where, None)
+    if kind == "width":
+        if value == "auto":
+            return "auto"
+        try:
+            points = parse_width(value, where, echo=False)
+        except SpecError as exc:
+            raise ThemeError(str(exc)) from None
+        return _range(key, points, where)
     if kind == "choice":
         if value not in key.choices:
             raise ThemeError(f"{where}: is not one of {', '.join(key.choices)}")
@@ -86,6 +97,11 @@ def resolve(key: Key, value: Any, where: str, *, em: float) -> Any:
         return "none" if value == "none" else color(value, where)
     if kind == "color_or_auto":
         return "auto" if value == "auto" else color(value, where)
+    if kind == "colormap" and isinstance(value, str):
+        if not _MAP_NAME.match(value):
+            raise ThemeError(f"{where}: is not a colour-map name (such as viridis, Blues, "
+                             "RdBu_r) nor a list of colours")
+        return value
     if kind in ("palette", "colormap"):
         least = 2 if kind == "colormap" else 1
         if not isinstance(value, list) or len(value) < least:

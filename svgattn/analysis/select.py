@@ -1,0 +1,95 @@
+"""Which layers and heads a figure shows: indices, names, ranges, and the default rule."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import SpecError, quote
+
+DEFAULT_FOCUSED = 4
+_RANGE = re.compile(r"^\s*(-?\d+)\s*-\s*(-?\d+)\s*$")
+
+
+def parse_selection(value: Any, names: Sequence[str], what: str, where: str) -> list[int] | None:
+    """Indices from ``None`` (the caller's default), ``"all"``, an index, a name, a range
+    ``"0-3"`` or a comma list of those (``"0-3,7,L2"``), or a list of them."""
+    n = len(names)
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().lower() == "all":
+        return list(range(n))
+    if isinstance(value, str) and not value.strip():
+        parts: list[Any] = []
+    elif isinstance(value, str):
+        parts = [p.strip() for p in value.split(",")]
+        if any(p == "" for p in parts):
+            raise SpecError(f"{where}: {what}: {quote(value)} has an empty entry; write e.g. "
+                            "0,1,2 or 0-3 or all")
+    elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        parts = [value]
+    elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        parts = list(value)
+    else:
+        raise SpecError(f"{where}: {what}: {quote(value)} is not a selection; write e.g. 0,1,2 "
+                        "or 0-3 or all")
+    if not parts:
+        raise SpecError(f"{where}: {what}: the list is empty; give indices or names such as "
+                        f"0,1,2 (or all, or leave it out for the default)")
+    out: list[int] = []
+    for part in parts:
+        if isinstance(part, str) and (m := _RANGE.match(part)):
+            lo, hi = (index_of(int(g), names, what, where) for g in m.groups())
+            if hi < lo:
+                raise SpecError(f"{where}: {what}: range {quote(part)} runs backwards; write "
+                                "the lower index first")
+            out.extend(range(lo, hi + 1))
+        else:
+            out.append(index_of(part, names, what, where))
+    if len(set(out)) != len(out):
+        raise SpecError(f"{where}: {what}: an entry is listed twice; list each once")
+    return out
+
+
+def index_of(ref: Any, names: Sequence[str], what: str, where: str) -> int:
+    """One index (negative counts from the end) or name."""
+    n = len(names)
+    if isinstance(ref, str) and ref.strip().lstrip("-").isdigit():
+        ref = int(ref)
+    if isinstance(ref, (int, np.integer)) and not isinstance(ref, bool):
+        if -n <= ref < n:
+            return int(ref) % n
+        raise SpecError(f"{where}: {what}: {ref} is out of range; there are {n} {what} "
+                        f"(0..{n - 1})")
+    if isinstance(ref, str) and ref in names:
+        return list(names).index(ref)
+    shown = ", ".join(names[:6]) + (" ..." if n > 6 else "")
+    raise SpecError(f"{where}: {what}: {quote(ref)} is neither an index (0..{n - 1}) nor one "
+                    f"of the names {shown}")
+
+
+def entropy(rows: np.ndarray) -> np.ndarray:
+    """Mean row entropy (nats) of ``[..., query, key]`` after renormalising rows."""
+    sums = rows.sum(axis=-1, keepdims=True)
+    p = np.divide(rows, sums, out=np.zeros_like(rows), where=sums > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -np.where(p > 0, p * np.log(p), 0.0).sum(axis=-1)
+    return h.mean(axis=-1)
+
+
+def focused_heads(layer: np.ndarray, sinks: Sequence[int] = (),
+                  k: int = DEFAULT_FOCUSED) -> list[int]:
+    """The default heads of views that draw heads one by one: the ``k`` most focused
+    heads of ``layer`` ``[heads, query, key]``, i.e. the lowest mean row entropy once the
+    sink columns are removed (a head that only attends to [CLS] is not "focused"), in index
+    order. Fewer than ``k + 1`` heads: all of them."""
+    heads = layer.shape[0]
+    if heads <= k:
+        return list(range(heads))
+    keep = [c for c in range(layer.shape[-1]) if c not in set(sinks)] or list(
+        range(layer.shape[-1]))
+    scores = entropy(layer[..., keep])
+    return sorted(np.argsort(scores, kind="stable")[:k].tolist())

@@ -1,0 +1,37 @@
+"""Attention sinks: key tokens that soak up attention without carrying meaning.
+
+A sink column ([CLS], [SEP], a BOS token, or the first token of a causal model that takes
+most of every row's attention) washes a colour scale out: every other cell looks pale.
+By default the colour scale ignores sink columns (they saturate) and links never end on
+them; the analysis itself still sees the real weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .tokens import is_special
+
+FIRST_TOKEN_SHARE = 0.3  # a causal model's first token is a sink above this mean share
+
+
+def sink_columns(key_tokens: Sequence[str], weights: np.ndarray, causal: bool) -> list[int]:
+    """Key columns that are sinks: special tokens, and in a causal model the first token
+    when it receives on average more than 30 % of the attention of the later rows.
+    ``weights`` is ``[..., query, key]``."""
+    sinks = [i for i, t in enumerate(key_tokens) if is_special(t)]
+    if causal and weights.shape[-1] > 2 and 0 not in sinks:
+        rows = weights[..., 1:, :]
+        sums = rows.sum(axis=-1)
+        share = np.divide(rows[..., 0], sums, out=np.zeros_like(sums), where=sums > 0)
+        if float(share.mean()) > FIRST_TOKEN_SHARE:
+            sinks.insert(0, 0)
+    return sinks
+
+
+def is_causal(weights: np.ndarray) -> bool:
+    """True when no query attends to a later key (``[..., n, n]``, n > 1)."""
+    n = weights.shape[-1]
+    return weights.shape[-2] == n and n > 1 and not np.triu(weights, 1).any()

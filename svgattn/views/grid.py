@@ -1,0 +1,131 @@
+"""The grid view (BertViz's "model view", as a static figure): layers x heads small
+multiples, each a heatmap (or a lines thumbnail), with row and column headers, one
+shared colour scale and one colour bar, sized to the page width."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..analysis.figure import FigureData
+from ..layout.context import Context
+from ..layout.frame import Body, finish, fit
+from ..layout.legend import legend, theme_scale
+from ..layout.matrix_panel import TOOLTIP_CELLS, matrix_panel
+from ..options import Option
+from ..scene import Box, Group, Node, Path, Rect, Scene, Style, moved
+from ..theme.schema import Key
+from .base import View, register
+
+
+@register
+class Grid(View):
+    name = "grid"
+    summary = ("BertViz's model view: layers x heads small multiples, one shared colour "
+               "scale")
+    default_heads = "all"
+    options = (
+        Option("thumbnail", "choice", "matrix", "Grid view: each thumbnail a heatmap or a "
+               "lines figure.", choices=("matrix", "lines"), group="grid view"),
+    )
+    theme_keys = (
+        Key("grid.gap", "length", "0.5em", "Grid view: space between thumbnails.", minimum=0,
+            maximum=100),
+        Key("grid.thumbnail", "length", "6em", "Grid view: side of a thumbnail when the width "
+            "is auto.", minimum=8, maximum=2000),
+    )
+
+    def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
+               width: float | None) -> Scene:
+        stack = data.stack  # [layers, heads, q, k]
+        scale = theme_scale(ctx, stack if not data.signed else data.matrix[None],
+                            signed=data.signed, sinks=data.sinks, opts=dict(opts),
+                            binary=False)
+        # 48 levels (2 % steps) per thumbnail: small multiples stay cheap to draw
+        cells_scale = scale.coarser(48)
+        if data.signed:  # a difference is one matrix: the grid shows it once
+            stack = data.matrix[None, None]
+        lines = opts.get("thumbnail") == "lines"
+
+        def arrange(c: Context, side: float) -> Body:
+            return _arrange(data, c, side, stack, scale, cells_scale, lines)
+
+        body, fitted = fit(arrange, ctx, width, ctx["grid.thumbnail"], smallest=1.5 * ctx.em,
+                           largest=4 * ctx["grid.thumbnail"], what="heads")
+        layers, heads = stack.shape[:2]
+        caption = list(data.notes)
+        caption.append(f"Rows: layers {data.stack_layers[0]}\u2013{data.stack_layers[-1]}; "
+                       f"columns: heads {data.stack_heads[0]}\u2013{data.stack_heads[-1]}"
+                       if layers * heads > 1 else "")
+        caption.append("One colour scale for every thumbnail" + (
+            f"; {scale.note}" if scale.note else "") if not lines else
+            "Line colour and opacity from the weight, one scale for every thumbnail")
+        return finish(fitted, body, title=data.title, caption=[c for c in caption if c],
+                      room=width, name="Attention model view",
+                      show_title=opts.get("show_title"))
+
+
+def _arrange(data: FigureData, ctx: Context, side: float, stack: np.ndarray, scale: Any,
+             cells_scale: Any, lines: bool) -> Body:
+    em = ctx.em
+    layers, heads, q, k = stack.shape
+    gap = ctx["grid.gap"]
+    cell_w, cell_h = side / max(q, k), side / max(q, k)
+    w, h = cell_w * k, cell_h * q
+    text = str(ctx.value("colors.text"))
+    muted = str(ctx.value("colors.muted"))
+    row_boxes = [ctx.box(n, factor=0.9) for n in data.stack_layers[:layers]]
+    col_boxes = [ctx.box(n, factor=0.9) for n in data.stack_heads[:heads]]
+    row_w = max(b.width for b in row_boxes) + 0.5 * em
+    col_h = max(b.height for b in col_boxes) + 0.3 * em
+    nodes: list[Node] = []
+    for r in range(layers):
+        y = col_h + r * (h + gap)
+        nodes.append(ctx.text(f"layer-{r}", row_boxes[r], row_w - 0.5 * em, y + h / 2, "end",
+                              "row-header", muted))
+        for c in range(heads):
+            x = row_w + c * (w + gap)
+            if r == 0:
+                nodes.append(ctx.text(f"head-{c}", col_boxes[c], x + w / 2, col_h / 2, "middle",
+                                      "column-header", muted))
+            name = f"{data.stack_layers[min(r, len(data.stack_layers) - 1)]} " \
+                   f"{data.stack_heads[min(c, len(data.stack_heads) - 1)]}".strip()
+            if lines:
+                thumb = _lines(stack[r, c], scale, ctx, w, h, f"thumb-{r}-{c}", text)
+            else:
+                panel = matrix_panel(ctx, stack[r, c], cells_scale, id_=f"thumb-{r}-{c}",
+                                     cell_w=cell_w, cell_h=cell_h, grid=False,
+                                     names=(data.query_labels, data.key_labels)
+                                     if layers * heads * q * k <= TOOLTIP_CELLS else None)
+                thumb = panel.nodes
+            nodes.append(Group(f"thumbnail-{r}-{c}", tuple(moved(n, x, y) for n in thumb),
+                               "thumbnail", title=name))
+    right = row_w + heads * (w + gap) - gap
+    gradients = []
+    if ctx.value("legend.show"):
+        key = legend(ctx, scale, right + 1.5 * em, col_h, max(layers * (h + gap) - gap, 6 * em))
+        nodes.extend(key.nodes)
+        gradients = key.gradients
+    return Body(nodes, gradients, f"Model view: {layers} layer(s) x {heads} head(s) of "
+                f"{q} x {k} attention.")
+
+
+def _lines(weights: np.ndarray, scale: Any, ctx: Context, w: float, h: float, id_: str,
+           colour: str) -> list[Node]:
+    """A lines thumbnail: queries on the left edge, keys on the right, opacity from the
+    weight on the shared scale; lines under 5 % of the scale's top are left out."""
+    q, k = weights.shape
+    out: list[Node] = [Rect(f"{id_}-frame", Box(0, 0, w, h),
+                            Style(stroke=str(ctx.value("colors.grid")),
+                                  stroke_width=0.3 * ctx.scale), "thumbnail-frame")]
+    t = scale.normalise(weights)
+    colours, index = scale.coarser(16).index(weights)
+    for i, j in zip(*np.nonzero(t >= 0.05), strict=True):
+        y0, y1 = (i + 0.5) * h / q, (j + 0.5) * h / k
+        out.append(Path(f"{id_}-{i}-{j}", (("M", (0.08 * w, y0)), ("L", (0.92 * w, y1))),
+                        Style(stroke=colours[int(index[i, j])],
+                              stroke_width=max(0.3, 0.8 * ctx.scale),
+                              opacity=round(0.35 + 0.6 * float(t[i, j]), 2)), "thumbnail-line"))
+    return out
