@@ -174,14 +174,16 @@ FOCUS = Option("focus", "ref", None, "The query token whose attention is shown (
                "receives in total (text view).", group="views", metavar="TOKEN")
 
 
-def table(options: tuple[Option, ...]) -> str:
-    """Markdown table of options (generated into the README)."""
-    rows = ["| option | spec key | default | meaning |", "|---|---|---|---|"]
+def table(options: tuple[Option, ...], views: dict[str, list[str]] | None = None) -> str:
+    """Markdown table of options (generated into the README); ``views`` maps an option to
+    the views that take it (absent: every view)."""
+    rows = ["| option | spec key | views | default | meaning |", "|---|---|---|---|---|"]
     for o in options:
         default = "" if o.default is None else str(o.default).lower() \
             if isinstance(o.default, bool) else str(o.default)
-        rows.append(f"| `{o.flag}` | `{o.name}` | {('`' + default + '`') if default else ''} "
-                    f"| {o.doc} |")
+        used = ", ".join((views or {}).get(o.name, [])) or "all"
+        rows.append(f"| `{o.flag}` | `{o.name}` | {used} | "
+                    f"{('`' + default + '`') if default else ''} | {o.doc} |")
     return "\n".join(rows)
 
 

@@ -207,3 +207,37 @@ def test_narrow_widths_warn_in_one_line(tmp_path):
     result = run("render", path, "--width", "2in", "--theme", "paper", "-o", tmp_path / "f.svg")
     assert result.returncode == 0
     assert result.stderr.startswith("svgattn: warning: figure.width: 2.00in is too narrow")
+
+
+def test_views_lists_every_view():
+    result = run("views")
+    assert result.returncode == 0
+    assert [line.split()[0] for line in result.stdout.splitlines()] == [
+        "flow", "grid", "lines", "matrix", "text"]
+
+
+@pytest.mark.parametrize("view, extra", [("flow", []), ("matrix", ["--colormap", "viridis"]),
+                                         ("lines", ["--focus", "1"]), ("grid", []),
+                                         ("text", ["--focus", "2"])])
+def test_every_view_from_the_command_line(tmp_path, view, extra):
+    rng = np.random.default_rng(0)
+    w = rng.random((2, 3, 4, 4))
+    w /= w.sum(axis=-1, keepdims=True)
+    npz = tmp_path / "a.npz"
+    np.savez(npz, attentions=w, tokens=np.array(["The", "cat", "sat", "down"]))
+    out = tmp_path / f"{view}.pdf"
+    result = run("render", npz, "--view", view, "-o", out, "--width", "icml", *extra)
+    assert result.returncode == 0, result.stderr
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True).stdout
+    assert "234 x" in info  # ICML column: 3.25in
+
+
+def test_a_spec_names_its_view(tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text('view = "matrix"\ntokens = ["a", "b"]\nweights = [[0.2, 0.8], [1, 0]]\n')
+    out = tmp_path / "s.svg"
+    assert run("render", spec, "-o", out).returncode == 0
+    assert "Attention matrix of 2 query x 2 key tokens" in out.read_text()
+    # the command line overrides the spec's view
+    assert run("render", spec, "-o", out, "--view", "text").returncode == 0
+    assert "Running text" in out.read_text()

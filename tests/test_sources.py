@@ -131,6 +131,8 @@ def test_minilm_real_attention():
     pair = minilm()
     encoded, out = run(pair, ["The cat sat on the mat.", "A dog."], padding=True)
     assert len(out.attentions) == 6 and out.attentions[0].shape[1] == 12
+    with pytest.raises(SpecError, match="batch of 2 inputs; choose one with batch_index"):
+        from_huggingface(out, tokenizer=pair[0], input_ids=encoded["input_ids"])
     att = from_huggingface(out, tokenizer=pair[0], input_ids=encoded["input_ids"],
                            attention_mask=encoded["attention_mask"], batch_index=1)
     assert att.query_tokens == ("[CLS]", "a", "dog", ".", "[SEP]")  # padding dropped

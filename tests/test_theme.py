@@ -139,7 +139,7 @@ def test_theme_colours_reach_the_css_block():
 def test_readme_theme_table_is_generated_from_the_schema():
     from conftest import ROOT
 
-    from svgattn.theme.docs import updated
+    from svgattn.docs import updated
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert updated(readme) == readme, "run: python -m svgattn.theme.docs --write README.md"
+    assert updated(readme) == readme, "run: python -m svgattn.docs --write README.md"

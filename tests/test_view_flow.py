@@ -137,3 +137,52 @@ def test_too_many_tokens_for_the_width_shrink_uniformly():
     assert scene.width == pytest.approx(234)
     assert texts(scene, "node-label")[0].text.size < 7.9
     assert violations(scene) == []
+
+
+def test_composition_one_matrix_per_head_shares_rows_and_one_legend():
+    from models import attention
+    from scenes import grids
+
+    d = Diagram.from_attention(attention(), view="flow", matrices="heads", layer=2,
+                               heads="0,8,9", hide_special=True)
+    scene = d.scene()
+    panels = grids(scene)
+    assert len(panels) == 3
+    assert len({(g.y, g.cell_h) for g in panels}) == 1  # the panels share the token rows
+    assert all(a.box.right < b.box.x for a, b in itertools.pairwise(panels))
+    assert len(rects(scene, "colorbar")) == 1
+    assert len(texts(scene, "row-label")) == 11  # row labels once, left of the first panel
+    titles = [t.text.text for t in texts(scene, "panel-title")]
+    assert titles == ["L2 H0", "L2 H8", "L2 H9"]
+    nodes = flow_parts(scene)["nodes"]
+    for i, node in enumerate(nodes):
+        assert node.box.centre_y == pytest.approx(panels[0].row_centre(i))
+    assert violations(scene) == [] and flow_violations(scene) == []
+
+
+def test_default_heads_are_the_four_most_focused_and_the_caption_says_so():
+    from models import attention
+
+    d = Diagram.from_attention(attention(), layer=5)
+    assert len(d.data.heads) == 4
+    assert any("most focused of 12" in n for n in d.data.notes)
+    everything = Diagram.from_attention(attention(), layer=5, heads="all")
+    assert len(everything.data.heads) == 12
+    assert not any("most focused" in n for n in everything.data.notes)
+
+
+def test_paper_theme_draws_no_title_unless_asked(seed_path):
+    plain = Diagram.from_spec(seed_path, theme="paper").scene()
+    assert not texts(plain, "title")
+    asked = Diagram.from_spec(seed_path, theme="paper", show_title=True).scene()
+    assert texts(asked, "title")
+    assert plain.width == pytest.approx(229.5 * 72 / 72.27)  # one article column
+
+
+def test_a_wide_page_centres_the_figure_on_purpose(seed_path):
+    scene = Diagram.from_spec(seed_path, theme="paper", width="6.5in").scene()
+    assert scene.width == pytest.approx(468)
+    body = [*rects(scene, "head"), *rects(scene, "swatch")]
+    left = min(r.box.x for r in body)
+    right = max(t.bbox.right for t in texts(scene, "legend-label"))
+    assert left - 0 == pytest.approx(scene.width - right, abs=2)  # equal margins

@@ -38,7 +38,7 @@ def from_huggingface(outputs: Any, tokens: Sequence[str] | None = None, *,
                      kind: str = "self", tokenizer: Any = None, input_ids: Any = None,
                      attention_mask: Any = None, key_tokens: Sequence[str] | None = None,
                      decoder_input_ids: Any = None, decoder_attention_mask: Any = None,
-                     batch_index: int = 0) -> Attention:
+                     batch_index: int | None = None) -> Attention:
     """Attention from a model output.
 
     ``kind``: ``self`` (``outputs.attentions``), ``encoder``, ``decoder`` or ``cross``
@@ -63,6 +63,13 @@ def from_huggingface(outputs: Any, tokens: Sequence[str] | None = None, *,
                             " each layer must be [batch, heads, query, key]")
         per_layer.append(array)
     batch = per_layer[0].shape[0]
+    if batch_index is None:
+        if batch > 1:
+            raise SpecError(f"huggingface: batch_index: the outputs hold a batch of {batch} "
+                            "inputs; choose one with batch_index=0 (or another)")
+        batch_index = 0
+    if isinstance(batch_index, bool) or not isinstance(batch_index, (int, np.integer)):
+        raise SpecError("huggingface: batch_index: expected a whole number")
     if not -batch <= batch_index < batch:
         raise SpecError(f"huggingface: batch_index: {batch_index} is out of range for a batch "
                         f"of {batch}")

@@ -24,7 +24,7 @@ def _pattern(cache: Any, layer: int) -> Any:
 def from_transformerlens(cache: Any, tokens: Sequence[str] | None = None, *,
                          model: Any = None, input: Any = None,
                          layers: Sequence[int] | None = None,
-                         batch_index: int = 0) -> Attention:
+                         batch_index: int | None = None) -> Attention:
     """Attention from a cache of ``model.run_with_cache(...)``. Tokens are ``tokens`` or
     ``model.to_str_tokens(input)``. ``layers`` defaults to every layer in the cache."""
     if layers is None:
@@ -49,9 +49,16 @@ def from_transformerlens(cache: Any, tokens: Sequence[str] | None = None, *,
         if array.ndim != 4:
             raise SpecError(f"transformerlens: pattern of layer {layer} has shape {array.shape};"
                             " expected [batch, heads, query, key]")
-        if not -array.shape[0] <= batch_index < array.shape[0]:
-            raise SpecError(f"transformerlens: batch_index: {batch_index} is out of range")
-        patterns.append(array[batch_index])
+        index = batch_index
+        if index is None:
+            if array.shape[0] > 1:
+                raise SpecError(f"transformerlens: batch_index: the cache holds a batch of "
+                                f"{array.shape[0]} inputs; choose one with batch_index=0 (or "
+                                "another)")
+            index = 0
+        if not -array.shape[0] <= index < array.shape[0]:
+            raise SpecError(f"transformerlens: batch_index: {index} is out of range")
+        patterns.append(array[index])
     if not patterns:
         raise SpecError("transformerlens: the cache holds no attention patterns; cache "
                         "'blocks.*.attn.hook_pattern'")

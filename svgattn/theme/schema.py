@@ -1,5 +1,5 @@
 """Every theme key: its type, default and one-line doc. The README's key table is generated
-from this list (``python -m svgattn.theme.docs``), so it is the single source of truth."""
+from this list (``python -m svgattn.docs``), so it is the single source of truth."""
 
 from __future__ import annotations
 

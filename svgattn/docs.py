@@ -1,7 +1,8 @@
-"""Generate the README's theme-key table from the schema.
+"""Generate the README's tables from the schemas: theme keys, figure options, views.
 
-``python -m svgattn.theme.docs --write README.md`` replaces the table between the
-``theme-keys`` markers; a test fails when the README is out of date.
+``python -m svgattn.docs --write README.md`` replaces each table between its markers
+(``theme-keys``, ``options``, ``views``); a test fails when the README is out of date.
+A new view's options and theme keys appear here without editing anything else.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .schema import all_keys
+from .theme.schema import all_keys
 
-START, END = "<!-- theme-keys:start -->", "<!-- theme-keys:end -->"
+MARKERS = ("theme-keys", "options", "views")
 KIND_TEXT = {
     "text": "string", "family": "font family (or list)", "length": "length (pt, in, cm, mm, em)",
     "width": "length, venue or `auto`", "choice": "one of", "color": "colour",
@@ -40,10 +41,30 @@ def table() -> str:
     return "\n".join(rows)
 
 
+def option_table() -> str:
+    from .diagram import option_schema, owners
+    from .options import table as options_table
+
+    schema = option_schema()
+    return options_table(tuple(schema.values()), {n: owners(n) for n in schema if owners(n)})
+
+
+def view_table() -> str:
+    from .views import describe
+
+    rows = ["| view | what it draws |", "|---|---|"]
+    rows += [f"| `{v.name}` | {v.summary} |" for v in describe()]
+    return "\n".join(rows)
+
+
 def updated(readme: str) -> str:
-    head, rest = readme.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{table()}\n{END}{tail}"
+    tables = {"theme-keys": table, "options": option_table, "views": view_table}
+    for marker in MARKERS:
+        start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+        head, rest = readme.split(start, 1)
+        _, tail = rest.split(end, 1)
+        readme = f"{head}{start}\n{tables[marker]()}\n{end}{tail}"
+    return readme
 
 
 if __name__ == "__main__":

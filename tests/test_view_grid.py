@@ -1,0 +1,59 @@
+"""The grid view (BertViz's model view): layers x heads small multiples, one scale."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from invariants import violations
+from models import attention
+from scenes import grids, rects, texts
+
+from svgattn import Diagram
+from svgattn.scene import Group
+from svgattn.sources import from_array
+
+
+@pytest.mark.parametrize("theme", ["light", "dark", "paper"])
+def test_every_layer_and_head_of_minilm(theme):
+    d = Diagram.from_attention(attention(), view="grid", theme=theme)
+    scene = d.scene()
+    assert violations(scene) == []
+    thumbs = grids(scene)
+    assert len(thumbs) == 6 * 12
+    assert [t.text.text for t in texts(scene, "row-header")] == [f"L{i}" for i in range(6)]
+    assert [t.text.text for t in texts(scene, "column-header")] == [f"H{i}" for i in range(12)]
+    assert len(rects(scene, "colorbar")) == 1  # one shared colour bar
+    # thumbnails line up: one x per column, one y per row
+    assert len({g.x for g in thumbs}) == 12 and len({g.y for g in thumbs}) == 6
+
+
+def test_one_colour_scale_for_every_thumbnail():
+    w = np.zeros((2, 2, 3, 3))
+    w[0, 0] = np.eye(3) * 0.9
+    w[1, 1] = np.eye(3) * 0.3
+    scene = Diagram.from_attention(from_array(w, list("abc")), view="grid").scene()
+    by_id = {g.id: g for g in grids(scene)}
+    strong, weak = by_id["thumb-0-0"], by_id["thumb-1-1"]
+    assert strong.colours[int(strong.index[0, 0])] != weak.colours[int(weak.index[0, 0])]
+    assert int(strong.index[0, 0]) == len(strong.colours) - 1  # 0.9 is the top
+    assert int(weak.index[0, 0]) < len(weak.colours) // 2  # 0.3 of 0.9
+
+
+def test_a_subset_sized_to_a_page():
+    d = Diagram.from_attention(attention(), view="grid", layers="1-2", heads="0,5,7",
+                               width="neurips")
+    scene = d.scene()
+    assert scene.width == pytest.approx(396)
+    assert len(grids(scene)) == 6
+    assert [t.text.text for t in texts(scene, "column-header")] == ["H0", "H5", "H7"]
+    assert violations(scene) == []
+
+
+def test_lines_thumbnails():
+    d = Diagram.from_attention(attention(), view="grid", thumbnail="lines", layers="0-1",
+                               heads="0-2")
+    scene = d.scene()
+    assert not grids(scene)
+    groups = [n for n in scene.walk() if isinstance(n, Group) and n.role == "thumbnail"]
+    assert len(groups) == 6 and all(g.title for g in groups)
+    assert violations(scene) == []
