@@ -130,7 +130,8 @@ class Diagram:
             leading_space=o.get("leading_space") or "hide",
             groups=True if o.get("groups") is None else bool(o.get("groups")),
             title=o.get("title"), default_heads=self.view.default_heads, minus=minus,
-            minus_layer=o.get("minus_layer"), minus_head=o.get("minus_head"))
+            minus_layer=o.get("minus_layer"), minus_head=o.get("minus_head"),
+            window=o.get("window"), pool=o.get("pool"))
         if self.data.signed and not self.view.signed:
             raise SpecError(f"{attention.source}: minus: the {self.view.name} view cannot draw "
                             "a difference; use the matrix, grid or flow view")

@@ -14,9 +14,7 @@ import struct
 import tempfile
 import zlib
 from pathlib import Path
-
-import cairosvg
-from cairocffi import CairoError
+from typing import Any
 
 from .errors import ExportError, quote, quote_path
 
@@ -66,6 +64,17 @@ _FAMILY = re.compile(rb'font-family(?:: |=)"([A-Za-z0-9 ._-]+)"')
 _warmed: set[bytes] = set()
 
 
+def _cairo() -> tuple[Any, type[Exception]]:
+    """cairosvg and cairo's error type, imported on first use: writing SVG needs neither
+    (cairocffi alone takes a quarter of a second to import)."""
+    from .fastcairo import load
+
+    cairosvg = load()
+    from cairocffi import CairoError
+
+    return cairosvg, CairoError
+
+
 def _warm_fonts(svg: bytes) -> None:
     """Make cairo meet every font family first on an image surface.
 
@@ -77,6 +86,7 @@ def _warm_fonts(svg: bytes) -> None:
     families = sorted(set(_FAMILY.findall(svg)) - _warmed)
     if not families:
         return
+    cairosvg, _ = _cairo()
     texts = b"".join(b'<text x="0" y="9" font-family="%s">a</text>'
                      b'<text x="0" y="9" font-family="%s" font-weight="bold">a</text>' % (f, f)
                      for f in families)
@@ -92,6 +102,7 @@ def convert(svg: str, fmt: str, *, dpi: float = 300.0) -> bytes:
         return data
     if fmt not in FORMATS:
         raise ExportError(f"format: unknown format {quote(fmt)}; use one of {', '.join(FORMATS)}")
+    cairosvg, cairo_error = _cairo()
     try:
         _warm_fonts(data)
         if fmt == "pdf":
@@ -105,7 +116,7 @@ def convert(svg: str, fmt: str, *, dpi: float = 300.0) -> bytes:
         raise ExportError(f"{fmt}: not enough memory to draw the figure; lower --dpi or the "
                           "figure size") from None
     except (ValueError, OSError, OverflowError, ZeroDivisionError, RecursionError,
-            CairoError) as exc:  # name the step and the fix
+            cairo_error) as exc:  # name the step and the fix
         raise ExportError(f"{fmt}: cairo could not draw the figure ({type(exc).__name__}: "
                           f"{str(exc)[:120]}); lower --dpi or the figure size, or export SVG"
                           ) from None

@@ -138,6 +138,12 @@ COMMON: tuple[Option, ...] = (
            attention_only=True, metavar="L"),
     Option("minus_head", "ref", None, "Show the difference with this head of the same layer.",
            group=_SELECT, attention_only=True, metavar="H"),
+    Option("window", "str", None, "Long sequences: only tokens A:B (Python slice bounds, e.g. "
+           "0:128 or -256:), stated in the caption.", group=_SELECT, attention_only=True,
+           metavar="A:B"),
+    Option("pool", "str", None, "Long sequences: pool the weights over K x K token blocks, "
+           "by mean (K or mean:K) or max (max:K), stated in the caption.", group=_SELECT,
+           attention_only=True, metavar="K"),
     Option("hide_special", "bool", False, "Drop special tokens ([CLS], <s>, ...) and "
            "renormalise rows.", group="labels", attention_only=True),
     Option("merge_words", "bool", False, "Merge word pieces into words (sum over keys, mean "

@@ -194,9 +194,9 @@ def test_numbers_inside_right_to_left_text_keep_their_order():
     assert visual_order(bidi_levels("عام 2024"), spans) == [1, 0]  # digits left, LTR inside
     runs = shape_label(measure("abc 123", ("DejaVu Sans",), 10.0))
     face = runs[0].face
-    from svgattn.text.fonts import ttfont
+    from svgattn.text.fonts import hb_font
 
-    names = [ttfont(face).getGlyphName(g) for r in runs for g, _, _ in r.glyphs]
+    names = [hb_font(face).glyph_to_string(g) for r in runs for g, _, _ in r.glyphs]
     assert names[-3:] == ["one", "two", "three"]
 
 

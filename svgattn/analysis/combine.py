@@ -9,16 +9,24 @@ from ..errors import SpecError, quote
 METHODS = ("mean", "max", "sum", "rollout")
 
 
-def combine(weights: np.ndarray, method: str = "mean") -> np.ndarray:
-    """Combine ``[n, query, key]`` into ``[query, key]``: ``mean`` keeps rows stochastic,
-    ``max`` shows the strongest head per cell, ``sum`` adds heads up."""
-    if method == "mean":
-        return weights.mean(axis=0)
-    if method == "max":
-        return weights.max(axis=0)
-    if method == "sum":
-        return weights.sum(axis=0)
-    raise SpecError(f"combine: {quote(method)} is not one of {', '.join(METHODS)}")
+def combine(weights: np.ndarray, method: str = "mean",
+            heads: list[int] | None = None) -> np.ndarray:
+    """Combine ``[n, query, key]`` (or the ``heads`` among them) into a float64
+    ``[query, key]``: ``mean`` keeps rows stochastic, ``max`` shows the strongest head per
+    cell, ``sum`` adds heads up. Heads are added one by one into the result: no copy of
+    the selection is made."""
+    if method not in ("mean", "max", "sum"):
+        raise SpecError(f"combine: {quote(method)} is not one of {', '.join(METHODS)}")
+    chosen = list(range(weights.shape[0])) if heads is None else list(heads)
+    out = np.array(weights[chosen[0]], dtype=np.float64)
+    for h in chosen[1:]:
+        if method == "max":
+            np.maximum(out, weights[h], out=out)
+        else:
+            out += weights[h]
+    if method == "mean" and len(chosen) > 1:
+        out /= len(chosen)
+    return out
 
 
 def rollout(layers: np.ndarray, residual: float = 0.5) -> np.ndarray:

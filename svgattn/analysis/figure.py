@@ -9,7 +9,7 @@ the heads' links are given).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -57,7 +57,7 @@ class FigureData:
     key_labels: tuple[str, ...]
     matrix: np.ndarray
     heads: tuple[HeadData, ...]
-    stack: np.ndarray
+    stack_of: Callable[[], np.ndarray]  # the small multiples, made when a view asks
     stack_layers: tuple[str, ...]
     stack_heads: tuple[str, ...]
     title: str | None = None
@@ -68,6 +68,11 @@ class FigureData:
     signed: bool = False  # a difference: diverging colours centred on zero
     key_spaced: tuple[bool, ...] = ()  # running text: a space before each key token
     meta: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def stack(self) -> np.ndarray:
+        """``[layers, heads, query, key]`` of the selected layers and heads."""
+        return self.stack_of()
 
     @property
     def cross(self) -> bool:
@@ -81,9 +86,19 @@ class FigureData:
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
-    out = np.array(array, dtype=np.float64)
+    """A read-only float64 array (copied only when it is not one already)."""
+    out = np.ascontiguousarray(array, dtype=np.float64)
+    if out is array or (out.base is not None and out.flags.writeable is False):
+        out = out.copy()
     out.setflags(write=False)
     return out
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    """A read-only view (no copy)."""
+    view = array.view()
+    view.setflags(write=False)
+    return view
 
 
 def token_index(ref: object, raw: Sequence[str], labels: Sequence[str], field_: str,
@@ -116,22 +131,32 @@ def from_attention(att: Attention, *, layer: object = None, heads: object = None
                    hide_special: bool = False, merge_words: bool = False,
                    leading_space: str = "hide", groups: bool = True, title: str | None = None,
                    default_heads: str = "focused", minus: Attention | None = None,
-                   minus_layer: object = None, minus_head: object = None) -> FigureData:
-    """Analyse real attention for a figure (README "Real attention")."""
+                   minus_layer: object = None, minus_head: object = None,
+                   window: object = None, pool: object = None) -> FigureData:
+    """Analyse real attention for a figure (README "Real attention"). Arrays are read
+    where they lie: only the selected layer's heads and the combined matrix are copied
+    (a 4096-token head is 64 MB in float32)."""
     where = att.source
     if leading_space not in ("hide", "mark"):
         raise SpecError(f"{where}: leading_space: {quote(leading_space)} is not hide or mark")
     li = att.layer_index(layer)
-    weights = np.asarray(att.weights, dtype=np.float64)  # [L, H, Q, K]
+    weights = att.weights  # [L, H, Q, K], read-only, not copied
     q_raw, k_raw = list(att.query_tokens), list(att.key_tokens)
-    notes: list[str] = []
 
-    # --- tokens: hide special tokens, merge word pieces, clean labels -------------------
+    # --- tokens: hide special tokens, merge word pieces, clean labels; window, pool -----
     weights, q_raw, k_raw, q_labels, k_labels, k_spaced, notes = _tokens(
         weights, q_raw, k_raw, hide_special, merge_words, leading_space, where)
     square = q_raw == k_raw
-    causal = square and is_causal(weights)
+    causal = square and is_causal(weights[li])
     sinks = [] if keep_sinks else sink_columns(k_raw, weights[li], causal)
+    transform = _Reduce(len(q_raw), len(k_raw), square, window, pool, where)
+    if transform.active:
+        weights = transform.weights(weights)
+        q_raw, q_labels = transform.tokens(q_raw, q_labels, query=True)
+        k_raw, k_labels = transform.tokens(k_raw, k_labels, query=False)
+        k_spaced = transform.spacing(k_spaced)
+        sinks = transform.sinks(sinks)
+        notes.append(transform.note())
 
     # --- heads and layers ---------------------------------------------------------------
     head_names = list(att.head_names)
@@ -149,10 +174,9 @@ def from_attention(att: Attention, *, layer: object = None, heads: object = None
     stack_layers = parse_selection(layers, layer_names, "layers", where)
     if stack_layers is None:
         stack_layers = list(range(len(layer_names)))
-    selected = weights[li][chosen]  # [h, q, k]
+    names = [head_names[h] for h in chosen]
 
     # --- the matrix ---------------------------------------------------------------------
-    names = [head_names[h] for h in chosen]
     if combine_by == "rollout":
         if not square:
             raise SpecError(f"{where}: combine: rollout needs self-attention; this input is "
@@ -160,7 +184,7 @@ def from_attention(att: Attention, *, layer: object = None, heads: object = None
         matrix = rollout(weights[: li + 1][:, chosen])
         caption = describe("rollout", layer_names[li], names, len(head_names), layer_names[0])
     else:
-        matrix = combine(selected, combine_by)
+        matrix = combine(weights[li], combine_by, chosen)
         caption = describe(combine_by, layer_names[li], names, len(head_names))
     signed = False
     if minus is not None or minus_layer is not None or minus_head is not None:
@@ -172,9 +196,11 @@ def from_attention(att: Attention, *, layer: object = None, heads: object = None
                 raise SpecError(f"{where}: minus: {minus.source} has {minus.shape[0]} layers x "
                                 f"{minus.shape[1]} heads, this one {att.shape[0]} x "
                                 f"{att.shape[1]}")
-            other_weights = _tokens(np.asarray(minus.weights, dtype=np.float64),
-                                    list(minus.query_tokens), list(minus.key_tokens),
-                                    hide_special, merge_words, leading_space, where)[0]
+            other_weights = _tokens(minus.weights, list(minus.query_tokens),
+                                    list(minus.key_tokens), hide_special, merge_words,
+                                    leading_space, where)[0]
+            if transform.active:
+                other_weights = transform.weights(other_weights)
         else:
             other_weights = weights
         other = _subtrahend(att, other_weights, minus is not None, minus_layer, minus_head, li,
@@ -194,18 +220,18 @@ def from_attention(att: Attention, *, layer: object = None, heads: object = None
     rule = replace(rule, ignore=tuple(sinks))
     head_data = tuple(
         HeadData(xml_safe(f"{layer_names[li]} {head_names[h]}"), None,
-                 tuple(links_from_weights(weights[li, h], rule)), _frozen(weights[li, h]),
+                 tuple(links_from_weights(weights[li, h], rule)), _readonly(weights[li, h]),
                  layer_names[li]) for h in chosen)
     found: tuple[Group, ...] = ()
-    if groups and not signed:
+    if groups and not signed and matrix.shape[0] <= GROUPS_UP_TO:
         found = tuple(Group(lo, hi, tuple(group_heads((lo, hi), [h.links for h in head_data])))
                       for lo, hi in find_groups(matrix))
-    stack = weights[stack_layers][:, chosen] if len(stack_layers) else weights[[li]][:, chosen]
+    rows = stack_layers if len(stack_layers) else [li]
     data = FigureData(
         query_tokens=tuple(q_raw), key_tokens=tuple(k_raw),
         query_labels=tuple(visible(t) for t in q_labels),
         key_labels=tuple(visible(t) for t in k_labels), matrix=_frozen(matrix),
-        heads=head_data, stack=_frozen(stack),
+        heads=head_data, stack_of=lambda: weights[rows][:, chosen],
         stack_layers=tuple(xml_safe(layer_names[i]) for i in stack_layers),
         stack_heads=tuple(xml_safe(n) for n in names), title=None if not title else xml_safe(title),
         groups=found, sinks=tuple(sinks), signed=signed, key_spaced=tuple(k_spaced),
@@ -213,6 +239,65 @@ def from_attention(att: Attention, *, layer: object = None, heads: object = None
         notes=tuple(xml_safe(n[:1].upper() + n[1:]) for n in notes),
         meta={"layer": layer_names[li], "causal": causal, "combine": combine_by})
     return data
+
+
+GROUPS_UP_TO = 1024  # token groups are looked for in matrices up to this many rows
+
+
+class _Reduce:
+    """A token window (``A:B``) and pooling over blocks (``mean:K``/``max:K``), applied to
+    queries and keys alike (for cross-attention, to each axis within its length)."""
+
+    def __init__(self, q: int, k: int, square: bool, window: object, pool: object,
+                 where: str) -> None:
+        from .reduce import parse_pool, parse_window
+
+        self.active = window is not None or pool is not None
+        self.q_window = parse_window(window, q, where) if window is not None else (0, q)
+        self.k_window = (self.q_window if square else
+                         parse_window(window, k, where) if window is not None else (0, k))
+        self.method, self.size = parse_pool(pool, where) if pool is not None else ("mean", 1)
+        self.total = (q, k)
+
+    def weights(self, weights: np.ndarray) -> np.ndarray:
+        from .reduce import pool_fast
+
+        (qa, qb), (ka, kb) = self.q_window, self.k_window
+        out = weights[..., qa:qb, ka:kb]
+        return pool_fast(out, self.size, self.method) if self.size > 1 else out
+
+    def tokens(self, raw: list[str], labels: list[str], *, query: bool) -> tuple[list[str],
+                                                                               list[str]]:
+        from .reduce import pooled_labels
+
+        a, b = self.q_window if query else self.k_window
+        raw, labels = raw[a:b], labels[a:b]
+        if self.size > 1:
+            positions = pooled_labels([str(i) for i in range(a, b)], self.size)
+            starts = [f"{p.split(chr(0x2013))[0]}" for p in positions]
+            shown = [f"{labels[int(s) - a]} {p}" for s, p in zip(starts, positions, strict=True)]
+            return positions, shown
+        return raw, labels
+
+    def spacing(self, spaced: list[bool]) -> list[bool]:
+        a, b = self.k_window
+        spaced = spaced[a:b]
+        return spaced[:: self.size] if self.size > 1 else spaced
+
+    def sinks(self, sinks: list[int]) -> list[int]:
+        a, b = self.k_window
+        inside = [s - a for s in sinks if a <= s < b]
+        return sorted({s // self.size for s in inside})
+
+    def note(self) -> str:
+        parts = []
+        (qa, qb), (ka, kb) = self.q_window, self.k_window
+        if (qa, qb) != (0, self.total[0]) or (ka, kb) != (0, self.total[1]):
+            parts.append(f"tokens {qa}\u2013{qb - 1} of {self.total[0]}" if (qa, qb) == (ka, kb)
+                         else f"queries {qa}\u2013{qb - 1}, keys {ka}\u2013{kb - 1}")
+        if self.size > 1:
+            parts.append(f"pooled: {self.method} over {self.size}x{self.size} token blocks")
+        return "; ".join(parts)
 
 
 def _tokens(weights: np.ndarray, q_raw: list[str], k_raw: list[str], hide_special: bool,
@@ -303,6 +388,7 @@ def from_explicit(query_tokens: Sequence[str], key_tokens: Sequence[str], matrix
         head_data.append(HeadData(xml_safe(h.name), h.color, tuple(linked), own))
     own_weights = [h.weights for h in head_data if h.weights is not None]
     stack = (np.stack(own_weights)[None] if own_weights else np.asarray(matrix)[None, None])
+    stack.setflags(write=False)
     found: tuple[Group, ...] = ()
     if groups:
         found = tuple(Group(lo, hi, tuple(group_heads((lo, hi), [h.links for h in head_data])))
@@ -312,7 +398,7 @@ def from_explicit(query_tokens: Sequence[str], key_tokens: Sequence[str], matrix
         query_tokens=tuple(query_tokens), key_tokens=tuple(key_tokens),
         query_labels=tuple(visible(t) for t in query_tokens),
         key_labels=tuple(visible(t) for t in key_tokens), matrix=_frozen(matrix),
-        heads=tuple(head_data), stack=_frozen(stack), stack_layers=("",),
+        heads=tuple(head_data), stack_of=lambda: stack, stack_layers=("",),
         stack_heads=tuple(h.name for h in head_data if h.weights is not None) or ("",),
         title=None if not title else xml_safe(title), groups=found,
         key_spaced=(False,) + (True,) * (len(key_tokens) - 1),

@@ -91,5 +91,6 @@ def focused_heads(layer: np.ndarray, sinks: Sequence[int] = (),
         return list(range(heads))
     keep = [c for c in range(layer.shape[-1]) if c not in set(sinks)] or list(
         range(layer.shape[-1]))
-    scores = entropy(layer[..., keep])
+    scores = np.array([entropy(np.asarray(layer[h][:, keep], dtype=np.float64))
+                       for h in range(heads)])  # one head at a time: long sequences
     return sorted(np.argsort(scores, kind="stable")[:k].tolist())

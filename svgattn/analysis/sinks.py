@@ -32,6 +32,15 @@ def sink_columns(key_tokens: Sequence[str], weights: np.ndarray, causal: bool) -
 
 
 def is_causal(weights: np.ndarray) -> bool:
-    """True when no query attends to a later key (``[..., n, n]``, n > 1)."""
+    """True when no query attends to a later key (``[..., n, n]``, n > 1); checked in
+    blocks of rows so a long sequence costs no full-size temporary."""
     n = weights.shape[-1]
-    return weights.shape[-2] == n and n > 1 and not np.triu(weights, 1).any()
+    if weights.shape[-2] != n or n < 2:
+        return False
+    columns = np.arange(n)
+    for start in range(0, n, 256):
+        rows = weights[..., start:start + 256, :]
+        later = columns[None, :] > np.arange(start, start + rows.shape[-2])[:, None]
+        if np.any(rows[..., later]):
+            return False
+    return True

@@ -34,8 +34,11 @@ _PLACEHOLDER = "\x00"  # never in rendered text: xml_safe turns NUL into a visib
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     # select_autoescape's defaults do not include .svg; name the template suffixes.
+    from ..cache import bytecode_cache
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(data_dir("templates"))),
+        bytecode_cache=bytecode_cache(),  # compiled once, not per process
         autoescape=jinja2.select_autoescape(enabled_extensions=("svg", "svg.j2", "xml", "j2"),
                                             default_for_string=True, default=True),
         undefined=jinja2.StrictUndefined,

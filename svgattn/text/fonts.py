@@ -13,7 +13,7 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
-from fontTools.ttLib import TTFont
+import uharfbuzz as hb
 
 from ..errors import FontError
 
@@ -47,8 +47,7 @@ class FontFace:
     @property
     def outlines(self) -> bool:
         """True when the face has vector outlines (not a colour-bitmap emoji font)."""
-        font = ttfont(self)
-        return "glyf" in font or "CFF " in font or "CFF2" in font
+        return has_outlines(self)
 
 
 def _fc_match(pattern: str) -> tuple[list[str], str, int]:
@@ -56,10 +55,24 @@ def _fc_match(pattern: str) -> tuple[list[str], str, int]:
     if exe is None:
         raise FontError("fontconfig's fc-match is not installed; install it (Debian: apt-get"
                         " install fontconfig) so svgattn can find font files")
-    out = subprocess.run([exe, "-f", "%{family}\t%{file}\t%{index}", pattern],
-                         capture_output=True, text=True, check=False).stdout
+    out = fontconfig([exe, "-f", "%{family}\t%{file}\t%{index}", pattern])
     families, path, index = out.split("\t")
     return [f.strip() for f in families.split(",")], path, int(index or 0)
+
+
+def fontconfig(args: list[str]) -> str:
+    """The output of a fontconfig command, remembered across processes (svgattn.cache:
+    keyed by a fingerprint of the installed fonts)."""
+    from .. import cache
+
+    key = "\x1f".join(args[1:])
+    known = cache.FONTCONFIG.get(key)
+    if isinstance(known, str):
+        return known
+    out = subprocess.run(args, capture_output=True, text=True, check=False).stdout
+    if out:
+        cache.FONTCONFIG.put(key, out)
+    return out
 
 
 @lru_cache(maxsize=64)
@@ -94,13 +107,26 @@ def install_hint(families: tuple[str, ...]) -> str:
 
 
 @lru_cache(maxsize=64)
-def ttfont(face: FontFace) -> TTFont:
-    return TTFont(face.path, fontNumber=face.index, lazy=True)
+def hb_face(face: FontFace) -> hb.Face:
+    """The HarfBuzz face of a font file (HarfBuzz reads tables lazily: opening a face costs
+    well under a millisecond, where parsing the file with fontTools took 0.1 s)."""
+    return hb.Face(hb.Blob.from_file_path(face.path), face.index)
+
+
+@lru_cache(maxsize=64)
+def hb_font(face: FontFace) -> hb.Font:
+    return hb.Font(hb_face(face))
+
+
+@lru_cache(maxsize=64)
+def has_outlines(face: FontFace) -> bool:
+    tags = set(hb_face(face).table_tags)
+    return bool(tags & {"glyf", "CFF ", "CFF2"})
 
 
 @lru_cache(maxsize=64)
 def cmap(face: FontFace) -> frozenset[int]:
-    return frozenset(ttfont(face).getBestCmap() or {})
+    return frozenset(hb_face(face).unicodes)
 
 
 @lru_cache(maxsize=4096)
@@ -135,9 +161,8 @@ def fallback_order(primary: FontFace) -> tuple[tuple[FontFace, tuple[int, ...]],
         return ()
     weight = ":weight=bold" if primary.bold else ":weight=regular"
     pattern = primary.family.replace("-", r"\-") + weight
-    out = subprocess.run([exe, "-a", "-f", "%{file}\t%{index}\t%{family[0]}\t%{color}\t"
-                          "%{charset}\n", pattern], capture_output=True, text=True,
-                         check=False).stdout
+    out = fontconfig([exe, "-a", "-f", "%{file}\t%{index}\t%{family[0]}\t%{color}\t"
+                      "%{charset}\n", pattern])
     order = []
     for line in out.splitlines():
         parts = line.split("\t")

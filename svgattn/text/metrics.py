@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import uharfbuzz as hb
 
-from .fonts import FontFace, face_for_char, resolve_family, ttfont
+from .fonts import FontFace, face_for_char, hb_face, hb_font, resolve_family
 
 
 @dataclass(frozen=True)
@@ -53,41 +53,27 @@ class TextBox:
         return centre_y + self.cap_height / 2
 
 
-@lru_cache(maxsize=64)
 def _hb_font(face: FontFace) -> hb.Font:
-    with open(face.path, "rb") as fh:
-        blob = hb.Blob(fh.read())
-    return hb.Font(hb.Face(blob, face.index))
+    return hb_font(face)
 
 
 @lru_cache(maxsize=64)
 def _vertical(face: FontFace) -> tuple[float, float, float, int]:
-    font = ttfont(face)
-    upem = font["head"].unitsPerEm
-    hhea = font["hhea"]
-    os2 = font.get("OS/2", None)
-    cap = getattr(os2, "sCapHeight", 0) or _glyph_top(font, "H") or 0.7 * upem
-    return hhea.ascent / upem, -hhea.descent / upem, cap / upem, upem
-
-
-def _glyph_top(font, char: str) -> int:
-    """Top of a glyph's outline in font units (cap height when OS/2 does not record it)."""
-    name = (font.getBestCmap() or {}).get(ord(char))
-    if name is None or "glyf" not in font:
-        return 0
-    glyph = font["glyf"][name]
-    return int(getattr(glyph, "yMax", 0) or 0)
+    """(ascent, descent, cap height) in em and units per em, from the font's tables."""
+    font = hb_font(face)
+    upem = hb_face(face).upem
+    extents = font.get_font_extents("ltr")
+    cap = font.get_metric_position_with_fallback(hb.OTMetricsTag.CAP_HEIGHT) or 0.7 * upem
+    return extents.ascender / upem, -extents.descender / upem, cap / upem, upem
 
 
 def _advance_sum(face: FontFace, text: str) -> int:
     """Unkerned, unshaped advance sum in font units: what cairosvg draws."""
-    font = ttfont(face)
-    best = font.getBestCmap() or {}
-    hmtx = font["hmtx"]
+    font = hb_font(face)
     total = 0
     for ch in text:
-        glyph = best.get(ord(ch), ".notdef")
-        total += hmtx[glyph][0] if glyph in hmtx.metrics else hmtx[".notdef"][0]
+        glyph = font.get_nominal_glyph(ord(ch)) or 0  # .notdef when missing
+        total += font.get_glyph_h_advance(glyph)
     return total
 
 

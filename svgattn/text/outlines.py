@@ -1,4 +1,4 @@
-"""Text as outlines: HarfBuzz shaping + fontTools glyph outlines.
+"""Text as outlines: HarfBuzz shaping and HarfBuzz glyph outlines.
 
 Used for the ``paths`` text mode (identical pixels in every renderer) and, in ``native``
 mode, for labels cairosvg cannot draw right: cairosvg neither shapes (Arabic joining,
@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import uharfbuzz as hb
-from fontTools.pens.svgPathPen import SVGPathPen
-from fontTools.pens.transformPen import TransformPen
 
-from .fonts import FontFace, ttfont
+from .fonts import FontFace, hb_face, hb_font
 from .metrics import TextBox, _hb_font, split_runs
 
 _OFF = {"liga": False, "clig": False, "kern": False, "calt": False, "dlig": False}
@@ -146,16 +144,14 @@ def needs_outlines(text: str, primary: FontFace) -> bool:
     if any(level % 2 for level in bidi_levels(text)):
         return True
     for chunk, face in split_runs(primary, text):
-        font = ttfont(face)
-        best = font.getBestCmap() or {}
-        hmtx = font["hmtx"]
+        font = hb_font(face)
         infos, positions = _shape(face, chunk, False, _OFF)
-        naive = [font.getGlyphID(best[ord(c)]) if ord(c) in best else 0 for c in chunk]
+        naive = [font.get_nominal_glyph(ord(c)) or 0 for c in chunk]
         if [i.codepoint for i in infos] != naive:
             return True
         for info, pos in zip(infos, positions, strict=True):
-            name = font.getGlyphName(info.codepoint)
-            if pos.x_offset or pos.y_offset or pos.x_advance != hmtx[name][0]:
+            if pos.x_offset or pos.y_offset or \
+                    pos.x_advance != font.get_glyph_h_advance(info.codepoint):
                 return True
     return False
 
@@ -184,17 +180,46 @@ def shape_label(box: TextBox) -> list[GlyphRun]:
         for info, gpos in zip(infos, positions, strict=True):
             glyphs.append((info.codepoint, x + gpos.x_offset, gpos.y_offset))
             x += gpos.x_advance
-        runs.append(GlyphRun(face, tuple(glyphs), x, ttfont(face)["head"].unitsPerEm))
+        runs.append(GlyphRun(face, tuple(glyphs), x, hb_face(face).upem))
     return runs
+
+
+class _PathPen:
+    """Collects a glyph's outline as SVG path data (font units, offset by dx, dy)."""
+
+    def __init__(self, dx: int, dy: int) -> None:
+        self.dx, self.dy = dx, dy
+        self.parts: list[str] = []
+
+    def _xy(self, x: float, y: float) -> str:
+        return f"{_num(x + self.dx)} {_num(y + self.dy)}"
+
+    def moveTo(self, p: tuple[float, float]) -> None:
+        self.parts.append("M" + self._xy(*p))
+
+    def lineTo(self, p: tuple[float, float]) -> None:
+        self.parts.append("L" + self._xy(*p))
+
+    def qCurveTo(self, *points: tuple[float, float]) -> None:
+        self.parts.append("Q" + " ".join(self._xy(*p) for p in points))
+
+    def curveTo(self, *points: tuple[float, float]) -> None:
+        self.parts.append("C" + " ".join(self._xy(*p) for p in points))
+
+    def closePath(self) -> None:
+        self.parts.append("Z")
+
+
+def _num(v: float) -> str:
+    text = f"{v:.1f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 @lru_cache(maxsize=16384)
 def _glyph_path(face: FontFace, gid: int, dx: int, dy: int) -> str:
-    font = ttfont(face)
-    glyph_set = font.getGlyphSet()
-    pen = SVGPathPen(glyph_set, ntos=lambda v: f"{v:.1f}".rstrip("0").rstrip("."))
-    glyph_set[font.getGlyphName(gid)].draw(TransformPen(pen, (1, 0, 0, 1, dx, dy)))
-    return pen.getCommands()
+    pen = _PathPen(dx, dy)
+    hb_font(face).draw_glyph_with_pen(gid, pen)
+    return "".join(pen.parts)
 
 
 def label_paths(box: TextBox, x: float, y: float, anchor: str, rotate: float,

@@ -53,7 +53,7 @@ class Flow(View):
             raise SpecError("matrices: 'heads' needs at least one head")
         panels = ([h.weights for h in data.heads if h.weights is not None] if per_head
                   else [data.matrix])
-        values = np.stack(panels)
+        values = panels[0][None] if len(panels) == 1 else np.stack(panels)
         scale = theme_scale(ctx, values, signed=data.signed, sinks=data.sinks, opts=dict(opts))
         palette = ctx.value("colors.heads")
         colours = [h.color or head_colour(palette, i)  # type: ignore[arg-type]

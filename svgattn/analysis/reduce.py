@@ -1,0 +1,66 @@
+"""Long sequences: a window of tokens, and pooling over blocks of tokens."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..errors import SpecError, quote
+
+_WINDOW = re.compile(r"^\s*(-?\d*)\s*:\s*(-?\d*)\s*$")
+_POOL = re.compile(r"^\s*(?:(mean|max)\s*:\s*)?(\d+)\s*$")
+
+
+def parse_window(text: object, n: int, where: str) -> tuple[int, int]:
+    """``"A:B"`` (Python slice bounds, either may be empty or negative) -> (start, stop)."""
+    m = _WINDOW.match(str(text)) if isinstance(text, (str, int)) else None
+    if not m:
+        raise SpecError(f"{where}: window: {quote(text)} is not A:B; write e.g. 0:128 or -256:")
+    start, stop, _ = slice(int(m.group(1)) if m.group(1) else None,
+                           int(m.group(2)) if m.group(2) else None).indices(n)
+    if stop - start < 1:
+        raise SpecError(f"{where}: window: {quote(text)} selects no token of {n}; give A < B")
+    return start, stop
+
+
+def parse_pool(text: object, where: str) -> tuple[str, int]:
+    """``"4"`` or ``"mean:4"`` or ``"max:4"`` -> (method, block size)."""
+    m = _POOL.match(str(text)) if isinstance(text, (str, int)) and not isinstance(
+        text, bool) else None
+    if not m or not 1 <= int(m.group(2)) <= 4096:
+        raise SpecError(f"{where}: pool: {quote(text)} is not a block size; write e.g. 4 (mean "
+                        "over 4x4 blocks) or max:4")
+    return m.group(1) or "mean", int(m.group(2))
+
+
+def pool(weights: np.ndarray, size: int, method: str = "mean") -> np.ndarray:
+    """Pool ``[..., query, key]`` over ``size`` x ``size`` blocks (the last block may be
+    smaller): the mean or the max of each block."""
+    q, k = weights.shape[-2:]
+    out = np.empty((*weights.shape[:-2], -(-q // size), -(-k // size)), dtype=np.float64)
+    reduce = np.mean if method == "mean" else np.max
+    for i, r0 in enumerate(range(0, q, size)):
+        rows = weights[..., r0:r0 + size, :]
+        for j, c0 in enumerate(range(0, k, size)):
+            out[..., i, j] = reduce(rows[..., c0:c0 + size], axis=(-2, -1))
+    return out
+
+
+def pool_fast(weights: np.ndarray, size: int, method: str = "mean") -> np.ndarray:
+    """:func:`pool` by reshaping (when both lengths are multiples of ``size``)."""
+    q, k = weights.shape[-2:]
+    if q % size or k % size:
+        return pool(weights, size, method)
+    shaped = weights.reshape(*weights.shape[:-2], q // size, size, k // size, size)
+    if method == "max":
+        return shaped.max(axis=(-3, -1)).astype(np.float64)
+    return shaped.mean(axis=(-3, -1), dtype=np.float64)
+
+
+def pooled_labels(labels: Sequence[str], size: int) -> list[str]:
+    """Labels of pooled blocks: the positions they cover (``12–15``)."""
+    n = len(labels)
+    return [f"{a}\u2013{min(a + size, n) - 1}" if size > 1 else labels[a]
+            for a in range(0, n, size)]
