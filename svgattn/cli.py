@@ -31,6 +31,7 @@ from .views.base import describe as describe_views
 
 USER_ERROR = 2
 INTERNAL_ERROR = 1
+BATCH_FAILED = 1  # svgattn batch: some figures failed (each reported by name)
 STDOUT = "-"
 # Figure keywords that are not options of the schema: handled here.
 FIGURE = ("view", "theme", "width", "text_mode")
@@ -82,6 +83,32 @@ def _parser() -> argparse.ArgumentParser:
                       "./svgattn-demo)")
     _style_options(demo, with_format=False)
 
+    batch = sub.add_parser(
+        "batch", help="render many figures: every head of every layer, many files or prompts",
+        description="Render one figure per input (attention .npz/.npy or spec files, or a "
+        "model run on each --text), or per selected layer and head, in parallel; outputs "
+        "that exist are skipped unless --force; a failing figure is reported by name and the "
+        "others finish (exit 1 at the end).")
+    batch.add_argument("inputs", nargs="*", help="attention files (.npz, .npy) or spec files "
+                       "(.toml, .json)")
+    batch.add_argument("-o", "--output", required=True, metavar="PATTERN",
+                       help="output file pattern; fields {stem} {input} {layer} {head} "
+                       "{layer_name} {head_name} {view}, e.g. 'figs/{stem}-{layer}-{head}.pdf'")
+    batch.add_argument("--model", metavar="PATH", help="run this local model (folder, .gguf "
+                       "or package name) on each --text instead of reading files")
+    batch.add_argument("--text", action="append", default=[], metavar="SENTENCE",
+                       help="with --model: an input sentence (repeatable: one run per sentence,"
+                       " {input} numbers them)")
+    batch.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                       help="worker processes (default: the CPU count)")
+    batch.add_argument("--scheduler", metavar="ADDRESS", help="a Dask distributed scheduler "
+                       "(tcp://host:8786) to draw on instead of local processes; inputs must "
+                       "be readable by its workers")
+    batch.add_argument("--force", action="store_true", help="redraw outputs that exist")
+    batch.add_argument("--quiet", action="store_true", help="no progress bar")
+    _figure_options(batch)
+    batch.add_argument("--batch-index", type=int, help="input of a [layers, batch, ...] array")
+
     sub.add_parser("views", help="list the views", description="List the views, one per line.")
     sub.add_parser("themes", help="list the built-in themes",
                    description="List the built-in themes, one per line.")
@@ -98,7 +125,8 @@ def _style_options(p: argparse.ArgumentParser, with_format: bool = True) -> None
                    help="raise a size limit, e.g. --limit tokens=5000 (names: "
                    f"{', '.join(limits.NAMES)})")
     # `svgattn model --text` is the input sentence, so there the mode is --text-mode only.
-    names = ["--text-mode"] if p.prog.endswith(" model") else ["--text", "--text-mode"]
+    names = (["--text-mode"] if p.prog.endswith((" model", " batch"))
+             else ["--text", "--text-mode"])
     p.add_argument(*names, dest="text_mode", choices=("native", "paths"),
                    help="native: editable <text>; paths: outlines, identical in every renderer "
                    "(default: the theme's text.mode)")
@@ -229,6 +257,58 @@ def _demo(args: argparse.Namespace) -> None:
         print(f"wrote {printable(str(path))}")
 
 
+def _batch(args: argparse.Namespace) -> int:
+    from .batch import plan, run
+
+    if args.jobs is not None and not 1 <= args.jobs <= 256:
+        raise SpecError(f"--jobs: {args.jobs} must be between 1 and 256")
+    if args.model and args.inputs:
+        raise SpecError("--model: give either input files or --model with --text, not both")
+    if args.model and not args.text:
+        raise SpecError("--model: give the input sentence(s) with --text")
+    if args.text and not args.model:
+        raise SpecError("--text: the sentences need a model; add --model PATH")
+    if not args.model and not args.inputs:
+        raise SpecError("give input files (.npz, .npy, .toml, .json) or --model with --text")
+    options = _options(args)
+    layers, heads = options.pop("layers", None), options.pop("heads", None)
+    inputs: list[Any] = list(args.inputs)
+    if args.model:
+        load_theme(args.theme)
+        inputs = [run_model(args.model, text) for text in args.text]
+    if args.output == STDOUT:
+        raise SpecError("-o: a batch writes files; give a pattern such as 'figs/{layer}-{head}"
+                        ".pdf'")
+    jobs, failed = plan(inputs, args.output, layers=layers, heads=heads,
+                        fmt=args.format, dpi=args.dpi, batch_index=args.batch_index,
+                        **_figure(args), **options)
+    executor = None
+    if args.scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise SpecError("--scheduler: needs Dask distributed; pip install "
+                            "'svgattn[dask]'") from None
+        try:
+            client = Client(args.scheduler, timeout=10)
+        except (OSError, TimeoutError) as exc:
+            raise SpecError(f"--scheduler: cannot reach {printable(args.scheduler, 80)} ("
+                            f"{printable(str(exc), 120)}); check the address") from None
+        executor = client.get_executor()
+    try:
+        report = run(jobs, executor=executor, workers=args.jobs, force=args.force,
+                     progress=False if args.quiet else None, failed=failed)
+    finally:
+        if executor is not None:
+            client.close()
+    for name, message in report.warnings:
+        print(f"svgattn: warning: {printable(name, 120)}: {message}", file=sys.stderr)
+    for name, message in report.failed:
+        print(f"svgattn: failed: {printable(name, 120)}: {message}", file=sys.stderr)
+    print(report.summary())
+    return 0 if report.ok else BATCH_FAILED
+
+
 def _figure_args(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in (("theme", args.theme), ("width", args.width),
                               ("text", args.text_mode)) if v is not None}
@@ -273,9 +353,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         command = {"render": _render, "model": _model, "demo": _demo, "views": _views,
-                   "themes": _themes}[args.command]
+                   "themes": _themes, "batch": _batch}[args.command]
         with limits.override(**_limits(args)):
-            command(args)
+            status = command(args)
+        if status:
+            return int(status)
     except SvgattnError as exc:  # bad input or an impossible request: say what and how to fix
         print(f"svgattn: error: {exc}", file=sys.stderr)
         return USER_ERROR

@@ -173,7 +173,7 @@ class Diagram:
         scene = self.scene(text="paths" if fmt == "png" else None)
         if fmt == "png":
             scene = pixel_canvas(scene, dpi)
-        return convert(render_svg(scene, prefix=self.prefix), fmt, dpi=dpi)
+        return convert(render_svg(scene, prefix=self.prefix, interactive=False), fmt, dpi=dpi)
 
     def save(self, path: str | os.PathLike[str], *, fmt: str | None = None,
              dpi: float = 300.0) -> Path:

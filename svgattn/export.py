@@ -64,7 +64,7 @@ _FAMILY = re.compile(rb'font-family(?:: |=)"([A-Za-z0-9 ._-]+)"')
 _warmed: set[bytes] = set()
 
 
-def _cairo() -> tuple[Any, type[Exception]]:
+def load_cairosvg() -> tuple[Any, type[Exception]]:
     """cairosvg and cairo's error type, imported on first use: writing SVG needs neither
     (cairocffi alone takes a quarter of a second to import)."""
     from .fastcairo import load
@@ -86,7 +86,7 @@ def _warm_fonts(svg: bytes) -> None:
     families = sorted(set(_FAMILY.findall(svg)) - _warmed)
     if not families:
         return
-    cairosvg, _ = _cairo()
+    cairosvg, _ = load_cairosvg()
     texts = b"".join(b'<text x="0" y="9" font-family="%s">a</text>'
                      b'<text x="0" y="9" font-family="%s" font-weight="bold">a</text>' % (f, f)
                      for f in families)
@@ -102,7 +102,7 @@ def convert(svg: str, fmt: str, *, dpi: float = 300.0) -> bytes:
         return data
     if fmt not in FORMATS:
         raise ExportError(f"format: unknown format {quote(fmt)}; use one of {', '.join(FORMATS)}")
-    cairosvg, cairo_error = _cairo()
+    cairosvg, cairo_error = load_cairosvg()
     try:
         _warm_fonts(data)
         if fmt == "pdf":

@@ -29,7 +29,7 @@ class Limits:
 
     file_mb: float = 256.0
     """Bytes of one input file (spec, theme, .npy/.npz) on disk, and of one array in it."""
-    tokens: int = 2000
+    tokens: int = 8192
     """Query or key tokens of one figure."""
     token_chars: int = 1000
     """Characters of one token, head name or title (labels are shortened far below this)."""

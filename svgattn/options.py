@@ -180,6 +180,16 @@ FOCUS = Option("focus", "ref", None, "The query token whose attention is shown (
                "receives in total (text view).", group="views", metavar="TOKEN")
 
 
+LABELS = Option("labels", "str", None, "Which tokens are labelled when rows or columns are "
+                "too close for every label: auto (every k-th, as room allows), every:K, top:K "
+                "(the K most attended), or a comma list of tokens or indices.", group="views",
+                metavar="WHICH")
+CELLS = Option("cells", "choice", "auto", "Matrix cells as vector rectangles or one embedded "
+               "image (crisp, one pixel per cell for long sequences); auto: an image above the "
+               "theme's matrix.raster_above cells.", choices=("auto", "vector", "raster"),
+               group="views")
+
+
 def table(options: tuple[Option, ...], views: dict[str, list[str]] | None = None) -> str:
     """Markdown table of options (generated into the README); ``views`` maps an option to
     the views that take it (absent: every view)."""

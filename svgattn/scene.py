@@ -150,6 +150,7 @@ class CellGrid:
     row_names: tuple[str, ...] = ()
     column_names: tuple[str, ...] = ()
     role: str = "cells"
+    raster: bool = False  # drawn as one embedded image (long sequences), not vector cells
 
     @property
     def box(self) -> Box:

@@ -139,8 +139,8 @@ BAD_TOKENS: dict[str, tuple[Any, str]] = {
 for _name, (_tokens, _field) in BAD_TOKENS.items():
     json_case(f"tokens-{_name}", spec(tokens=_tokens), _field)
 
-json_case("tokens-too-many", spec(tokens=[f"t{i}" for i in range(2001)],
-                                  weights=[[0]], heads=[]), "limit of 2000")
+json_case("tokens-too-many", spec(tokens=[f"t{i}" for i in range(8193)],
+                                  weights=[[0]], heads=[]), "limit of 8192")
 json_case("tokens-and-query", spec(query_tokens=TOKENS, key_tokens=TOKENS), "tokens")
 json_case("query-without-key", spec(tokens=_DROP, query_tokens=TOKENS), "tokens")
 json_case("cross-shape", spec(tokens=_DROP, query_tokens=TOKENS[:2], key_tokens=TOKENS),

@@ -202,11 +202,14 @@ def test_model_rejects_text_longer_than_the_model_takes(tmp_path):
 
 
 def test_narrow_widths_warn_in_one_line(tmp_path):
-    path = tmp_path / "many.npz"
-    np.savez(path, attentions=np.full((60, 60), 1 / 60))
-    result = run("render", path, "--width", "2in", "--theme", "paper", "-o", tmp_path / "f.svg")
+    """Labels too long for the width even when thinned: type shrinks below the theme's
+    minimum, and the user is told in one line."""
+    path = tmp_path / "long-labels.npz"
+    np.savez(path, attentions=np.full((6, 6), 1 / 6), tokens=np.array(["interpretability"] * 6))
+    result = run("render", path, "--width", "1in", "--theme", "paper", "-o", tmp_path / "f.svg")
     assert result.returncode == 0
-    assert result.stderr.startswith("svgattn: warning: figure.width: 2.00in is too narrow")
+    assert result.stderr.startswith("svgattn: warning: figure.width: 1.00in is too narrow")
+    assert len(result.stderr.splitlines()) == 1
 
 
 def test_views_lists_every_view():

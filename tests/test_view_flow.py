@@ -10,7 +10,6 @@ from invariants import violations
 from scenes import flow_parts, flow_violations, rects, texts
 
 from svgattn import Diagram, Head, load_theme
-from svgattn.layout.frame import LayoutWarning
 from svgattn.layout.placement import spread
 
 PIECES = ["the", "Ġcat", "▁sat", "##ing", "It", "I", "a", " ", "注意力", "انتباه", "שלום",
@@ -129,13 +128,23 @@ def test_width_is_exact_and_text_never_below_the_theme_size_when_it_fits(seed_pa
         assert sizes == {load_theme("paper")["font.size"]}
 
 
-def test_too_many_tokens_for_the_width_shrink_uniformly():
+def test_too_many_tokens_for_the_width_thin_labels_not_type():
+    """60 tokens in 3.25in: rather than shrinking every label below legibility, the rows
+    and columns are labelled every k-th (a round stride, said in the caption), at the
+    theme's full size, none touching its neighbour."""
+    import warnings
+
     n = 60
-    with pytest.warns(LayoutWarning, match="too narrow for these 60 tokens"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "too narrow" warning: nothing had to shrink
         scene = Diagram([f"token{i}" for i in range(n)], np.eye(n), width="3.25in",
                         theme="paper").scene()
     assert scene.width == pytest.approx(234)
-    assert texts(scene, "node-label")[0].text.size < 7.9
+    rows = texts(scene, "row-label")
+    assert [int(t.id.rsplit("-", 1)[1]) for t in rows] == list(range(0, n, 5))
+    assert {t.text.size for t in rows} == {load_theme("paper")["font.size"]}
+    assert all(a.bbox.bottom <= b.bbox.y for a, b in itertools.pairwise(rows))
+    assert "12 of 60 rows labelled; 12 of 60 columns labelled" in _caption(scene)
     assert violations(scene) == []
 
 
@@ -186,3 +195,7 @@ def test_a_wide_page_centres_the_figure_on_purpose(seed_path):
     left = min(r.box.x for r in body)
     right = max(t.bbox.right for t in texts(scene, "legend-label"))
     assert left - 0 == pytest.approx(scene.width - right, abs=2)  # equal margins
+
+
+def _caption(scene) -> str:
+    return " ".join(t.text.text for t in texts(scene, "caption"))

@@ -96,24 +96,35 @@ class ColourScale:
     note: str = ""  # how the range was chosen, for the caption
 
     def normalise(self, values: np.ndarray | float) -> np.ndarray:
-        """Positions 0..1 on the colour bar (NaN-free, clipped)."""
-        v = np.asarray(values, dtype=np.float64)
+        """Positions 0..1 on the colour bar (NaN-free, clipped), in float64; computed in
+        place, one temporary the size of ``values``."""
+        t = np.array(values, dtype=np.float64)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if self.norm == "log":
                 lo, hi = math.log10(self.vmin), math.log10(self.vmax)
-                t = (np.log10(np.maximum(v, self.vmin)) - lo) / (hi - lo)
+                np.maximum(t, self.vmin, out=t)
+                np.log10(t, out=t)
+                t -= lo
+                t /= hi - lo
             else:
-                t = (v - self.vmin) / (self.vmax - self.vmin)
-                if self.norm == "power":
-                    t = np.clip(t, 0.0, 1.0) ** self.gamma
-        return np.clip(np.nan_to_num(t, nan=1.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+                t -= self.vmin
+                t /= self.vmax - self.vmin
+            np.nan_to_num(t, copy=False, nan=1.0, posinf=1.0, neginf=0.0)
+            np.clip(t, 0.0, 1.0, out=t)
+            if self.norm == "power":
+                np.power(t, self.gamma, out=t)
+        return t
 
     def index(self, values: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
-        """(colours, index array): value ``v`` is painted ``colours[index]``."""
+        """(colours, index array): value ``v`` is painted ``colours[index]`` (uint8 when
+        the colours fit a byte: a 4096-token matrix is then 16 MB, not 128)."""
         if self.kind == "binary":
-            return (self.low, self.high), (np.asarray(values) >= self.vmax).astype(np.int64)
+            return (self.low, self.high), (np.asarray(values) >= self.vmax).astype(np.uint8)
         levels = len(self.colours) - 1
-        return self.colours, np.rint(self.normalise(values) * levels).astype(np.int64)
+        t = self.normalise(values)
+        t *= levels
+        np.rint(t, out=t)
+        return self.colours, t.astype(np.uint8 if levels < 256 else np.int32)
 
     def coarser(self, levels: int) -> ColourScale:
         """The same scale with ``levels`` colours (small multiples: fewer distinct paints,

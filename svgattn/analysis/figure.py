@@ -260,11 +260,11 @@ class _Reduce:
         self.total = (q, k)
 
     def weights(self, weights: np.ndarray) -> np.ndarray:
-        from .reduce import pool_fast
+        from .reduce import pool
 
         (qa, qb), (ka, kb) = self.q_window, self.k_window
         out = weights[..., qa:qb, ka:kb]
-        return pool_fast(out, self.size, self.method) if self.size > 1 else out
+        return pool(out, self.size, self.method) if self.size > 1 else out
 
     def tokens(self, raw: list[str], labels: list[str], *, query: bool) -> tuple[list[str],
                                                                                list[str]]:

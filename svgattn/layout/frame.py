@@ -42,55 +42,81 @@ Arrange = Callable[[Context, float], Body]
 
 
 def fit(arrange: Arrange, ctx: Context, target: float | None, natural: float, *,
-        smallest: float, largest: float, what: str = "tokens") -> tuple[Body, Context]:
+        smallest: float, largest: float, tiny: float | None = None,
+        what: str = "tokens") -> tuple[Body, Context]:
     """Lay out at ``natural`` size without a target width; with one, find the largest size
     in [``smallest``, ``largest``] whose body (plus margins) fits ``target``. At
-    ``largest`` the body stops growing (the frame centres it on its page); when even
-    ``smallest`` is too wide, everything, type included, is scaled down uniformly (with a
-    warning when type falls below 80 % of its size).
+    ``largest`` the body stops growing (the frame centres it on its page). When even
+    ``smallest`` is too wide, everything, type included, is scaled down uniformly, but
+    never below ``text.min_size``: there the size keeps shrinking down to ``tiny`` (views
+    that thin their labels below the legible size: long sequences) at the smallest type.
 
     The body's width grows with the size, affinely within a regime: a secant step from two
     layouts usually lands on it; bisection finishes the rare regime change."""
     if target is None:
         return arrange(ctx, natural), ctx
     room = target - 2 * ctx["figure.margin"]
-    lo_body = arrange(ctx, smallest)
-    if lo_body.box.w > room + 1e-6:
-        return _shrink(arrange, ctx, target, room, smallest, lo_body, what)
-    hi_body = arrange(ctx, largest)
-    if hi_body.box.w <= room + 1e-6:
-        return hi_body, ctx
-    lo, hi, w_lo, w_hi, best = smallest, largest, lo_body.box.w, hi_body.box.w, lo_body
-    for _ in range(8):
-        guess = lo + (room - w_lo) * (hi - lo) / (w_hi - w_lo) if w_hi > w_lo else lo
-        guess = min(max(guess, lo + 1e-9), hi - 1e-9)
-        body = arrange(ctx, guess)
-        if abs(body.box.w - room) <= 0.01:
-            return body, ctx
-        if body.box.w < room:
-            lo, w_lo, best = guess, body.box.w, body
-        else:
-            hi, w_hi = guess, body.box.w
-    return best, ctx
-
-
-def _shrink(arrange: Arrange, ctx: Context, target: float, room: float, smallest: float,
-            body: Body, what: str) -> tuple[Body, Context]:
-    """Scale everything (type included) so the smallest legible layout fits ``room``."""
-    scale = 1.0
-    for _ in range(6):
-        if body.box.w <= room + 1e-6:
-            break
-        scale *= room / body.box.w * (1 - 1e-9)
-        body = arrange(ctx.at(scale), smallest * scale)
+    body = _solve(arrange, ctx, room, smallest, largest)
+    if body is not None:
+        return body, ctx
+    min_scale = min(1.0, float(ctx.value("text.min_size")) / ctx.em)  # type: ignore[arg-type]
+    scale, body = _shrink(arrange, ctx, room, smallest, min_scale)
+    if body is None:  # smallest type reached: smaller cells, thinned labels
+        floor = ctx.at(min_scale)
+        body = _solve(arrange, floor, room, tiny if tiny is not None else smallest * min_scale,
+                      smallest * min_scale) if tiny is not None else None
+        scale = min_scale
+        if body is None:  # nothing fits at the smallest type: go below it, and say so
+            scale, body = _shrink(arrange, ctx, room, smallest, 0.0)
     if scale < SHRINK_WARNING:
         size = ctx.em * 72.27 / 72
         warnings.warn(LayoutWarning(
             f"figure.width: {target / 72:.2f}in is too narrow for these {what} at "
             f"{size:.3g}pt; all type shrinks to {size * scale:.1f}pt; widen the figure, "
             "select fewer tokens or heads, or lower font.size or text.max_label_chars"),
-            stacklevel=5)
+            stacklevel=3)
+    assert body is not None
     return body, ctx.at(scale)
+
+
+def _solve(arrange: Arrange, ctx: Context, room: float, smallest: float,
+           largest: float) -> Body | None:
+    """The widest body in [smallest, largest] that fits ``room``; ``None`` when even the
+    smallest does not."""
+    lo_body = arrange(ctx, smallest)
+    if lo_body.box.w > room + 1e-6:
+        return None
+    hi_body = arrange(ctx, largest)
+    if hi_body.box.w <= room + 1e-6:
+        return hi_body
+    lo, hi, w_lo, w_hi, best = smallest, largest, lo_body.box.w, hi_body.box.w, lo_body
+    for _ in range(8):
+        guess = lo + (room - w_lo) * (hi - lo) / (w_hi - w_lo) if w_hi > w_lo else lo
+        guess = min(max(guess, lo + 1e-9 * (hi - lo)), hi - 1e-9 * (hi - lo))
+        body = arrange(ctx, guess)
+        if abs(body.box.w - room) <= 0.01:
+            return body
+        if body.box.w < room:
+            lo, w_lo, best = guess, body.box.w, body
+        else:
+            hi, w_hi = guess, body.box.w
+    return best
+
+
+def _shrink(arrange: Arrange, ctx: Context, room: float, smallest: float,
+            min_scale: float) -> tuple[float, Body | None]:
+    """Scale everything (type included) so the smallest layout fits ``room``; (scale,
+    body), body ``None`` when that would take type below ``min_scale``."""
+    scale = 1.0
+    body = arrange(ctx, smallest)
+    for _ in range(6):
+        if body.box.w <= room + 1e-6:
+            return scale, body
+        scale *= room / body.box.w * (1 - 1e-9)
+        if scale < min_scale:
+            return min_scale, None
+        body = arrange(ctx.at(scale), smallest * scale)
+    return scale, body
 
 
 def wrap(ctx: Context, text: str, width: float, factor: float, bold: bool = False) -> list[str]:

@@ -23,12 +23,40 @@ class Panel:
     nodes: list[Node]
     cells: CellGrid
     column_label_height: float
+    thinned: str = ""  # how labels were thinned, for the caption ("" when all are drawn)
 
     @property
     def box(self) -> Box:
         found = bounds(self.nodes)
         assert found is not None
         return found
+
+
+def label_need(ctx: Context, labels: Sequence[str]) -> float:
+    """The pitch a row of labels needs (their tallest band, and a little air)."""
+    return max((ctx.box(t).centred_extent for t in labels), default=0.0) * 1.1
+
+
+def label_gap(ctx: Context, cell: float, rows: Sequence[str] | None,
+              columns: Sequence[str] | None) -> float:
+    """Room between the matrix and its labels: the theme's ``matrix.label_gap``, more when
+    cells are smaller than a label is tall (a long sequence), so that the first row's
+    label and the first column's (both overhanging the corner) cannot touch."""
+    gap = ctx["matrix.label_gap"]
+    if not rows or not columns:
+        return gap
+    band = label_need(ctx, [rows[0], columns[0]]) / 1.1
+    return max(gap, (band - cell) / 2 + 0.1 * ctx.em)
+
+
+def raster(ctx: Context, cells: int, mode: object) -> bool:
+    """Draw ``cells`` as one image? ``cells = "raster"``/``"vector"`` decide; ``auto``
+    (default) above the theme's ``matrix.raster_above``."""
+    if mode == "raster":
+        return True
+    if mode == "vector":
+        return False
+    return cells > float(ctx.value("matrix.raster_above"))  # type: ignore[arg-type]
 
 
 def column_label_height(ctx: Context, labels: Sequence[str], cell_w: float) -> float:
@@ -49,12 +77,19 @@ def matrix_panel(ctx: Context, values: np.ndarray, scale: ColourScale, *, id_: s
                  column_labels: Sequence[str] | None = None,
                  names: tuple[Sequence[str], Sequence[str]] | None = None,
                  outlines: Sequence[tuple[int, int, Sequence[str]]] = (),
-                 grid: bool = True) -> Panel:
-    """Cells coloured by ``scale``; ``names`` (row, column) fill the cell tooltips of
-    matrices of at most 64 x 64 cells."""
+                 grid: bool = True, as_image: bool = False,
+                 only: tuple[Sequence[int] | None, Sequence[int] | None] = (None, None),
+                 every: tuple[int | None, int | None] = (None, None),
+                 indexed: tuple[tuple[str, ...], np.ndarray] | None = None) -> Panel:
+    """Cells coloured by ``scale`` (vector cells, or one image with ``as_image``);
+    ``names`` (row, column) fill the cell tooltips of matrices of at most 64 x 64 cells.
+    Labels closer than they need are thinned (:mod:`svgattn.layout.labels`): ``only``
+    the given indices per axis, or every k-th (at least ``every``)."""
+    from .labels import thin
+
     cell_h = cell_w if cell_h is None else cell_h
     rows, cols = values.shape
-    colours, index = scale.index(values)
+    colours, index = indexed if indexed is not None else scale.index(values)
     grid_colour = ctx.value("colors.grid")
     grid_width = ctx["matrix.grid_width"]
     # Lines between cells only while cells are large enough for them not to dominate.
@@ -63,8 +98,9 @@ def matrix_panel(ctx: Context, values: np.ndarray, scale: ColourScale, *, id_: s
                   and min(cell_w, cell_h) > 4 * grid_width else None)
     row_names, column_names = names if names else ((), ())
     cells = CellGrid(id_, 0.0, 0.0, cell_w, cell_h, tuple(colours), index, values,
-                     grid_style, rows * cols <= TOOLTIP_CELLS and bool(names),
-                     tuple(row_names), tuple(column_names))
+                     None if as_image else grid_style,
+                     rows * cols <= TOOLTIP_CELLS and bool(names) and not as_image,
+                     tuple(row_names), tuple(column_names), raster=as_image)
     nodes: list[Node] = [cells]
     line_w = 1.6 * ctx.scale
     text_colour = str(ctx.value("colors.text"))
@@ -76,17 +112,28 @@ def matrix_panel(ctx: Context, values: np.ndarray, scale: ColourScale, *, id_: s
             if box.w > 0 and box.h > 0:
                 nodes.append(Rect(f"{id_}-group-{g}-{c}", box,
                                   Style(stroke=colour, stroke_width=line_w), "group"))
-    gap = ctx["matrix.label_gap"]
+    gap = label_gap(ctx, min(cell_w, cell_h), row_labels, column_labels)
+    notes = []
     if row_labels:
-        for i, label in enumerate(row_labels):
-            nodes.append(ctx.text(f"{id_}-row-{i}", ctx.box(label), -gap, (i + 0.5) * cell_h,
-                                  "end", "row-label", text_colour))
+        shown = thin(rows, cell_h, label_need(ctx, row_labels), only[0], every[0])
+        if len(shown) < rows:
+            notes.append(f"{len(shown)} of {rows} rows labelled")
+        for i in shown:
+            nodes.append(ctx.text(f"{id_}-row-{i}", ctx.box(row_labels[i]), -gap,
+                                  (i + 0.5) * cell_h, "end", "row-label", text_colour))
     height = 0.0
     if column_labels:
-        height = column_label_height(ctx, column_labels, cell_w)
-        boxes = [ctx.box(t) for t in column_labels]
-        rotate = max(b.width for b in boxes) > cell_w - 0.15 * ctx.em
-        for j, tb in enumerate(boxes):
+        boxes_all = [ctx.box(t) for t in column_labels]
+        rotate = max(b.width for b in boxes_all) > cell_w - 0.15 * ctx.em
+        need = (label_need(ctx, column_labels) if rotate
+                else max(b.width for b in boxes_all) + 0.3 * ctx.em)
+        shown = thin(cols, cell_w, need, only[1], every[1])
+        if len(shown) < cols:
+            notes.append(f"{len(shown)} of {cols} columns labelled")
+        height = (max((boxes_all[j].width for j in shown), default=0.0) if rotate else
+                  max((boxes_all[j].height for j in shown), default=0.0)) + gap
+        boxes = [(j, boxes_all[j]) for j in shown]
+        for j, tb in boxes:
             cx = (j + 0.5) * cell_w
             if rotate:
                 nodes.append(ctx.up_text(f"{id_}-col-{j}", tb, cx, -gap, "col-label",
@@ -94,4 +141,4 @@ def matrix_panel(ctx: Context, values: np.ndarray, scale: ColourScale, *, id_: s
             else:
                 nodes.append(ctx.baseline_text(f"{id_}-col-{j}", tb, cx, -gap - tb.descent,
                                                "middle", "col-label", text_colour))
-    return Panel(nodes, cells, height)
+    return Panel(nodes, cells, height, "; ".join(notes))

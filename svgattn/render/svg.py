@@ -69,9 +69,10 @@ class Renderer:
 
     P = _PLACEHOLDER
 
-    def __init__(self) -> None:
+    def __init__(self, interactive: bool = True) -> None:
         self.styles: dict[Style, str] = {}
         self.hover = False
+        self.interactive = interactive  # False for PDF/PNG/EPS: no tooltips, no hover rules
         self.n = fmt
 
     def cls(self, style: Style) -> str:
@@ -95,7 +96,7 @@ class Renderer:
 
     def cells(self, grid: CellGrid) -> tuple[_Cell, list[tuple[str, str]], list[_Cell]]:
         rows, cols = grid.index.shape
-        if grid.tooltips:
+        if grid.tooltips and self.interactive:
             xs = [fmt(grid.x + j * grid.cell_w) for j in range(cols + 1)]
             ys = [fmt(grid.y + i * grid.cell_h) for i in range(rows + 1)]
             w, h = fmt(grid.cell_w), fmt(grid.cell_h)
@@ -111,6 +112,12 @@ class Renderer:
         back = _Cell(self.cls(Style(fill=background)), fmt(box.x), fmt(box.y), fmt(box.w),
                      fmt(box.h))
         return back, [(self.cls(Style(fill=colour)), d) for colour, d in runs], []
+
+    def raster(self, grid: CellGrid) -> str:
+        from .raster import data_uri, indexed_png, scale_factor
+
+        rows, cols = grid.index.shape
+        return data_uri(indexed_png(grid.index, grid.colours, scale_factor(rows, cols)))
 
     def data_uri(self, image: Image) -> str:
         return "data:image/png;base64," + base64.b64encode(png_bytes(image.pixels)).decode()
@@ -139,21 +146,25 @@ def png_bytes(pixels: np.ndarray) -> bytes:
             + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 
 
-def render_svg(scene: Scene, *, prefix: str | None = None) -> str:
+def render_svg(scene: Scene, *, prefix: str | None = None, interactive: bool = True) -> str:
     """The SVG document of ``scene``. ``prefix`` scopes ids and classes; by default it is
     derived from the figure's content (``sa`` + 8 hex digits), so the same figure always
-    gets the same prefix and two different figures in one page differ."""
+    gets the same prefix and two different figures in one page differ. Without
+    ``interactive`` (the SVG handed to cairosvg for PDF, PNG, EPS) there are no cell
+    tooltips and no hover rules: print cannot show them, and cairosvg parses far less."""
     if prefix is not None and not PREFIX.match(prefix):
         raise SpecError(f"prefix: {prefix[:40]!r} must be a lower-case letter followed by up to "
                         "30 letters, digits or '-'")
-    r = Renderer()
-    r.hover = any(isinstance(x, Group) and x.hover for x in scene.walk())
+    r = Renderer(interactive)
+    nodes = list(scene.walk())
+    r.hover = interactive and any(isinstance(x, Group) and x.hover for x in nodes)
+    raster = any(isinstance(x, CellGrid) and x.raster for x in nodes)
     env = environment()
     body = env.get_template("nodes.svg.j2").module.node(scene.root, r)  # type: ignore[attr-defined]
     styles = sorted(((name, style) for style, name in r.styles.items()),
                     key=lambda item: int(item[0][1:]))
     svg = env.get_template("figure.svg.j2").render(
-        scene=scene, P=_PLACEHOLDER, n=fmt, n4=n4, styles=styles, hover=r.hover,
+        scene=scene, P=_PLACEHOLDER, n=fmt, n4=n4, styles=styles, hover=r.hover, raster=raster,
         body=Markup(body) + Markup("\n"))
     if prefix is None:
         prefix = "sa" + hashlib.sha1(svg.encode("utf-8", "surrogatepass")).hexdigest()[:8]

@@ -63,6 +63,10 @@ KEYS: tuple[Key, ...] = (
         "become outlines); "
         "`paths` draws all text as outlines, identical in every renderer.",
         choices=("native", "paths")),
+    Key("text.min_size", "length", 5.0,
+        "Type never shrinks below this to fit a width: labels of long sequences are thinned "
+        "instead (every k-th token, or those the `labels` option names).", minimum=2,
+        maximum=72),
     Key("text.max_label_chars", "number", 40,
         "Token and head labels longer than this end in an ellipsis (0: never shorten).",
         minimum=0, maximum=10000),
@@ -82,6 +86,10 @@ KEYS: tuple[Key, ...] = (
         "Side of a matrix cell when `figure.width` is `auto`.", minimum=2, maximum=200),
     Key("matrix.grid_width", "length", 1.0, "Width of the lines between cells (0 for none).",
         minimum=0, maximum=20),
+    Key("matrix.raster_above", "number", 16384,
+        "Matrices of more cells than this are drawn as one embedded image (one pixel per cell "
+        "for long sequences) instead of vector cells; the `cells` option overrides.",
+        minimum=0, maximum=1e9),
     Key("matrix.row_labels", "bool", True, "Label matrix rows (query tokens) on the left."),
     Key("matrix.column_labels", "bool", True,
         "Label matrix columns (key tokens) on top; rotated when wider than a cell."),

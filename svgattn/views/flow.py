@@ -10,6 +10,7 @@ legend. Hovering a head (in a browser) highlights its connectors, with CSS alone
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,14 +20,17 @@ from ..analysis.figure import FigureData
 from ..errors import SpecError
 from ..layout.context import Context
 from ..layout.frame import Body, finish, fit
+from ..layout.labels import priority
 from ..layout.legend import legend, theme_scale
-from ..layout.matrix_panel import TOOLTIP_CELLS, column_label_height, matrix_panel
+from ..layout.matrix_panel import TOOLTIP_CELLS, label_gap, matrix_panel, raster
 from ..layout.placement import barycentre_order, spread
-from ..options import Option
+from ..options import CELLS, LABELS, Option
 from ..scene import Box, Group, Node, Path, Rect, Scene, Style, moved
 from .base import View, register
 
 MAX_CELL_EM = 4.0  # cells never grow beyond this when filling a wide figure
+AUTO_SIDE = 720.0  # points: a long sequence's matrix side when the width is auto
+TINY_CELL = 0.02  # points: the smallest cell when a width is tight (labels thinned)
 GAP_PER_CELL = 1.5  # connectors get at least this many cell sides of room
 NODE_FRACTION = 0.82  # token node height as a share of the row pitch
 PANEL_GAP_EM = 1.2  # between the matrices of a composition
@@ -41,6 +45,7 @@ class Flow(View):
         Option("matrices", "choice", "combined", "Flow view: beside the combined matrix, or "
                "one matrix per head (panels share the token rows and one legend).",
                choices=("combined", "heads"), group="flow view"),
+        LABELS, CELLS,
     )
 
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
@@ -59,18 +64,29 @@ class Flow(View):
         colours = [h.color or head_colour(palette, i)  # type: ignore[arg-type]
                    for i, h in enumerate(data.heads)]
 
+        image = raster(ctx, sum(p.size for p in panels), opts.get("cells"))
+        indexed = [scale.index(p) for p in panels]  # once, whatever the layouts tried
+        labels = priority(opts.get("labels"), data.key_tokens, data.key_labels, data.matrix,
+                          1, "flow view")
+        notes: list[str] = []
+
         def arrange(c: Context, cell: float) -> Body:
-            return _arrange(data, c, cell, panels, scale, colours, per_head)
+            return _arrange(data, c, cell, panels, scale, colours, per_head,
+                            _Cells(image, indexed, labels, notes))
 
         line = _line(data, ctx)
+        n = max(len(data.query_labels), len(data.key_labels))
         natural = max(ctx["matrix.cell_size"], line / NODE_FRACTION)
-        body, fitted = fit(arrange, ctx, width, natural,
-                           smallest=line / NODE_FRACTION * 1.02,
-                           largest=MAX_CELL_EM * ctx.em,
+        smallest = line / NODE_FRACTION * 1.02
+        if n * natural > AUTO_SIDE:  # a long sequence: small cells, only linked tokens named
+            natural, smallest = AUTO_SIDE / n, TINY_CELL
+        body, fitted = fit(arrange, ctx, width, natural, smallest=smallest,
+                           largest=max(MAX_CELL_EM * ctx.em, natural), tiny=TINY_CELL,
                            what=f"{len(data.query_labels)} tokens")
         caption = list(data.caption)
         if scale.note:
             caption.append(scale.note.capitalize())
+        caption += [n_[:1].upper() + n_[1:] for n_ in notes]
         return finish(fitted, body, title=data.title, caption=caption, room=width,
                       name="Attention heads and attention matrix",
                       show_title=opts.get("show_title"))
@@ -81,52 +97,75 @@ def _line(data: FigureData, ctx: Context) -> float:
     return max(ctx.box(t).centred_extent for t in {*data.query_labels, *data.key_labels})
 
 
+@dataclass
+class _Cells:
+    """How the matrices are drawn, decided once per figure (not per layout tried)."""
+
+    image: bool  # cells as one embedded image
+    indexed: list[tuple[tuple[str, ...], np.ndarray]]  # each panel's colours and indices
+    labels: tuple[list[int] | None, int | None]  # column labels: only these / every k-th
+    notes: list[str]  # out: what the caption must say about thinned labels and nodes
+
+
 def _arrange(data: FigureData, ctx: Context, cell: float, panels: list[np.ndarray],
-             scale: Any, colours: list[str], per_head: bool) -> Body:
+             scale: Any, colours: list[str], per_head: bool, how: _Cells) -> Body:
     em = ctx.em
     heads = data.heads
     nq = len(data.query_labels)
     bold = ctx.value("font.head_weight") == "bold"
     head_boxes = [ctx.box(h.name, bold=bold) for h in heads]
-    node_boxes = [ctx.box(t) for t in data.query_labels]
     pad = ctx["flow.box_padding"]
     line = _line(data, ctx)
+    # Rows too close for a node each (a long sequence): only the tokens the heads link to
+    # get nodes, spread apart and joined to their rows by leader lines.
+    long = cell * NODE_FRACTION < line
+    named = sorted({t for h in heads for t in h.links}) if long else list(range(nq))
+    node_boxes = {i: ctx.box(data.query_labels[i]) for i in named}
     head_line = max((b.centred_extent for b in head_boxes), default=0.0)
     box_h = max(ctx["flow.box_height"], head_line + 0.4 * em)
-    node_h = min(max(ctx["flow.box_height"], line + 0.4 * em), NODE_FRACTION * cell)
+    node_h = max(ctx["flow.box_height"], line + 0.4 * em)
+    if not long:
+        node_h = min(node_h, NODE_FRACTION * cell)
     gap = ctx["matrix.label_gap"]
     show_nodes = bool(ctx.value("flow.token_nodes"))
-    show_rows = bool(ctx.value("matrix.row_labels"))
+    # a long sequence's rows are named by the nodes; with no node, by thinned row labels
+    show_rows = bool(ctx.value("matrix.row_labels")) and not (long and show_nodes and named)
 
     # --- columns (x) -------------------------------------------------------------------
     head_w = max((b.width for b in head_boxes), default=0.0) + 2 * pad
     x_nodes = head_w + max(ctx["flow.connector_gap"], GAP_PER_CELL * cell) if heads else 0.0
-    node_w = max(b.width for b in node_boxes) + 2 * pad if show_nodes else 0.0
-    x_after_nodes = x_nodes + node_w + (em if show_nodes else 0.0)
-    row_w = max(b.width for b in node_boxes) if show_rows else 0.0
+    node_w = max((b.width for b in node_boxes.values()), default=0.0) + 2 * pad \
+        if show_nodes and node_boxes else 0.0
+    leader = 2.5 * em if long and node_w else 0.0  # room for the leader lines
+    x_after_nodes = x_nodes + node_w + (em if node_w else 0.0) + leader
+    row_w = max(ctx.box(t).width for t in data.query_labels) if show_rows else 0.0
+    show_cols = bool(ctx.value("matrix.column_labels"))
+    columns = data.key_labels if show_cols else ()
+    if show_rows:
+        gap = label_gap(ctx, cell, data.query_labels, columns)
     x_matrix = x_after_nodes + (row_w + gap if show_rows else 0.0)
 
     # --- the matrices: all panels share the rows; column labels decide the top ---------
-    show_cols = bool(ctx.value("matrix.column_labels"))
-    columns = data.key_labels if show_cols else ()
-    col_h = column_label_height(ctx, columns, cell)
     title_h = 0.0
     if per_head:
         title_h = max(ctx.box(h.name, factor=0.9, bold=True).height for h in heads) + 0.4 * em
-    y_matrix = col_h + title_h
-    nodes: list[Node] = []
-    x = x_matrix
+    built = []
     for p, values in enumerate(panels):
         outlines = []
         if not per_head:
             outlines = [(g.start, g.stop, tuple(colours[h] for h in g.heads)) for g in data.groups]
-        panel = matrix_panel(ctx, values, scale, id_="matrix" if not per_head else f"matrix-{p}",
-                             cell_w=cell,
-                             row_labels=data.query_labels if (show_rows and p == 0) else None,
-                             column_labels=columns,
-                             names=(data.query_labels, data.key_labels)
-                             if sum(v.size for v in panels) <= TOOLTIP_CELLS else None,
-                             outlines=outlines)
+        built.append(matrix_panel(
+            ctx, values, scale, id_="matrix" if not per_head else f"matrix-{p}", cell_w=cell,
+            row_labels=data.query_labels if (show_rows and p == 0) else None,
+            column_labels=columns,
+            names=(data.query_labels, data.key_labels)
+            if sum(v.size for v in panels) <= TOOLTIP_CELLS else None,
+            outlines=outlines, as_image=how.image, indexed=how.indexed[p],
+            only=(None, how.labels[0]), every=(None, how.labels[1])))
+    y_matrix = max(b.column_label_height for b in built) + title_h
+    nodes: list[Node] = []
+    x = x_matrix
+    for p, (values, panel) in enumerate(zip(panels, built, strict=True)):
         nodes.extend(moved(n, x, y_matrix) for n in panel.nodes)
         if per_head:
             tb = ctx.box(heads[p].name, factor=0.9, bold=True)
@@ -135,10 +174,19 @@ def _arrange(data: FigureData, ctx: Context, cell: float, panels: list[np.ndarra
         x += values.shape[1] * cell + PANEL_GAP_EM * em
     x -= PANEL_GAP_EM * em
     row_y = [y_matrix + (i + 0.5) * cell for i in range(nq)]
+    # where each named token's node sits: on its row, or (long) spread near it
+    node_y = dict(zip(named, spread([row_y[i] for i in named], node_h + 0.25 * em)
+                      if long else [row_y[i] for i in named], strict=True))
+    thinned = next((b.thinned for b in built if b.thinned), "")
+    how.notes[:] = [thinned] if thinned else []
+    if long and named:
+        how.notes.append(f"token nodes: the {len(named)} of {nq} tokens the heads link to, "
+                         "each joined to its matrix row")
 
     # --- heads: barycentre order, near their tokens, de-overlapped ----------------------
     centre = y_matrix + nq * cell / 2
-    targets = [float(np.mean([row_y[i] for i in h.links])) if h.links else centre for h in heads]
+    targets = [float(np.mean([node_y[i] for i in h.links])) if h.links else centre
+               for h in heads]
     order = barycentre_order(targets)
     placed = spread([targets[i] for i in order], box_h + ctx["flow.head_gap"])
     head_y = [0.0] * len(heads)
@@ -146,36 +194,46 @@ def _arrange(data: FigureData, ctx: Context, cell: float, panels: list[np.ndarra
         head_y[i] = placed[slot]
     radius = ctx["flow.corner_radius"]
     text_role = ctx.value("colors.head_text")
-    bend = (x_nodes - head_w) / 2
-    connector = Style(stroke=None, stroke_width=ctx["flow.connector_width"],
-                      opacity=float(ctx.value("flow.connector_opacity")), linecap="round")  # type: ignore[arg-type]
+    end_x = x_nodes if node_w or not long else x_matrix
+    bend = (end_x - head_w) / 2
+    width_ = ctx["flow.connector_width"]
+    opacity = float(ctx.value("flow.connector_opacity"))  # type: ignore[arg-type]
     items: list[Node] = []
     for i, (h, tb) in enumerate(zip(heads, head_boxes, strict=True)):
         box = Box(0.0, head_y[i] - box_h / 2, head_w, box_h)
         fill = contrast_text(colours[i]) if text_role == "auto" else str(text_role)
         paths: list[Node] = []
         for t in h.links:
-            x0, y0, x3, y3 = head_w, head_y[i], x_nodes, row_y[t]
+            x0, y0, x3, y3 = head_w, head_y[i], end_x, node_y[t]
             paths.append(Path(f"conn-{i}-{t}", (("M", (x0, y0)),
                                                 ("C", (x0 + bend, y0, x3 - bend, y3, x3, y3))),
-                              Style(stroke=colours[i], stroke_width=connector.stroke_width,
-                                    opacity=connector.opacity, linecap="round"), "target"))
+                              Style(stroke=colours[i], stroke_width=width_, opacity=opacity,
+                                    linecap="round"), "target"))
         items.append(Group(f"head-group-{i}", (
             *paths,
             Rect(f"head-{i}", box, Style(fill=colours[i]), "head", radius),
             ctx.text(f"head-label-{i}", tb, box.x + box.w / 2, head_y[i], "middle",
                      "head-label", fill, bold=bold, owner=f"head-{i}")), hover="item"))
     token_nodes: list[Node] = []
-    if show_nodes:
+    if node_w:
         stroke = Style(fill=str(ctx.value("colors.node_fill")),
                        stroke=str(ctx.value("colors.node_stroke")),
                        stroke_width=ctx["flow.node_stroke_width"])
         node_text = str(ctx.value("colors.node_text"))
-        for i, tb in enumerate(node_boxes):
-            box = Box(x_nodes, row_y[i] - node_h / 2, node_w, node_h)
+        rule = Style(stroke=str(ctx.value("colors.muted")),
+                     stroke_width=ctx["flow.node_stroke_width"])
+        for i, tb in node_boxes.items():
+            y = node_y[i]
+            box = Box(x_nodes, y - node_h / 2, node_w, node_h)
             token_nodes.append(Rect(f"token-{i}", box, stroke, "node", min(radius, node_h / 2)))
-            token_nodes.append(ctx.text(f"token-label-{i}", tb, x_nodes + node_w / 2, row_y[i],
+            token_nodes.append(ctx.text(f"token-label-{i}", tb, x_nodes + node_w / 2, y,
                                         "middle", "node-label", node_text, owner=f"token-{i}"))
+            if long:  # out, down or up to the row, in: a leader line of three straight runs
+                x0, x1 = x_nodes + node_w, x_matrix - 0.15 * em
+                token_nodes.append(Path(f"leader-{i}", (
+                    ("M", (x0, y)), ("L", (x0 + 0.35 * leader, y)),
+                    ("L", (x0 + 0.75 * leader, row_y[i])), ("L", (x1, row_y[i]))), rule,
+                    "leader"))
 
     # --- legend ---------------------------------------------------------------------------
     extra = []
@@ -184,9 +242,9 @@ def _arrange(data: FigureData, ctx: Context, cell: float, panels: list[np.ndarra
         key = legend(ctx, scale, x + 1.5 * em, y_matrix, nq * cell)
         extra, gradients = key.nodes, key.gradients
     body: list[Node] = [Group("heads", tuple(items), "heads", hover="scope"),
-            Group("tokens", tuple(token_nodes), "tokens"), Group("matrices", tuple(nodes),
-                                                                    "matrices"),
-            Group("legend", tuple(extra), "legend")]
+                        Group("tokens", tuple(token_nodes), "tokens"),
+                        Group("matrices", tuple(nodes), "matrices"),
+                        Group("legend", tuple(extra), "legend")]
     desc = (f"Flow diagram of {len(heads)} attention head(s) over {nq} query and "
             f"{len(data.key_labels)} key tokens, beside "
             + ("one matrix per head." if per_head else

@@ -10,14 +10,18 @@ from typing import Any
 import numpy as np
 
 from ..analysis.figure import FigureData
+from ..analysis.reduce import pool
 from ..layout.context import Context
 from ..layout.frame import Body, finish, fit
 from ..layout.legend import legend, theme_scale
-from ..layout.matrix_panel import TOOLTIP_CELLS, matrix_panel
+from ..layout.matrix_panel import TOOLTIP_CELLS, matrix_panel, raster
 from ..options import Option
 from ..scene import Box, Group, Node, Path, Rect, Scene, Style, moved
 from ..theme.schema import Key
 from .base import View, register
+
+THUMB_CELLS = 128  # longer sequences are max-pooled to at most this many cells a side
+THUMB_LINES = 256  # a lines thumbnail draws at most this many lines
 
 
 @register
@@ -48,9 +52,15 @@ class Grid(View):
         if data.signed:  # a difference is one matrix: the grid shows it once
             stack = data.matrix[None, None]
         lines = opts.get("thumbnail") == "lines"
+        # Long sequences: a thumbnail cannot show more cells than it has dots; the maximum
+        # over blocks keeps a thin diagonal or a sink visible where sampling would drop it.
+        block = -(-max(stack.shape[-2:]) // THUMB_CELLS)
+        if block > 1 and not lines:
+            stack = pool(stack, block, "max")
+        cells = raster(ctx, stack.size, opts.get("cells"))
 
         def arrange(c: Context, side: float) -> Body:
-            return _arrange(data, c, side, stack, scale, cells_scale, lines)
+            return _arrange(data, c, side, stack, scale, cells_scale, lines, cells)
 
         body, fitted = fit(arrange, ctx, width, ctx["grid.thumbnail"], smallest=1.5 * ctx.em,
                            largest=4 * ctx["grid.thumbnail"], what="heads")
@@ -59,6 +69,11 @@ class Grid(View):
         caption.append(f"Rows: layers {data.stack_layers[0]}\u2013{data.stack_layers[-1]}; "
                        f"columns: heads {data.stack_heads[0]}\u2013{data.stack_heads[-1]}"
                        if layers * heads > 1 else "")
+        if block > 1 and not lines:
+            caption.append(f"Each thumbnail cell: the maximum over {block} x {block} tokens")
+        elif lines and stack.shape[-1] * stack.shape[-2] > THUMB_LINES:
+            caption.append(f"Each thumbnail: its {THUMB_LINES} strongest lines"
+                           + (" outside the sink columns" if data.sinks else ""))
         caption.append("One colour scale for every thumbnail" + (
             f"; {scale.note}" if scale.note else "") if not lines else
             "Line colour and opacity from the weight, one scale for every thumbnail")
@@ -68,7 +83,7 @@ class Grid(View):
 
 
 def _arrange(data: FigureData, ctx: Context, side: float, stack: np.ndarray, scale: Any,
-             cells_scale: Any, lines: bool) -> Body:
+             cells_scale: Any, lines: bool, as_image: bool) -> Body:
     em = ctx.em
     layers, heads, q, k = stack.shape
     gap = ctx["grid.gap"]
@@ -93,10 +108,12 @@ def _arrange(data: FigureData, ctx: Context, side: float, stack: np.ndarray, sca
             name = f"{data.stack_layers[min(r, len(data.stack_layers) - 1)]} " \
                    f"{data.stack_heads[min(c, len(data.stack_heads) - 1)]}".strip()
             if lines:
-                thumb = _lines(stack[r, c], scale, ctx, w, h, f"thumb-{r}-{c}", text)
+                thumb = _lines(stack[r, c], scale, ctx, w, h, f"thumb-{r}-{c}", text,
+                               list(data.sinks))
             else:
                 panel = matrix_panel(ctx, stack[r, c], cells_scale, id_=f"thumb-{r}-{c}",
                                      cell_w=cell_w, cell_h=cell_h, grid=False,
+                                     as_image=as_image,
                                      names=(data.query_labels, data.key_labels)
                                      if layers * heads * q * k <= TOOLTIP_CELLS else None)
                 thumb = panel.nodes
@@ -113,7 +130,7 @@ def _arrange(data: FigureData, ctx: Context, side: float, stack: np.ndarray, sca
 
 
 def _lines(weights: np.ndarray, scale: Any, ctx: Context, w: float, h: float, id_: str,
-           colour: str) -> list[Node]:
+           colour: str, sinks: list[int]) -> list[Node]:
     """A lines thumbnail: queries on the left edge, keys on the right, opacity from the
     weight on the shared scale; lines under 5 % of the scale's top are left out."""
     q, k = weights.shape
@@ -122,7 +139,14 @@ def _lines(weights: np.ndarray, scale: Any, ctx: Context, w: float, h: float, id
                                   stroke_width=0.3 * ctx.scale), "thumbnail-frame")]
     t = scale.normalise(weights)
     colours, index = scale.coarser(16).index(weights)
-    for i, j in zip(*np.nonzero(t >= 0.05), strict=True):
+    i_, j_ = np.nonzero(t >= 0.05)
+    if len(i_) > THUMB_LINES:  # long sequences: the strongest lines only, sinks aside
+        rest = ~np.isin(j_, sinks)
+        i_, j_ = i_[rest], j_[rest]
+        if len(i_) > THUMB_LINES:
+            best = np.sort(np.argpartition(-t[i_, j_], THUMB_LINES - 1)[:THUMB_LINES])
+            i_, j_ = i_[best], j_[best]
+    for i, j in zip(i_.tolist(), j_.tolist(), strict=True):
         y0, y1 = (i + 0.5) * h / q, (j + 0.5) * h / k
         out.append(Path(f"{id_}-{i}-{j}", (("M", (0.08 * w, y0)), ("L", (0.92 * w, y1))),
                         Style(stroke=colours[int(index[i, j])],

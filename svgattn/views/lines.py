@@ -24,6 +24,9 @@ from ..scene import Box, Group, Node, Path, Rect, Scene, Style
 from ..theme.schema import Key
 from .base import View, register
 
+LONG_ROWS = 48  # more tokens than this: only the strongest lines and the tokens they join
+DEFAULT_TOP = 12  # strongest lines per head kept for a long sequence
+
 
 @register
 class Lines(View):
@@ -73,9 +76,19 @@ class Lines(View):
         threshold = float(opts.get("threshold", 0.05) if opts.get("threshold") is not None
                           else 0.05)
         encode = opts.get("encode") or "opacity"
+        strongest = opts.get("top")
+        long = max(stack.shape[1:]) > LONG_ROWS or strongest is not None
+        lines = _select(stack, row, threshold * vmax, keep,
+                        (strongest or DEFAULT_TOP) if long else None)
+        queries = sorted({i for h in lines for i, _ in h}) if long else \
+            list(range(stack.shape[1]))
+        keys = sorted({j for h in lines for _, j in h}) if long else list(range(stack.shape[2]))
+        if long and row is not None and row not in queries:
+            queries = sorted([*queries, row])
 
         def arrange(c: Context, gap: float) -> Body:
-            return _arrange(data, c, gap, stack, names, colours, row, vmax, threshold, encode)
+            return _arrange(data, c, gap, stack, names, colours, row, vmax, encode, lines,
+                            queries, keys, long)
 
         body, fitted = fit(arrange, ctx, width, ctx["lines.gap"], smallest=3 * ctx.em,
                            largest=4 * ctx["lines.gap"], what="tokens")
@@ -85,65 +98,110 @@ class Lines(View):
         caption.append(f"Lines: {encode} from the weight (full at {vmax:.3g}); {rule}"
                        + (f"; only the attention of {data.query_labels[row]!r}"
                           if row is not None else ""))
+        if long:
+            caption.append(f"The {strongest or DEFAULT_TOP} strongest lines of each head (sink "
+                           f"columns aside); only the {len(queries)} query and {len(keys)} key "
+                           f"tokens they join are listed, with their positions (of "
+                           f"{stack.shape[1]} and {stack.shape[2]})")
         return finish(fitted, body, title=data.title, caption=caption, room=width,
                       name="Attention head view", show_title=opts.get("show_title"))
 
 
+def _select(stack: np.ndarray, focus: int | None, floor: float, keep: list[int],
+            strongest: int | None) -> list[list[tuple[int, int]]]:
+    """Each head's lines as (query, key) pairs: every weight at least ``floor`` (and
+    1e-12), only row ``focus`` if given; with ``strongest``, the K strongest of those
+    outside the sink columns ``keep`` excludes, strongest first."""
+    out: list[list[tuple[int, int]]] = []
+    floor = max(floor, 1e-12)
+    for weights in stack:
+        view = weights if focus is None else weights[[focus]]
+        if strongest is None:
+            i, j = np.nonzero(view >= floor)
+        else:
+            masked = np.where(view[:, keep] >= floor, view[:, keep], -1.0)
+            flat = masked.ravel()
+            k = min(strongest, int(np.count_nonzero(flat >= 0)))
+            best = np.argpartition(-flat, k - 1)[:k] if k else np.zeros(0, np.int64)
+            best = best[np.argsort(-flat[best], kind="stable")]
+            i, j = np.divmod(best, len(keep))
+            j = np.asarray(keep)[j] if len(j) else j
+        rows = i if focus is None else np.full(len(i), focus)
+        out.append([(int(a), int(b)) for a, b in zip(rows, j, strict=True)])
+    return out
+
+
 def _arrange(data: FigureData, ctx: Context, gap: float, stack: np.ndarray, names: list[str],
-             colours: list[str], focus: int | None, vmax: float, threshold: float,
-             encode: str) -> Body:
+             colours: list[str], focus: int | None, vmax: float, encode: str,
+             lines: list[list[tuple[int, int]]], queries: list[int], keys: list[int],
+             long: bool) -> Body:
     em = ctx.em
     pitch = ctx["lines.row_pitch"]
     text = str(ctx.value("colors.text"))
     muted = str(ctx.value("colors.muted"))
-    q_boxes = [ctx.box(t, bold=i == focus) for i, t in enumerate(data.query_labels)]
-    k_boxes = [ctx.box(t) for t in data.key_labels]
-    left_w = max(b.width for b in q_boxes)
+    q_boxes = {i: ctx.box(data.query_labels[i], bold=i == focus) for i in queries}
+    k_boxes = {j: ctx.box(data.key_labels[j]) for j in keys}
+    # long sequences: positions in a muted column outside the tokens
+    q_pos = {i: ctx.box(str(i), factor=0.85) for i in queries} if long else {}
+    k_pos = {j: ctx.box(str(j), factor=0.85) for j in keys} if long else {}
+    pos_gap = 0.5 * em if long else 0.0
+    pos_w = max((b.width for b in q_pos.values()), default=0.0) + pos_gap
+    left_w = pos_w + max((b.width for b in q_boxes.values()), default=0.0)
     pad = 0.5 * em
     x_left = left_w + pad  # lines start here
     x_right = x_left + gap  # and end here
+    q_y = {i: (r + 0.5) * pitch for r, i in enumerate(queries)}
+    k_y = {j: (r + 0.5) * pitch for r, j in enumerate(keys)}
     line_w = ctx["lines.width"]
     full = float(ctx.value("lines.opacity"))  # type: ignore[arg-type]
     n_heads = stack.shape[0]
+    by_query: dict[int, list[tuple[int, int]]] = {i: [] for i in queries}
+    for h, pairs in enumerate(lines):
+        for i, j in pairs:
+            by_query[i].append((h, j))
     items: list[Node] = []
-    for i, box in enumerate(q_boxes):
-        y0 = (i + 0.5) * pitch
+    for i in queries:
+        y0 = q_y[i]
         label_colour = text if focus is None or i == focus else muted
-        parts: list[Node] = [ctx.text(f"query-{i}", box, left_w, y0, "end", "query-label",
-                                      label_colour, bold=i == focus,
+        parts: list[Node] = [ctx.text(f"query-{i}", q_boxes[i], left_w, y0, "end",
+                                      "query-label", label_colour, bold=i == focus,
                                       owner="focus" if i == focus else None)]
-        if focus is None or i == focus:
-            for h in range(n_heads):
-                weights = stack[h, i]
-                for j in np.flatnonzero(weights >= max(threshold * vmax, 1e-12)).tolist():
-                    t = min(1.0, float(weights[j]) / vmax)
-                    # overlaid heads share the ink (BertViz divides by the number of heads;
-                    # the square root keeps single heads of a crowded figure visible)
-                    style = (Style(stroke=colours[h], stroke_width=line_w,
-                                   opacity=round(full * t / max(1, n_heads) ** 0.5, 3))
-                             if encode == "opacity" else
-                             Style(stroke=colours[h], stroke_width=round(line_w * 2.5 * t, 2),
-                                   opacity=round(full / max(1, n_heads) ** 0.5, 3)))
-                    y1 = (j + 0.5) * pitch
-                    parts.append(Path(f"line-{h}-{i}-{j}", (("M", (x_left, y0)),
-                                                            ("L", (x_right, y1))), style,
-                                      "target"))
+        if long:
+            parts.append(ctx.text(f"query-pos-{i}", q_pos[i], pos_w - pos_gap, y0, "end",
+                                  "position", muted))
+        for h, j in sorted(by_query[i]):
+            t = min(1.0, float(stack[h, i, j]) / vmax)
+            # overlaid heads share the ink (BertViz divides by the number of heads;
+            # the square root keeps single heads of a crowded figure visible)
+            style = (Style(stroke=colours[h], stroke_width=line_w,
+                           opacity=round(full * t / max(1, n_heads) ** 0.5, 3))
+                     if encode == "opacity" else
+                     Style(stroke=colours[h], stroke_width=round(line_w * 2.5 * t, 2),
+                           opacity=round(full / max(1, n_heads) ** 0.5, 3)))
+            parts.append(Path(f"line-{h}-{i}-{j}", (("M", (x_left, y0)),
+                                                    ("L", (x_right, k_y[j]))), style,
+                              "target"))
         items.append(Group(f"query-group-{i}", tuple(parts), hover="item"))
-    keys: list[Node] = [ctx.text(f"key-{j}", box, x_right + pad, (j + 0.5) * pitch, "start",
-                                 "key-label", text) for j, box in enumerate(k_boxes)]
+    keys_w = max((b.width for b in k_boxes.values()), default=0.0)
+    key_nodes: list[Node] = [ctx.text(f"key-{j}", k_boxes[j], x_right + pad, k_y[j], "start",
+                                      "key-label", text) for j in keys]
+    key_nodes += [ctx.text(f"key-pos-{j}", k_pos[j], x_right + pad + keys_w + pos_gap, k_y[j],
+                           "start", "position", muted) for j in keys if long]
     nodes: list[Node] = [Group("queries", tuple(items), "queries", hover="scope"),
-                         Group("keys", tuple(keys), "keys")]
-    bottom = max(len(q_boxes), len(k_boxes)) * pitch
-    right = x_right + pad + max(b.width for b in k_boxes)
+                         Group("keys", tuple(key_nodes), "keys")]
+    bottom = max(len(queries), len(keys), 1) * pitch
+    right = x_right + pad + keys_w + (pos_gap + max((b.width for b in k_pos.values()),
+                                                    default=0.0) if long else 0.0)
     if focus is not None:  # a quiet box behind the focus token
         fb = q_boxes[focus]
-        nodes.insert(0, Rect("focus", Box(left_w - fb.width - 0.25 * em, focus * pitch +
-                                          0.08 * pitch, fb.width + 0.5 * em, 0.84 * pitch),
+        top = q_y[focus] - 0.42 * pitch
+        nodes.insert(0, Rect("focus", Box(left_w - fb.width - 0.25 * em, top,
+                                          fb.width + 0.5 * em, 0.84 * pitch),
                              Style(fill=str(ctx.value("colors.cell_low"))), "focus",
                              0.2 * em))
     if names != ["matrix"] and ctx.value("legend.show"):
         key = head_key(ctx, list(zip(names, colours, strict=True)), 0.0, bottom + 0.6 * em,
                        width=right)
         nodes.append(Group("legend", tuple(key.nodes), "legend"))
-    return Body(nodes, [], f"Head view: {len(names)} head(s) over {len(q_boxes)} query and "
-                f"{len(k_boxes)} key tokens.")
+    return Body(nodes, [], f"Head view: {len(names)} head(s) over {len(data.query_labels)} "
+                f"query and {len(data.key_labels)} key tokens.")

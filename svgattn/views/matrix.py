@@ -10,12 +10,16 @@ from typing import Any
 from ..analysis.figure import FigureData
 from ..layout.context import Context
 from ..layout.frame import Body, finish, fit
+from ..layout.labels import priority
 from ..layout.legend import legend, theme_scale
-from ..layout.matrix_panel import matrix_panel
+from ..layout.matrix_panel import label_need, matrix_panel, raster
+from ..options import CELLS, LABELS
 from ..scene import Group, Scene, moved
 from .base import View, register
 
 MAX_CELL_EM = 4.0
+AUTO_SIDE = 720.0  # points: the side of a long sequence's matrix when the width is auto
+TINY_CELL = 0.02  # points: the smallest cell when a width is tight (labels thinned)
 
 
 @register
@@ -23,12 +27,21 @@ class Matrix(View):
     name = "matrix"
     summary = "one labelled heatmap (a head, a combination, rollout or a difference)"
     default_heads = "all"
+    options = (LABELS, CELLS)
 
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
                width: float | None) -> Scene:
         scale = theme_scale(ctx, data.matrix, signed=data.signed, sinks=data.sinks,
                             opts=dict(opts))
         rows, cols = data.matrix.shape
+        image = raster(ctx, rows * cols, opts.get("cells"))
+        indexed = scale.index(data.matrix)  # once, whatever the number of layouts tried
+        spec = opts.get("labels")
+        only_rows, every_rows = priority(spec, data.query_tokens, data.query_labels,
+                                         data.matrix, 0, "matrix view")
+        only_cols, every_cols = priority(spec, data.key_tokens, data.key_labels, data.matrix,
+                                         1, "matrix view")
+        notes: list[str] = []
 
         def arrange(c: Context, cell: float) -> Body:
             show_rows = bool(c.value("matrix.row_labels"))
@@ -37,7 +50,10 @@ class Matrix(View):
                                  row_labels=data.query_labels if show_rows else None,
                                  column_labels=data.key_labels if show_cols else None,
                                  names=(data.query_labels, data.key_labels),
-                                 outlines=[(g.start, g.stop, ()) for g in data.groups])
+                                 outlines=[(g.start, g.stop, ()) for g in data.groups],
+                                 as_image=image, only=(only_rows, only_cols),
+                                 every=(every_rows, every_cols), indexed=indexed)
+            notes[:] = [panel.thinned] if panel.thinned else []
             nodes = list(panel.nodes)
             gradients = []
             if c.value("legend.show"):
@@ -47,10 +63,15 @@ class Matrix(View):
             return Body([Group("matrix-panel", tuple(moved(n, 0, 0) for n in nodes), "panel")],
                         gradients, f"Attention matrix of {rows} query x {cols} key tokens.")
 
-        line = max(ctx.box(t).centred_extent for t in {*data.query_labels, *data.key_labels})
-        natural = max(ctx["matrix.cell_size"], line * 1.15)
-        body, fitted = fit(arrange, ctx, width, natural, smallest=line * 1.05,
-                           largest=MAX_CELL_EM * ctx.em, what=f"{max(rows, cols)} tokens")
+        n = max(rows, cols)
+        line = label_need(ctx, [*data.query_labels[:2000], *data.key_labels[:2000]])
+        # Long sequences get a matrix of about 10 inches at most by default, labels thinned.
+        long = n * line > AUTO_SIDE
+        natural = AUTO_SIDE / n if long else max(ctx["matrix.cell_size"], line)
+        body, fitted = fit(arrange, ctx, width, natural, smallest=TINY_CELL if long else line,
+                           largest=max(MAX_CELL_EM * ctx.em, natural), tiny=TINY_CELL,
+                           what=f"{n} tokens")
         caption = list(data.caption) + ([scale.note.capitalize()] if scale.note else [])
+        caption += [n_.capitalize() for n_ in notes]
         return finish(fitted, body, title=data.title, caption=caption, room=width,
                       name="Attention matrix", show_title=opts.get("show_title"))

@@ -1,0 +1,320 @@
+"""Many figures at once: every head of every layer, many inputs, several checkpoints.
+
+:func:`plan` expands inputs (attention files, spec files, or :class:`~svgattn.data.Attention`
+objects such as a model's run) and a selection of layers and heads into :class:`Job`\\ s,
+one per output file named by a pattern (``figs/{stem}-{layer}-{head}.pdf``);
+:func:`run` renders them on any :class:`concurrent.futures.Executor`: a local process
+pool by default, or a Dask cluster (``Client(...).get_executor()``).
+
+Workers only draw: they return the encoded figure and the parent writes it (atomically),
+so a worker needs no access to the output directory, and a failure of one figure (a
+poisoned input, a bad option) is reported by name while the others finish. A worker
+reads an input file once and keeps it for the next figures of that file.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import string
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from . import limits
+from .data import Attention
+from .errors import InputWarning, SpecError, SvgattnError, printable, quote, quote_path
+
+ARRAYS = (".npz", ".npy")
+SPECS = (".toml", ".json")
+FIELDS = ("stem", "input", "layer", "head", "layer_name", "head_name", "view")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a job's attention comes from: a file (each worker reads it, once) or an
+    :class:`Attention` in memory (sent with the job)."""
+
+    name: str
+    path: str | None = None
+    attention: Attention | None = None
+    batch_index: int | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """One figure to draw: its name (for messages), output file, source and options."""
+
+    name: str
+    output: str
+    source: Source
+    settings: Mapping[str, Any]  # view, theme, width, text mode
+    options: Mapping[str, Any]  # figure options, with this job's layer and head
+    fmt: str
+    dpi: float = 300.0
+    limits: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    """What a batch did: outputs written and skipped, and failures as (name, message)."""
+
+    written: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        total = len(self.written) + len(self.skipped) + len(self.failed)
+        parts = [f"{len(self.written)} written"]
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped (exist; --force redraws them)")
+        if self.failed:
+            parts.append(f"{len(self.failed)} failed")
+        return f"batch: {total} figure(s): " + ", ".join(parts)
+
+
+def plan(inputs: Iterable[str | os.PathLike[str] | Attention], output: str, *,
+         layers: object = None, heads: object = None, view: str = "flow",
+         theme: Any = None, width: Any = None, text: str | None = None, fmt: str | None = None,
+         dpi: float = 300.0, batch_index: int | None = None,
+         **options: Any) -> tuple[list[Job], list[tuple[str, str]]]:
+    """The jobs for ``inputs`` (attention files, spec files, :class:`Attention` objects):
+    one figure per input, or per selected layer and head when ``layers``/``heads`` are
+    given (``"all"``, ``"0-3"``, ``[0, 5]`` ...). ``output`` is a pattern with fields
+    ``{stem}`` (the input's name), ``{input}`` (its index), ``{layer}``, ``{head}``
+    (indices), ``{layer_name}``, ``{head_name}`` and ``{view}``. Returns the jobs and
+    the inputs that could not be planned (name, message): those are failures, not errors,
+    so the other inputs still run. Raises :class:`SpecError` for a bad pattern or two
+    figures that would write the same file."""
+    from .diagram import check_dpi, option_schema
+    from .export import format_of
+    from .options import parse_all
+    from .views.base import get
+
+    get(view)
+    dpi = check_dpi(dpi, "--dpi")
+    fields = _fields(output)
+    out_fmt = format_of(output.replace("{", "").replace("}", ""), fmt)
+    opts = parse_all(options, option_schema(), "batch")
+    settings = {k: v for k, v in (("view", view), ("theme", theme), ("width", width),
+                                  ("text", text)) if v is not None}
+    current = dict(limits.current().__dict__)
+    jobs: list[Job] = []
+    failed: list[tuple[str, str]] = []
+    items = list(inputs)
+    for number, item in enumerate(items):
+        try:
+            source, att = _source(item, batch_index)
+        except SvgattnError as exc:
+            failed.append((_name(item), str(exc)))
+            continue
+        expand = layers is not None or heads is not None
+        if att is None and expand:
+            failed.append((source.name, "--layers/--heads expand attention files and models; "
+                                        "a spec names its own layer and heads"))
+            continue
+        try:
+            pairs = _pairs(att, layers, heads, source.name) if att is not None else [(None, None)]
+        except SvgattnError as exc:
+            failed.append((source.name, str(exc)))
+            continue
+        stem = Path(source.name).stem if source.path else source.name
+        for layer, head in pairs:
+            values = {"stem": stem, "input": number, "view": view,
+                      "layer": "" if layer is None else layer,
+                      "head": "" if head is None else head,
+                      "layer_name": "" if layer is None or att is None else att.layer_names[layer],
+                      "head_name": "" if head is None or att is None else att.head_names[head]}
+            job_opts = dict(opts)
+            if layer is not None:
+                job_opts["layer"] = layer
+            if head is not None:
+                job_opts["heads"] = [head]
+            name = source.name + "".join(
+                f" {k} {v}" for k, v in (("layer", layer), ("head", head)) if v is not None)
+            jobs.append(Job(name, output.format(**{k: values[k] for k in fields}), source,
+                            settings, job_opts, out_fmt, dpi, current))
+    _check_unique(jobs, output, len(items))
+    return jobs, failed
+
+
+def run(jobs: Sequence[Job], *, executor: cf.Executor | None = None,
+        workers: int | None = None, force: bool = False, progress: bool | None = None,
+        failed: Sequence[tuple[str, str]] = ()) -> Report:
+    """Render ``jobs`` and write their outputs: on ``executor`` (any
+    :class:`concurrent.futures.Executor`, such as a Dask ``Client(...).get_executor()``)
+    or, by default, on a local pool of ``workers`` processes (default: the CPU count; 1
+    draws in this process). Outputs that exist are skipped unless ``force``. A failing
+    figure is recorded in the report and the others go on. ``progress``: a progress bar
+    on standard error (default: when it is a terminal)."""
+    from tqdm import tqdm  # type: ignore[import-untyped]
+
+    from .export import write_atomic
+
+    report = Report(failed=list(failed))
+    todo = []
+    for job in jobs:
+        if not force and os.path.lexists(job.output):
+            report.skipped.append(job.output)
+        else:
+            todo.append(job)
+    bar = tqdm(total=len(todo), unit="figure", disable=None if progress is None else not progress,
+               dynamic_ncols=True, leave=False)
+
+    def done(job: Job, result: Callable[[], tuple[bytes, list[str]]]) -> None:
+        try:
+            data, notes = result()
+            Path(job.output).parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(job.output, data)
+            report.written.append(job.output)
+            report.warnings.extend((job.name, n) for n in notes)
+        except SvgattnError as exc:
+            report.failed.append((job.name, str(exc)))
+        except OSError as exc:
+            report.failed.append((job.name, f"{quote_path(job.output)}: {exc.strerror or exc}"))
+        except Exception as exc:  # a bug, or a worker lost: name the figure, go on
+            report.failed.append((job.name, f"internal error ({type(exc).__name__}: "
+                                            f"{printable(str(exc), 200)})"))
+        bar.update(1)
+
+    try:
+        if executor is None and (workers == 1 or len(todo) <= 1):
+            for job in todo:
+                done(job, lambda job=job: render_job(job))  # type: ignore[misc]
+            return report
+        own = executor is None
+        if own:
+            if any(j.fmt != "svg" for j in todo):
+                from .export import load_cairosvg
+
+                load_cairosvg()  # imported once, before the workers fork
+            executor = cf.ProcessPoolExecutor(max_workers=workers or _cpus(),
+                                              mp_context=_context())
+        assert executor is not None
+        try:
+            futures = {executor.submit(render_job, job): job for job in todo}
+            for future in cf.as_completed(futures):
+                done(futures[future], future.result)
+        finally:
+            if own:
+                executor.shutdown(cancel_futures=True)
+    finally:
+        bar.close()
+    return report
+
+
+def render_job(job: Job) -> tuple[bytes, list[str]]:
+    """Draw one job (in a worker): the encoded figure and the warnings it raised."""
+    from .diagram import Diagram
+
+    with limits.override(**job.limits), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if job.source.path is not None and job.source.path.lower().endswith(SPECS):
+            diagram = Diagram.from_spec(job.source.path, **job.settings, **job.options)
+        else:
+            att = job.source.attention
+            if att is None:
+                assert job.source.path is not None
+                att = _read(job.source.path, *_stamp(job.source.path), job.source.batch_index)
+            diagram = Diagram.from_attention(att, **job.settings, **job.options)
+        data = diagram.to_bytes(job.fmt, dpi=job.dpi)
+    # an input's own warnings (ignored arrays ...) were shown once, when it was planned
+    return data, [printable(str(w.message), 300) for w in caught
+                  if not isinstance(w.message, InputWarning)]
+
+
+# --- helpers ------------------------------------------------------------------------------
+def _fields(pattern: str) -> list[str]:
+    try:
+        names = [f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None]
+    except ValueError as exc:
+        raise SpecError(f"-o: {quote(pattern)}: {exc}; write fields as {{layer}}") from None
+    for name in names:
+        if name not in FIELDS:
+            raise SpecError(f"-o: {quote(pattern)}: unknown field {quote('{' + name + '}')}; "
+                            f"use {', '.join('{' + f + '}' for f in FIELDS)}")
+    return names
+
+
+def _name(item: object) -> str:
+    return item.source if isinstance(item, Attention) else printable(str(item), 120)
+
+
+def _source(item: object, batch_index: int | None) -> tuple[Source, Attention | None]:
+    """The source of ``item`` and, to expand layers and heads, its attention (``None``
+    for a spec file)."""
+    if isinstance(item, Attention):
+        return Source(item.source, attention=item), item
+    path = str(item)
+    suffix = Path(path).suffix.lower()
+    if suffix in SPECS:
+        from .sources.spec import read_spec
+
+        read_spec(path)  # a broken spec fails here, by name, before any worker starts
+        return Source(printable(Path(path).name, 80), path=path), None
+    if suffix not in ARRAYS:
+        raise SpecError(f"{printable(Path(path).name, 60)}: unknown input format; give .npz or "
+                        ".npy attention, or a .toml/.json spec")
+    att = _read(path, *_stamp(path), batch_index)
+    return Source(printable(Path(path).name, 80), path=path, batch_index=batch_index), att
+
+
+def _pairs(att: Attention, layers: object, heads: object,
+           where: str) -> list[tuple[int | None, int | None]]:
+    from .analysis.select import parse_selection
+
+    ls = parse_selection(layers, att.layer_names, "layers", where)
+    hs = parse_selection(heads, att.head_names, "heads", where)
+    layer_choices: list[int | None] = list(ls) if ls else [None]
+    head_choices: list[int | None] = list(hs) if hs else [None]
+    return [(layer, head) for layer in layer_choices for head in head_choices]
+
+
+def _check_unique(jobs: list[Job], pattern: str, inputs: int) -> None:
+    seen: dict[str, str] = {}
+    for job in jobs:
+        key = os.path.abspath(job.output)
+        if key in seen:
+            need = "{stem}" if inputs > 1 else "{layer} and {head}"
+            raise SpecError(f"-o: {quote(pattern)} names the same file for {seen[key]} and "
+                            f"{job.name}; add {need} to the pattern")
+        seen[key] = job.name
+
+
+def _stamp(path: str) -> tuple[int, int]:
+    """(mtime, size): a changed file is read again."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return 0, 0  # the reader reports the problem
+    return st.st_mtime_ns, st.st_size
+
+
+@lru_cache(maxsize=2)
+def _read(path: str, mtime: int, size: int, batch_index: int | None) -> Attention:
+    from .sources.arrays import load_file
+
+    return load_file(path, batch_index=batch_index)
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _context() -> Any:
+    """fork where it exists: workers start in milliseconds with svgattn (and cairosvg)
+    already imported; elsewhere the platform's default."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else None)
