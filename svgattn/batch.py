@@ -127,7 +127,7 @@ def plan(inputs: Iterable[str | os.PathLike[str] | Attention], output: str, *,
         except SvgattnError as exc:
             failed.append((source.name, str(exc)))
             continue
-        stem = Path(source.name).stem if source.path else source.name
+        stem = Path(source.path).stem if source.path else source.name
         for layer, head in pairs:
             values = {"stem": stem, "input": number, "view": view,
                       "layer": "" if layer is None else layer,
@@ -260,12 +260,13 @@ def _source(item: object, batch_index: int | None) -> tuple[Source, Attention | 
         from .sources.spec import read_spec
 
         read_spec(path)  # a broken spec fails here, by name, before any worker starts
-        return Source(printable(Path(path).name, 80), path=path), None
+        return Source(printable(path, 160), path=path), None
     if suffix not in ARRAYS:
         raise SpecError(f"{printable(Path(path).name, 60)}: unknown input format; give .npz or "
                         ".npy attention, or a .toml/.json spec")
     att = _read(path, *_stamp(path), batch_index)
-    return Source(printable(Path(path).name, 80), path=path, batch_index=batch_index), att
+    # named as given: checkpoints/1/attn.npz and checkpoints/2/attn.npz stay apart
+    return Source(printable(path, 160), path=path, batch_index=batch_index), att
 
 
 def _pairs(att: Attention, layers: object, heads: object,

@@ -173,7 +173,16 @@ class Diagram:
         scene = self.scene(text="paths" if fmt == "png" else None)
         if fmt == "png":
             scene = pixel_canvas(scene, dpi)
-        return convert(render_svg(scene, prefix=self.prefix, interactive=False), fmt, dpi=dpi)
+        images: list[bytes] | None = [] if fmt == "pdf" else None
+        svg = render_svg(scene, prefix=self.prefix, interactive=False, images=images)
+        if images:  # raster matrices: cairo draws placeholders, the PDF gets the PNG rows
+            from .render.pdf_images import substitute
+
+            done = substitute(convert(svg, fmt), images)
+            if done is not None:
+                return done
+            svg = render_svg(scene, prefix=self.prefix, interactive=False)
+        return convert(svg, fmt, dpi=dpi)
 
     def save(self, path: str | os.PathLike[str], *, fmt: str | None = None,
              dpi: float = 300.0) -> Path:

@@ -14,7 +14,10 @@ import struct
 import tempfile
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
 
 from .errors import ExportError, quote, quote_path
 
@@ -50,14 +53,60 @@ def _fixed_pdf_date(match: re.Match[bytes]) -> bytes:
     return b"/%s (D:19700101000000%s)" % (match.group(1), fixed_tail)
 
 
-def _png_with_dpi(png: bytes, dpi: float) -> bytes:
-    """Insert a pHYs chunk so image viewers and LaTeX know the intended resolution."""
+def encode_png(argb: np.ndarray, dpi: float) -> bytes:
+    """A PNG of cairo's pixels (``[h, w, 4]`` premultiplied BGRA bytes): RGB when every
+    pixel is opaque, else RGBA un-premultiplied as cairo does; a pHYs chunk so viewers
+    and LaTeX know the resolution. cairo's own writer asks libpng for adaptive filters
+    at its default effort: 0.6 s for a 6.5 in figure at 300 dpi; rows unfiltered at zlib
+    level 3 take a fifth of that, and are smaller for figures of flat colour."""
+    import numpy as np
+
+    from .render.deflate import compress
+
+    h, w, _ = argb.shape
+    alpha = argb[..., 3]
+    if bool((alpha == 255).all()):
+        pixels, colour = argb[..., 2::-1], 2
+    else:
+        a = alpha.astype(np.uint32)
+        rgb = argb[..., 2::-1].astype(np.uint32) * 255 + (a // 2)[..., None]
+        np.floor_divide(rgb, np.maximum(a, 1)[..., None], out=rgb)
+        rgb[alpha == 0] = 0
+        pixels = np.concatenate([rgb.astype(np.uint8), alpha[..., None]], axis=2)
+        colour = 6
+    channels = pixels.shape[2]
+    raw = np.zeros((h, w * channels + 1), dtype=np.uint8)  # filter byte 0 (None) per row
+    raw[:, 1:] = pixels.reshape(h, w * channels)
     per_metre = round(dpi / 0.0254)
-    data = struct.pack(">IIB", per_metre, per_metre, 1)
-    chunk = struct.pack(">I", len(data)) + b"pHYs" + data
-    chunk += struct.pack(">I", zlib.crc32(b"pHYs" + data) & 0xFFFFFFFF)
-    ihdr_end = 8 + 4 + 4 + 13 + 4  # signature, IHDR length, type, data, crc
-    return png[:ihdr_end] + chunk + png[ihdr_end:]
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, colour, 0, 0, 0))
+            + chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1))
+            + chunk(b"IDAT", compress(raw.tobytes(), 3)) + chunk(b"IEND", b""))
+
+
+def _draw_png(data: bytes, dpi: float) -> bytes:
+    """cairosvg draws; :func:`encode_png` writes the PNG."""
+    import numpy as np
+    from cairosvg.surface import PNGSurface, Surface
+
+    grabbed: list[np.ndarray] = []
+
+    class Pixels(PNGSurface):
+        def finish(self) -> None:
+            surface = self.cairo
+            surface.flush()
+            h, w, stride = surface.get_height(), surface.get_width(), surface.get_stride()
+            rows = np.frombuffer(surface.get_data(), dtype=np.uint8).reshape(h, stride)
+            grabbed.append(rows[:, : w * 4].reshape(h, w, 4).copy())
+            Surface.finish(self)  # not PNGSurface's: cairo's PNG writer is what is replaced
+
+    Pixels.convert(bytestring=data, dpi=dpi)
+    return encode_png(grabbed[0], dpi)
 
 
 _FAMILY = re.compile(rb'font-family(?:: |=)"([A-Za-z0-9 ._-]+)"')
@@ -111,7 +160,7 @@ def convert(svg: str, fmt: str, *, dpi: float = 300.0) -> bytes:
             return _PS_DATE.sub(b"%%CreationDate: (fixed for reproducible output)",
                                 cairosvg.svg2eps(bytestring=data))
         # The SVG is sized in points: 1pt = dpi/72 pixels.
-        return _png_with_dpi(cairosvg.svg2png(bytestring=data, dpi=dpi), dpi)
+        return _draw_png(data, dpi)
     except MemoryError:
         raise ExportError(f"{fmt}: not enough memory to draw the figure; lower --dpi or the "
                           "figure size") from None

@@ -96,3 +96,28 @@ def test_png_does_not_depend_on_what_the_process_rendered_before(seed_path, tmp_
                        check=True)
         outs.append(out.read_bytes())
     assert outs[0] == outs[1]
+
+
+@pytest.mark.parametrize("background", ["#ffffff", "none"])
+def test_png_pixels_equal_cairos_own_png_writer(seed_path, tmp_path, background):
+    """svgattn encodes the PNG itself (faster than cairo's writer): the pixels are cairo's,
+    un-premultiplied exactly as cairo does for a transparent background, RGB when opaque."""
+    import io
+
+    import cairosvg
+    import numpy as np
+
+    from svgattn.diagram import pixel_canvas
+    from svgattn.render import render_svg
+
+    theme = tmp_path / "t.toml"
+    theme.write_text(f'extends = "light"\n[colors]\nbackground = "{background}"\n')
+    d = Diagram.from_spec(seed_path, theme=theme)
+    ours = Image.open(io.BytesIO(d.to_bytes("png", dpi=150)))
+    svg = render_svg(pixel_canvas(d.scene(text="paths"), 150), interactive=False)
+    theirs = Image.open(io.BytesIO(cairosvg.svg2png(bytestring=svg.encode(), dpi=150)))
+    assert ours.mode == ("RGB" if background != "none" else "RGBA")
+    assert np.array_equal(np.asarray(ours.convert("RGBA")), np.asarray(theirs.convert("RGBA")))
+    if background == "none":
+        alpha = np.asarray(ours)[..., 3]
+        assert alpha[0, 0] == 0 and ((alpha > 0) & (alpha < 255)).any()

@@ -189,6 +189,7 @@ def _validate(svg: str) -> None:
         name = el.tag.replace(SVG_NS, "")
         assert checker.is_valid_elementname(name), name
         for attr, value in el.attrib.items():
+            attr = attr.replace("{http://www.w3.org/1999/xlink}", "xlink:")
             if attr == "class":  # svgwrite's profile types class loosely; check it is a name
                 assert re.fullmatch(r"[a-z0-9- ]+", value)
                 continue

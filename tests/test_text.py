@@ -217,3 +217,20 @@ def test_non_utf8_spec_and_theme_are_one_line_errors(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 2 and "not UTF-8" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_noncharacters_are_drawn_as_replacement_characters():
+    """U+FDD0 and U+1FFFE are valid in Python and XML but cairo refuses them as UTF-8
+    (found by the property test): they show as U+FFFD, the token itself unchanged."""
+    import cairosvg
+
+    from svgattn import Diagram
+    from svgattn.text.safe import xml_safe
+
+    assert xml_safe("a\ufdd0b\U0001fffe") == "a\ufffdb\ufffd"
+    d = Diagram(["\ufdd0", "x\U0001fffe"], [[1, 0], [0, 1]], heads=[{"name": "h",
+                                                                    "tokens": ["\ufdd0"]}])
+    svg = d.to_svg()
+    assert "\ufdd0" not in svg and "\ufffd" in svg
+    assert cairosvg.svg2png(bytestring=svg.encode("utf-8"), dpi=24)
+    assert d.to_bytes("pdf").startswith(b"%PDF")

@@ -121,10 +121,16 @@ class ColourScale:
         if self.kind == "binary":
             return (self.low, self.high), (np.asarray(values) >= self.vmax).astype(np.uint8)
         levels = len(self.colours) - 1
-        t = self.normalise(values)
-        t *= levels
-        np.rint(t, out=t)
-        return self.colours, t.astype(np.uint8 if levels < 256 else np.int32)
+        values = np.asarray(values)
+        out = np.empty(values.shape, dtype=np.uint8 if levels < 256 else np.int32)
+        flat_in, flat_out = values.reshape(-1), out.reshape(-1)
+        step = 1 << 20  # a million values at a time: the float64 temporary stays at 8 MB
+        for start in range(0, flat_in.size, step):
+            t = self.normalise(flat_in[start:start + step])
+            t *= levels
+            np.rint(t, out=t)
+            flat_out[start:start + step] = t
+        return self.colours, out
 
     def coarser(self, levels: int) -> ColourScale:
         """The same scale with ``levels`` colours (small multiples: fewer distinct paints,

@@ -94,6 +94,14 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return out
 
 
+def _sealed(array: np.ndarray) -> np.ndarray:
+    """``array`` (computed here, owned by no one else) made read-only, in float64:
+    not copied when it already is (a 4096-token matrix is 128 MB)."""
+    out = np.ascontiguousarray(array, dtype=np.float64)
+    out.setflags(write=False)
+    return out
+
+
 def _readonly(array: np.ndarray) -> np.ndarray:
     """A read-only view (no copy)."""
     view = array.view()
@@ -230,7 +238,7 @@ def from_attention(att: Attention, *, layer: object = None, heads: object = None
     data = FigureData(
         query_tokens=tuple(q_raw), key_tokens=tuple(k_raw),
         query_labels=tuple(visible(t) for t in q_labels),
-        key_labels=tuple(visible(t) for t in k_labels), matrix=_frozen(matrix),
+        key_labels=tuple(visible(t) for t in k_labels), matrix=_sealed(matrix),
         heads=head_data, stack_of=lambda: weights[rows][:, chosen],
         stack_layers=tuple(xml_safe(layer_names[i]) for i in stack_layers),
         stack_heads=tuple(xml_safe(n) for n in names), title=None if not title else xml_safe(title),
@@ -273,9 +281,9 @@ class _Reduce:
         a, b = self.q_window if query else self.k_window
         raw, labels = raw[a:b], labels[a:b]
         if self.size > 1:
-            positions = pooled_labels([str(i) for i in range(a, b)], self.size)
-            starts = [f"{p.split(chr(0x2013))[0]}" for p in positions]
-            shown = [f"{labels[int(s) - a]} {p}" for s, p in zip(starts, positions, strict=True)]
+            positions = pooled_labels(a, b, self.size)
+            # a block is named by its first token and the positions it covers
+            shown = [f"{labels[k * self.size]} {p}" for k, p in enumerate(positions)]
             return positions, shown
         return raw, labels
 

@@ -26,16 +26,18 @@ def find_groups(matrix: np.ndarray, share: float = 1.0) -> list[tuple[int, int]]
     for start in range(n):
         if seen[start]:
             continue
-        component, stack = set(), [start]
-        while stack:
-            i = stack.pop()
-            if i in component:
-                continue
-            component.add(i)
-            stack.extend(int(j) for j in np.flatnonzero(tied[i]) if j not in component)
-        seen[list(component)] = True
-        lo, hi = min(component), max(component) + 1
-        if len(component) < 2 or len(component) != hi - lo or hi - lo == n:
+        # the connected component of ``start``, one breadth-first layer per numpy step
+        component = np.zeros(n, dtype=bool)
+        component[start] = True
+        frontier = component.copy()
+        while frontier.any():
+            reach = tied[frontier].any(axis=0)
+            frontier = reach & ~component
+            component |= reach
+        seen |= component
+        members = np.flatnonzero(component)
+        lo, hi = int(members[0]), int(members[-1]) + 1
+        if len(members) < 2 or len(members) != hi - lo or hi - lo == n:
             continue
         inside = rows[lo:hi, lo:hi].sum(axis=1)
         if inside.min() >= 0.5:

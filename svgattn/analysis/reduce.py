@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
 import numpy as np
 
@@ -54,8 +53,7 @@ def pool(weights: np.ndarray, size: int, method: str = "mean") -> np.ndarray:
     return sums / counts
 
 
-def pooled_labels(labels: Sequence[str], size: int) -> list[str]:
-    """Labels of pooled blocks: the positions they cover (``12–15``)."""
-    n = len(labels)
-    return [f"{a}\u2013{min(a + size, n) - 1}" if size > 1 else labels[a]
-            for a in range(0, n, size)]
+def pooled_labels(start: int, stop: int, size: int) -> list[str]:
+    """Labels of the blocks pooled from tokens ``start``..``stop - 1``: the positions each
+    covers (``12–15``)."""
+    return [f"{a}\u2013{min(a + size, stop) - 1}" for a in range(start, stop, size)]

@@ -9,6 +9,7 @@ draw wrongly) and where each font run goes.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -27,6 +28,12 @@ def shorten(text: str, limit: int) -> str:
     while cut > 1 and (unicodedata.combining(text[cut]) or text[cut] in "\u200c\u200d\ufe0f"):
         cut -= 1
     return text[:cut] + "\u2026"
+
+
+@lru_cache(maxsize=16)
+def _boxes(texts: tuple[str, ...], families: tuple[str, ...], size: float,
+           limit: int) -> tuple[TextBox, ...]:
+    return tuple(_box(t, families, size, False, limit) for t in texts)
 
 
 @lru_cache(maxsize=65536)
@@ -83,22 +90,26 @@ class Context:
         limit = self.limit if shorten_to is None else shorten_to
         return _box(text, self.theme["font.family"], self.em * factor, bold, limit)
 
+    def boxes(self, texts: Sequence[str]) -> tuple[TextBox, ...]:
+        """:meth:`box` of every label (long sequences: one cached lookup for thousands of
+        labels, which layouts ask for at each size they try)."""
+        return _boxes(tuple(texts), self.theme["font.family"], self.em, self.limit)
+
     def text(self, id_: str, box: TextBox, x: float, centre_y: float, anchor: str, role: str,
              colour: str, *, bold: bool = False, owner: str | None = None) -> Text:
         """A horizontal label whose capitals are centred on ``centre_y``."""
         baseline = box.baseline_for_centre(centre_y)
         left = {"start": x, "middle": x - box.width / 2, "end": x - box.width}[anchor]
         bbox = Box(left, baseline - box.ascent, box.width, box.height)
-        return self.finish(Text(id_, x, baseline, box, anchor, bbox,
-                                Style(fill=colour, weight="bold" if bold else "normal"), role,
-                                owner=owner))
+        return self._made(id_, x, baseline, box, anchor, bbox,
+                          _style(colour, "bold" if bold else "normal"), role, owner=owner)
 
     def baseline_text(self, id_: str, box: TextBox, x: float, baseline: float, anchor: str,
                       role: str, colour: str, *, bold: bool = False) -> Text:
         left = {"start": x, "middle": x - box.width / 2, "end": x - box.width}[anchor]
         bbox = Box(left, baseline - box.ascent, box.width, box.height)
-        return self.finish(Text(id_, x, baseline, box, anchor, bbox,
-                                Style(fill=colour, weight="bold" if bold else "normal"), role))
+        return self._made(id_, x, baseline, box, anchor, bbox,
+                          _style(colour, "bold" if bold else "normal"), role)
 
     def up_text(self, id_: str, box: TextBox, centre_x: float, bottom: float, role: str,
                 colour: str) -> Text:
@@ -106,29 +117,55 @@ class Context:
         its capitals centred on ``centre_x``."""
         ax = centre_x + box.cap_height / 2
         bbox = Box(ax - box.ascent, bottom - box.width, box.height, box.width)
-        return self.finish(Text(id_, ax, bottom, box, "start", bbox, Style(fill=colour), role,
-                                rotate=-90.0))
+        return self._made(id_, ax, bottom, box, "start", bbox, _style(colour, "normal"), role,
+                          rotate=-90.0)
+
+    def _made(self, id_: str, x: float, y: float, box: TextBox, anchor: str, bbox: Box,
+              style: Style, role: str, *, rotate: float = 0.0,
+              owner: str | None = None) -> Text:
+        outline, runs = _plan(box, self.text_mode, self.family)
+        if runs is None:  # several fonts: each run placed at its measured x
+            runs = _placed(box, x, anchor, self.family)
+        return Text(id_, x, y, box, anchor, bbox, style, role, rotate, outline, runs, owner)
 
     def finish(self, t: Text) -> Text:
         """Decide how ``t`` is drawn: outlines (paths mode, or labels cairosvg cannot shape:
         right-to-left, joining scripts, emoji) or native runs, each placed at its measured
         x when a label mixes fonts (cairosvg mis-anchors middle/end text of several tspans)."""
-        from ..text.outlines import needs_outlines
+        outline, runs = _plan(t.text, self.text_mode, self.family)
+        if runs is None:
+            runs = _placed(t.text, t.x, t.anchor, self.family)
+        return replace(t, outline=outline, runs=runs)
 
-        runs = t.text.runs
-        if not runs:
-            return replace(t, runs=())
-        if self.text_mode == "paths" or needs_outlines(t.text.text, runs[0].face):
-            return replace(t, outline=True, runs=())
-        primary = self.family
-        if len(runs) == 1:
-            only = runs[0]
-            return replace(t, runs=(TextRun(only.text, None if only.face.family == primary
-                                            else only.face.family),))
-        x = t.x - {"start": 0.0, "middle": 0.5, "end": 1.0}[t.anchor] * t.text.width
-        placed = []
-        for run in runs:
-            placed.append(TextRun(run.text, None if run.face.family == primary
-                                  else run.face.family, x))
-            x += run.width
-        return replace(t, runs=tuple(placed))
+
+@lru_cache(maxsize=256)
+def _style(colour: str, weight: str) -> Style:
+    return Style(fill=colour, weight=weight)
+
+
+@lru_cache(maxsize=65536)
+def _plan(box: TextBox, mode: str, primary: str) -> tuple[bool, tuple[TextRun, ...] | None]:
+    """(drawn as outlines?, its runs; ``None`` when several fonts need placing): decided
+    once per label, however many layouts are tried."""
+    from ..text.outlines import needs_outlines
+
+    runs = box.runs
+    if not runs:
+        return False, ()
+    if mode == "paths" or needs_outlines(box.text, runs[0].face):
+        return True, ()
+    if len(runs) == 1:
+        only = runs[0]
+        return False, (TextRun(only.text, None if only.face.family == primary
+                               else only.face.family),)
+    return False, None
+
+
+def _placed(box: TextBox, x: float, anchor: str, primary: str) -> tuple[TextRun, ...]:
+    x -= {"start": 0.0, "middle": 0.5, "end": 1.0}[anchor] * box.width
+    placed = []
+    for run in box.runs:
+        placed.append(TextRun(run.text, None if run.face.family == primary
+                              else run.face.family, x))
+        x += run.width
+    return tuple(placed)

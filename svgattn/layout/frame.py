@@ -17,7 +17,7 @@ from ..errors import SvgattnWarning
 from ..scene import Box, Gradient, Group, Node, Scene, bounds, moved
 from .context import Context
 
-SHRINK_WARNING = 0.8  # warn when a requested width shrinks type below 80 % of its size
+SHRINK_WARNING = 0.7  # type shrinks to 70 % silently; beyond, labels thin, or a warning
 
 
 class LayoutWarning(SvgattnWarning):
@@ -47,9 +47,11 @@ def fit(arrange: Arrange, ctx: Context, target: float | None, natural: float, *,
     """Lay out at ``natural`` size without a target width; with one, find the largest size
     in [``smallest``, ``largest``] whose body (plus margins) fits ``target``. At
     ``largest`` the body stops growing (the frame centres it on its page). When even
-    ``smallest`` is too wide, everything, type included, is scaled down uniformly, but
-    never below ``text.min_size``: there the size keeps shrinking down to ``tiny`` (views
-    that thin their labels below the legible size: long sequences) at the smallest type.
+    ``smallest`` is too wide: type shrinks by up to 30 % if that keeps every label; else,
+    for views that thin their labels (``tiny`` given: matrices), the size goes below
+    ``smallest`` (down to ``tiny``) at full type, labels thinned; only when that cannot fit
+    either does everything scale down, type included, with a warning, to ``text.min_size``
+    and (when nothing else fits) below it.
 
     The body's width grows with the size, affinely within a regime: a secant step from two
     layouts usually lands on it; bisection finishes the rare regime change."""
@@ -60,6 +62,14 @@ def fit(arrange: Arrange, ctx: Context, target: float | None, natural: float, *,
     if body is not None:
         return body, ctx
     min_scale = min(1.0, float(ctx.value("text.min_size")) / ctx.em)  # type: ignore[arg-type]
+    # A little smaller type (down to 70 %, no warning) keeps every label ...
+    scale, body = _shrink(arrange, ctx, room, smallest, max(SHRINK_WARNING, min_scale))
+    if body is not None:
+        return body, ctx.at(scale)
+    if tiny is not None:  # ... else thin the labels, at full size, before shrinking type
+        body = _solve(arrange, ctx, room, tiny, smallest)
+        if body is not None:
+            return body, ctx
     scale, body = _shrink(arrange, ctx, room, smallest, min_scale)
     if body is None:  # smallest type reached: smaller cells, thinned labels
         floor = ctx.at(min_scale)

@@ -17,7 +17,9 @@ import numpy as np
 
 from ..errors import SpecError, quote
 
-_NICE = [m * 10**e for e in range(7) for m in (1, 2, 5)] + [10**7]
+# round strides: small ones exact, then 10, 20, 25, 50, 100 ... (labels at 0, 20, 40 ...)
+_NICE = [1, 2, 3, 4, 5] + [m * 10**e for e in range(1, 7) for m in (1, 2, 2.5, 5)] + [10**7]
+_NICE = [int(v) for v in _NICE]
 _TOP = re.compile(r"^\s*top\s*:\s*(\d+)\s*$")
 _EVERY = re.compile(r"^\s*every\s*:\s*(\d+)\s*$")
 

@@ -16,6 +16,10 @@ from ..scene import Box, CellGrid, Node, Rect, Style, bounds
 from .context import Context
 
 TOOLTIP_CELLS = 64 * 64  # at most this many cells carry their weight as a tooltip
+LONG_SIDE = 1080.0  # points (15 in): a matrix with every label larger than this is "long"
+AUTO_SIDE = 720.0  # points (10 in): then its side when the width is auto, labels thinned
+TINY_CELL = 0.02  # points: the smallest cell of a long sequence in a tight width
+THIN_FROM = 32  # more tokens than this: a tight width thins labels before shrinking type
 
 
 @dataclass
@@ -34,7 +38,18 @@ class Panel:
 
 def label_need(ctx: Context, labels: Sequence[str]) -> float:
     """The pitch a row of labels needs (their tallest band, and a little air)."""
-    return max((ctx.box(t).centred_extent for t in labels), default=0.0) * 1.1
+    return max((b.centred_extent for b in ctx.boxes(labels)), default=0.0) * 1.1
+
+
+def cell_range(n: int, natural: float, smallest: float) -> tuple[float, float, float | None]:
+    """(natural, smallest, tiny) cell sides for ``n`` tokens, given those at which every
+    label fits: a long sequence gets a matrix of ``AUTO_SIDE`` and may shrink to
+    ``TINY_CELL`` in a tight width, labels thinned rather than type shrunk. Beyond
+    ``THIN_FROM`` tokens a tight width thins labels too (``tiny``: see
+    :func:`~svgattn.layout.frame.fit`); a dozen tokens keep every label, smaller."""
+    if n * natural > LONG_SIDE:
+        return AUTO_SIDE / n, TINY_CELL, TINY_CELL
+    return natural, smallest, TINY_CELL if n > THIN_FROM else None
 
 
 def label_gap(ctx: Context, cell: float, rows: Sequence[str] | None,
@@ -123,7 +138,7 @@ def matrix_panel(ctx: Context, values: np.ndarray, scale: ColourScale, *, id_: s
                                   (i + 0.5) * cell_h, "end", "row-label", text_colour))
     height = 0.0
     if column_labels:
-        boxes_all = [ctx.box(t) for t in column_labels]
+        boxes_all = ctx.boxes(column_labels)
         rotate = max(b.width for b in boxes_all) > cell_w - 0.15 * ctx.em
         need = (label_need(ctx, column_labels) if rotate
                 else max(b.width for b in boxes_all) + 0.3 * ctx.em)

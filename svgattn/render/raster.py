@@ -16,6 +16,8 @@ import zlib
 
 import numpy as np
 
+from .deflate import compress
+
 TARGET = 2048  # pixels per side an image is pre-scaled towards
 
 
@@ -23,10 +25,11 @@ def scale_factor(rows: int, cols: int) -> int:
     return max(1, min(8, TARGET // max(rows, cols, 1)))
 
 
-def indexed_png(index: np.ndarray, palette: tuple[str, ...], scale: int = 1) -> bytes:
+def indexed_png(index: np.ndarray, palette: tuple[str, ...], scale: int = 1,
+                level: int | None = None) -> bytes:
     """An 8-bit palette PNG (no timestamps, fixed compression: deterministic) of
     ``index`` (``[rows, cols]`` of palette positions, at most 256 colours), each cell
-    ``scale`` x ``scale`` pixels."""
+    ``scale`` x ``scale`` pixels; ``level``: zlib's effort (default: by size)."""
     if len(palette) > 256:
         raise ValueError("a palette PNG holds at most 256 colours")
     pixels = np.asarray(index, dtype=np.uint8)
@@ -34,7 +37,8 @@ def indexed_png(index: np.ndarray, palette: tuple[str, ...], scale: int = 1) -> 
         pixels = np.repeat(np.repeat(pixels, scale, axis=0), scale, axis=1)
     h, w = pixels.shape
     # zlib's effort: the best for ordinary matrices, quicker for millions of cells
-    level = 6 if h * w <= 1 << 20 else 3
+    if level is None:
+        level = 6 if h * w <= 1 << 20 else 3
     raw = np.empty((h, w + 1), dtype=np.uint8)
     raw[:, 0] = 0  # filter type None on every row
     raw[:, 1:] = pixels
@@ -45,7 +49,7 @@ def indexed_png(index: np.ndarray, palette: tuple[str, ...], scale: int = 1) -> 
                 + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
 
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 3, 0, 0, 0))
-            + chunk(b"PLTE", plte) + chunk(b"IDAT", zlib.compress(raw.tobytes(), level))
+            + chunk(b"PLTE", plte) + chunk(b"IDAT", compress(raw.tobytes(), level))
             + chunk(b"IEND", b""))
 
 

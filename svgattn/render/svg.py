@@ -69,8 +69,9 @@ class Renderer:
 
     P = _PLACEHOLDER
 
-    def __init__(self, interactive: bool = True) -> None:
+    def __init__(self, interactive: bool = True, images: list[bytes] | None = None) -> None:
         self.styles: dict[Style, str] = {}
+        self.images = images  # a list: raster matrices become placeholders (PDF), PNGs here
         self.hover = False
         self.interactive = interactive  # False for PDF/PNG/EPS: no tooltips, no hover rules
         self.n = fmt
@@ -117,7 +118,17 @@ class Renderer:
         from .raster import data_uri, indexed_png, scale_factor
 
         rows, cols = grid.index.shape
-        return data_uri(indexed_png(grid.index, grid.colours, scale_factor(rows, cols)))
+        if self.interactive:  # an SVG to keep: pre-scaled for librsvg, well compressed
+            return data_uri(indexed_png(grid.index, grid.colours, scale_factor(rows, cols)))
+        # for cairo (it draws nearest-neighbour): one pixel per cell; kept in a PDF,
+        # else decoded at once (PNG, EPS) and so compressed at the least effort
+        png = indexed_png(grid.index, grid.colours, 1, None if self.images is not None else 1)
+        if self.images is None:
+            return data_uri(png)
+        from .pdf_images import placeholder
+
+        self.images.append(png)
+        return data_uri(placeholder(len(self.images) - 1))
 
     def data_uri(self, image: Image) -> str:
         return "data:image/png;base64," + base64.b64encode(png_bytes(image.pixels)).decode()
@@ -146,25 +157,30 @@ def png_bytes(pixels: np.ndarray) -> bytes:
             + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 
 
-def render_svg(scene: Scene, *, prefix: str | None = None, interactive: bool = True) -> str:
+def render_svg(scene: Scene, *, prefix: str | None = None, interactive: bool = True,
+               images: list[bytes] | None = None) -> str:
     """The SVG document of ``scene``. ``prefix`` scopes ids and classes; by default it is
     derived from the figure's content (``sa`` + 8 hex digits), so the same figure always
     gets the same prefix and two different figures in one page differ. Without
     ``interactive`` (the SVG handed to cairosvg for PDF, PNG, EPS) there are no cell
-    tooltips and no hover rules: print cannot show them, and cairosvg parses far less."""
+    tooltips and no hover rules: print cannot show them, and cairosvg parses far less.
+    Given ``images`` (a list), raster matrices are drawn as placeholders and their PNGs
+    appended to it, for :func:`svgattn.render.pdf_images.substitute`."""
     if prefix is not None and not PREFIX.match(prefix):
         raise SpecError(f"prefix: {prefix[:40]!r} must be a lower-case letter followed by up to "
                         "30 letters, digits or '-'")
-    r = Renderer(interactive)
+    r = Renderer(interactive, images)
     nodes = list(scene.walk())
     r.hover = interactive and any(isinstance(x, Group) and x.hover for x in nodes)
     raster = any(isinstance(x, CellGrid) and x.raster for x in nodes)
+    linked = raster or any(isinstance(x, Image) for x in nodes)  # xlink:href (SVG 1.1)
     env = environment()
     body = env.get_template("nodes.svg.j2").module.node(scene.root, r)  # type: ignore[attr-defined]
     styles = sorted(((name, style) for style, name in r.styles.items()),
                     key=lambda item: int(item[0][1:]))
     svg = env.get_template("figure.svg.j2").render(
         scene=scene, P=_PLACEHOLDER, n=fmt, n4=n4, styles=styles, hover=r.hover, raster=raster,
+        images=linked,
         body=Markup(body) + Markup("\n"))
     if prefix is None:
         prefix = "sa" + hashlib.sha1(svg.encode("utf-8", "surrogatepass")).hexdigest()[:8]

@@ -35,7 +35,8 @@ def xml_safe(text: str) -> str:
     """Replace characters XML 1.0 forbids with visible stand-ins.
 
     Escaping cannot fix these (NUL, ESC, lone surrogates, U+FFFE): they break every
-    parser, so they become Unicode control pictures or U+FFFD instead.
+    parser, so they become Unicode control pictures or U+FFFD instead; so do the other
+    noncharacters (U+FDD0..U+FDEF, U+1FFFE ...), which cairo rejects as invalid UTF-8.
     """
     out = []
     for ch in text:
@@ -44,8 +45,8 @@ def xml_safe(text: str) -> str:
             out.append(chr(_CONTROL_PICTURES + code))
         elif code == 0x7F:
             out.append("\u2421")
-        elif 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
-            out.append("\ufffd")
+        elif 0xD800 <= code <= 0xDFFF or 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE:
+            out.append("\ufffd")  # surrogates and noncharacters: cairo refuses them as UTF-8
         elif code in (0x2028, 0x2029):  # line/paragraph separators: a label is one line
             out.append("\u2424")
         else:

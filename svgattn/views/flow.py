@@ -22,15 +22,19 @@ from ..layout.context import Context
 from ..layout.frame import Body, finish, fit
 from ..layout.labels import priority
 from ..layout.legend import legend, theme_scale
-from ..layout.matrix_panel import TOOLTIP_CELLS, label_gap, matrix_panel, raster
+from ..layout.matrix_panel import (
+    TOOLTIP_CELLS,
+    cell_range,
+    label_gap,
+    matrix_panel,
+    raster,
+)
 from ..layout.placement import barycentre_order, spread
 from ..options import CELLS, LABELS, Option
 from ..scene import Box, Group, Node, Path, Rect, Scene, Style, moved
 from .base import View, register
 
 MAX_CELL_EM = 4.0  # cells never grow beyond this when filling a wide figure
-AUTO_SIDE = 720.0  # points: a long sequence's matrix side when the width is auto
-TINY_CELL = 0.02  # points: the smallest cell when a width is tight (labels thinned)
 GAP_PER_CELL = 1.5  # connectors get at least this many cell sides of room
 NODE_FRACTION = 0.82  # token node height as a share of the row pitch
 PANEL_GAP_EM = 1.2  # between the matrices of a composition
@@ -77,11 +81,10 @@ class Flow(View):
         line = _line(data, ctx)
         n = max(len(data.query_labels), len(data.key_labels))
         natural = max(ctx["matrix.cell_size"], line / NODE_FRACTION)
-        smallest = line / NODE_FRACTION * 1.02
-        if n * natural > AUTO_SIDE:  # a long sequence: small cells, only linked tokens named
-            natural, smallest = AUTO_SIDE / n, TINY_CELL
+        # a long sequence: small cells, only the linked tokens named
+        natural, smallest, tiny = cell_range(n, natural, line / NODE_FRACTION * 1.02)
         body, fitted = fit(arrange, ctx, width, natural, smallest=smallest,
-                           largest=max(MAX_CELL_EM * ctx.em, natural), tiny=TINY_CELL,
+                           largest=max(MAX_CELL_EM * ctx.em, natural), tiny=tiny,
                            what=f"{len(data.query_labels)} tokens")
         caption = list(data.caption)
         if scale.note:

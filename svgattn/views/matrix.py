@@ -12,14 +12,12 @@ from ..layout.context import Context
 from ..layout.frame import Body, finish, fit
 from ..layout.labels import priority
 from ..layout.legend import legend, theme_scale
-from ..layout.matrix_panel import label_need, matrix_panel, raster
+from ..layout.matrix_panel import cell_range, label_need, matrix_panel, raster
 from ..options import CELLS, LABELS
 from ..scene import Group, Scene, moved
 from .base import View, register
 
 MAX_CELL_EM = 4.0
-AUTO_SIDE = 720.0  # points: the side of a long sequence's matrix when the width is auto
-TINY_CELL = 0.02  # points: the smallest cell when a width is tight (labels thinned)
 
 
 @register
@@ -65,11 +63,10 @@ class Matrix(View):
 
         n = max(rows, cols)
         line = label_need(ctx, [*data.query_labels[:2000], *data.key_labels[:2000]])
-        # Long sequences get a matrix of about 10 inches at most by default, labels thinned.
-        long = n * line > AUTO_SIDE
-        natural = AUTO_SIDE / n if long else max(ctx["matrix.cell_size"], line)
-        body, fitted = fit(arrange, ctx, width, natural, smallest=TINY_CELL if long else line,
-                           largest=max(MAX_CELL_EM * ctx.em, natural), tiny=TINY_CELL,
+        # a long sequence: a matrix of about 10 inches when the width is auto, labels thinned
+        natural, smallest, tiny = cell_range(n, max(ctx["matrix.cell_size"], line), line)
+        body, fitted = fit(arrange, ctx, width, natural, smallest=smallest,
+                           largest=max(MAX_CELL_EM * ctx.em, natural), tiny=tiny,
                            what=f"{n} tokens")
         caption = list(data.caption) + ([scale.note.capitalize()] if scale.note else [])
         caption += [n_.capitalize() for n_ in notes]

@@ -1,0 +1,93 @@
+"""Raster matrices in PDF without cairo re-encoding them.
+
+cairo writes an embedded image as RGB and deflates it at zlib's default effort: for a
+4096 x 4096 matrix that is 50 MB compressed in about 3 s, to describe a picture we
+already hold as a compressed palette PNG. So for PDF each raster matrix goes to cairosvg
+as a small placeholder image; afterwards the placeholder's image object is given the
+PNG's own compressed rows (PDF reads them directly: ``/FlateDecode`` with the PNG
+predictor, an ``/Indexed`` colour space from the palette). Nothing is decoded or
+compressed again; the page content that places and clips the image is cairo's.
+
+The PDF is edited with pikepdf (qpdf), imported only when a PDF holds a raster matrix.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+PLACEHOLDER_W = 61  # an odd size nothing else in a figure has; height 17 + k tells them apart
+PLACEHOLDER_H = 17
+
+
+def placeholder(k: int) -> bytes:
+    """An opaque grey RGB PNG of ``PLACEHOLDER_W`` x ``PLACEHOLDER_H + k`` pixels."""
+    w, h = PLACEHOLDER_W, PLACEHOLDER_H + k
+    raw = (b"\x00" + b"\x80" * (3 * w)) * h
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + _chunk(b"IDAT", zlib.compress(raw, 6)) + _chunk(b"IEND", b""))
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return (struct.pack(">I", len(data)) + kind + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+
+def png_parts(png: bytes) -> tuple[int, int, bytes, bytes]:
+    """(width, height, palette RGB bytes, the concatenated IDAT data) of an 8-bit,
+    non-interlaced palette PNG (what :func:`svgattn.render.raster.indexed_png` writes)."""
+    pos = 8
+    width = height = 0
+    palette = b""
+    idat = []
+    while pos < len(png):
+        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
+        data = png[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", data)
+            if (depth, colour, interlace) != (8, 3, 0):
+                raise ValueError("expected an 8-bit, non-interlaced palette PNG")
+        elif kind == b"PLTE":
+            palette = data
+        elif kind == b"IDAT":
+            idat.append(data)
+        pos += 12 + length
+    return width, height, palette, b"".join(idat)
+
+
+def substitute(pdf: bytes, images: list[bytes]) -> bytes | None:
+    """``pdf`` with placeholder ``k`` replaced by the palette PNG ``images[k]``; ``None``
+    when the placeholders cannot all be found (the caller then draws the real images)."""
+    import pikepdf
+    from pikepdf import Array, Dictionary, Name
+
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        found: dict[int, pikepdf.Object] = {}
+        for obj in doc.objects:
+            if not isinstance(obj, pikepdf.Stream) or obj.get("/Subtype") != Name.Image:
+                continue
+            k = int(obj.get("/Height", 0)) - PLACEHOLDER_H
+            if int(obj.get("/Width", 0)) == PLACEHOLDER_W and 0 <= k < len(images):
+                if k in found:
+                    return None  # drawn twice, or something else has the same size
+                found[k] = obj
+        if len(found) != len(images):
+            return None
+        for k, obj in found.items():
+            width, height, palette, idat = png_parts(images[k])
+            obj.write(idat, filter=Name.FlateDecode, decode_parms=Dictionary(
+                Predictor=15, Colors=1, BitsPerComponent=8, Columns=width))
+            obj.Width, obj.Height, obj.BitsPerComponent = width, height, 8
+            obj.ColorSpace = Array([Name.Indexed, Name.DeviceRGB, len(palette) // 3 - 1,
+                                    pikepdf.String(palette)])
+            obj.Interpolate = False
+            for key in ("/SMask", "/Decode", "/Mask"):
+                if key in obj:
+                    del obj[key]
+        out = io.BytesIO()
+        # deterministic: the same figure gives the same bytes (the /ID hashes the content)
+        doc.save(out, deterministic_id=True, compress_streams=False,
+                 stream_decode_level=pikepdf.StreamDecodeLevel.none,
+                 object_stream_mode=pikepdf.ObjectStreamMode.preserve)
+        return out.getvalue()
