@@ -38,7 +38,7 @@ def indexed_png(index: np.ndarray, palette: tuple[str, ...], scale: int = 1,
     h, w = pixels.shape
     # zlib's effort: the best for ordinary matrices, quicker for millions of cells
     if level is None:
-        level = 6 if h * w <= 1 << 20 else 3
+        level = 6 if h * w <= 1 << 18 else 3
     raw = np.empty((h, w + 1), dtype=np.uint8)
     raw[:, 0] = 0  # filter type None on every row
     raw[:, 1:] = pixels
