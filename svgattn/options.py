@@ -170,7 +170,7 @@ COMMON: tuple[Option, ...] = (
     Option("norm", "choice", "linear", "Colour scale: linear, log, or power (gamma).",
            choices=("linear", "log", "power"), group="colour"),
     Option("gamma", "float", 0.5, "Exponent of the power norm (0.5: square root).",
-           minimum=0.05, maximum=20, group="colour"),
+           minimum=0.05, maximum=20, group="colour", metavar="G"),
 )
 
 

@@ -92,3 +92,27 @@ def test_width_encoding_and_hover_groups():
     groups = [el for key, el in by_id(root).items() if key.startswith("query-group-")]
     assert len(groups) == 4 and all("item" in local_classes(g, root) for g in groups)
     assert not any(el.tag == f"{SVG_NS}script" for el in root.iter())
+
+
+def test_top_keeps_each_heads_strongest_lines_and_lists_their_tokens():
+    """--top K (any length; automatic above 48 tokens): K lines per head, the strongest
+    outside sink columns, and only the tokens they join, each with its position."""
+    att = attention()
+    d = Diagram.from_attention(att, view="lines", layer=2, heads="0,1", top=2)
+    scene = d.scene()
+    lines = paths(scene, "target")
+    assert len(lines) <= 4
+    heads = [int(p.id.split("-")[1]) for p in lines]
+    assert heads.count(0) <= 2 and heads.count(1) <= 2
+    sinks = set(d.data.sinks)
+    for p in lines:
+        _, h, i, j = p.id.split("-")
+        w = d.data.heads[int(h)].weights
+        kept = np.delete(w, list(sinks), axis=1) if sinks else w
+        assert w[int(i), int(j)] >= np.sort(kept.ravel())[-2] - 1e-12  # among its top 2
+    shown = {int(t.id.split("-")[-1]) for t in texts(scene, "query-label")}
+    assert shown == {int(p.id.split("-")[2]) for p in lines}
+    assert len(texts(scene, "position")) == len(texts(scene, "query-label")) + len(
+        texts(scene, "key-label"))
+    assert "The 2 strongest lines of each head" in " ".join(
+        t.text.text for t in texts(scene, "caption"))

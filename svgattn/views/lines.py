@@ -38,9 +38,13 @@ class Lines(View):
         FOCUS,
         Option("threshold", "float", 0.05, "Lines view: drop lines fainter than this share of "
                "the strongest line (0 keeps every line).", minimum=0, maximum=1,
-               group="lines view"),
+               group="lines view", metavar="SHARE"),
         Option("encode", "choice", "opacity", "Lines view: show a weight as the line's "
                "opacity or its width.", choices=("opacity", "width"), group="lines view"),
+        Option("top", "int", None, "Lines view: keep each head's K strongest lines and list "
+               f"only the tokens they join, with their positions (default: {DEFAULT_TOP} "
+               f"above {LONG_ROWS} tokens, every line otherwise).", minimum=1,
+               maximum=10000, group="lines view", metavar="K"),
     )
     theme_keys = (
         Key("lines.gap", "length", "9em", "Lines view: room between the two token columns.",
