@@ -102,8 +102,12 @@ SLOW_WRITER = textwrap.dedent("""
 def test_a_process_killed_while_writing_leaves_the_old_file(tmp_path, sig):
     target = tmp_path / "fig.svg"
     target.write_bytes(OLD)
+    # A shell running the suite in the background (`cmd &` without job control) makes
+    # children ignore SIGINT, and Python then never raises KeyboardInterrupt: give the
+    # child the default disposition, as a terminal would.
     child = subprocess.Popen([sys.executable, "-c", SLOW_WRITER, str(SEED), str(target)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert child.stdout.readline().strip() == "written"
     child.send_signal(sig)
     child.wait(timeout=30)
