@@ -28,6 +28,7 @@ from typing import Any
 from . import limits
 from .data import Attention
 from .errors import InputWarning, SpecError, SvgattnError, printable, quote, quote_path
+from .resources import cpus
 
 ARRAYS = (".npz", ".npy")
 SPECS = (".toml", ".json")
@@ -197,7 +198,7 @@ def run(jobs: Sequence[Job], *, executor: cf.Executor | None = None,
                 from .export import load_cairosvg
 
                 load_cairosvg()  # imported once, before the workers fork
-            executor = cf.ProcessPoolExecutor(max_workers=workers or _cpus(),
+            executor = cf.ProcessPoolExecutor(max_workers=workers or cpus(),
                                               mp_context=_context())
         assert executor is not None
         try:
@@ -305,13 +306,6 @@ def _read(path: str, mtime: int, size: int, batch_index: int | None) -> Attentio
     from .sources.arrays import load_file
 
     return load_file(path, batch_index=batch_index)
-
-
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 def _context() -> Any:

@@ -10,9 +10,7 @@ import errno
 import os
 import re
 import stat
-import struct
 import tempfile
-import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,32 +59,18 @@ def encode_png(argb: np.ndarray, dpi: float) -> bytes:
     level 3 take a fifth of that, and are smaller for figures of flat colour."""
     import numpy as np
 
-    from .render.deflate import compress
+    from .render.png import encode
 
-    h, w, _ = argb.shape
     alpha = argb[..., 3]
     if bool((alpha == 255).all()):
-        pixels, colour = argb[..., 2::-1], 2
+        pixels = argb[..., 2::-1]
     else:
         a = alpha.astype(np.uint32)
         rgb = argb[..., 2::-1].astype(np.uint32) * 255 + (a // 2)[..., None]
         np.floor_divide(rgb, np.maximum(a, 1)[..., None], out=rgb)
         rgb[alpha == 0] = 0
         pixels = np.concatenate([rgb.astype(np.uint8), alpha[..., None]], axis=2)
-        colour = 6
-    channels = pixels.shape[2]
-    raw = np.zeros((h, w * channels + 1), dtype=np.uint8)  # filter byte 0 (None) per row
-    raw[:, 1:] = pixels.reshape(h, w * channels)
-    per_metre = round(dpi / 0.0254)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-    return (b"\x89PNG\r\n\x1a\n"
-            + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, colour, 0, 0, 0))
-            + chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1))
-            + chunk(b"IDAT", compress(raw.tobytes(), 3)) + chunk(b"IEND", b""))
+    return encode(pixels, level=3, dpi=dpi)
 
 
 def _draw_png(data: bytes, dpi: float) -> bytes:

@@ -2,9 +2,10 @@
 styles. It is the contract between the views (which lay figures out) and the backends
 (which only translate): nothing here is specific to one picture.
 
-Primitives: :class:`Rect`, :class:`Path`, :class:`Text`, :class:`CellGrid`,
-:class:`Image`, :class:`Group`; a :class:`Gradient` is a definition a rectangle can be
-filled with. Ids are local to the figure (``head-0``); the backend scopes them.
+Primitives: :class:`Rect`, :class:`Path`, :class:`Text`, :class:`CellGrid` (vector
+cells or, for long sequences, one image), :class:`Group`; a :class:`Gradient` is a
+definition a rectangle can be filled with. Ids are local to the figure (``head-0``);
+the backend scopes them.
 """
 
 from __future__ import annotations
@@ -164,16 +165,6 @@ class CellGrid:
         return self.x + (c + 0.5) * self.cell_w
 
 
-@dataclass(frozen=True, eq=False)
-class Image:
-    """RGB pixels (``uint8 [h, w, 3]``) stretched over ``box`` without smoothing."""
-
-    id: str
-    box: Box
-    pixels: np.ndarray
-    role: str = "image"
-
-
 @dataclass(frozen=True)
 class Gradient:
     """A linear gradient: ``stops`` are (offset 0..1, colour); ``vertical`` runs from the
@@ -197,7 +188,7 @@ class Group:
     title: str | None = None
 
 
-Node = Union[Rect, Path, Text, CellGrid, Image, Group]  # noqa: UP007 - a runtime alias
+Node = Union[Rect, Path, Text, CellGrid, Group]  # noqa: UP007 - a runtime alias
 
 
 @dataclass(frozen=True, eq=False)
@@ -255,8 +246,6 @@ def moved(node: Node, dx: float, dy: float) -> Node:
             for op, args in node.commands))
     if isinstance(node, CellGrid):
         return replace(node, x=node.x + dx, y=node.y + dy)
-    if isinstance(node, Image):
-        return replace(node, box=node.box.moved(dx, dy))
     return replace(node, children=tuple(moved(c, dx, dy) for c in node.children))
 
 
@@ -267,7 +256,7 @@ def bounds(nodes: Iterator[Node] | list[Node] | tuple[Node, ...]) -> Box | None:
         inner: Box | None
         if isinstance(node, Group):
             inner = bounds(node.children)
-        elif isinstance(node, (Rect, Image)):
+        elif isinstance(node, Rect):
             inner = node.box
         elif isinstance(node, Text):
             inner = node.bbox

@@ -85,19 +85,13 @@ class FigureData:
         return tuple(x for x in (self.matrix_caption, *self.notes) if x)
 
 
-def _frozen(array: np.ndarray) -> np.ndarray:
-    """A read-only float64 array (copied only when it is not one already)."""
+def _frozen(array: np.ndarray, *, owned: bool = False) -> np.ndarray:
+    """A read-only float64 array. The caller's arrays are copied (freezing them would
+    change the caller's object); one computed here (``owned``) is not: a 4096-token
+    matrix is 128 MB."""
     out = np.ascontiguousarray(array, dtype=np.float64)
-    if out is array or (out.base is not None and out.flags.writeable is False):
+    if not owned and (out is array or (out.base is not None and not out.flags.writeable)):
         out = out.copy()
-    out.setflags(write=False)
-    return out
-
-
-def _sealed(array: np.ndarray) -> np.ndarray:
-    """``array`` (computed here, owned by no one else) made read-only, in float64:
-    not copied when it already is (a 4096-token matrix is 128 MB)."""
-    out = np.ascontiguousarray(array, dtype=np.float64)
     out.setflags(write=False)
     return out
 
@@ -238,7 +232,7 @@ def from_attention(att: Attention, *, layer: object = None, heads: object = None
     data = FigureData(
         query_tokens=tuple(q_raw), key_tokens=tuple(k_raw),
         query_labels=tuple(visible(t) for t in q_labels),
-        key_labels=tuple(visible(t) for t in k_labels), matrix=_sealed(matrix),
+        key_labels=tuple(visible(t) for t in k_labels), matrix=_frozen(matrix, owned=True),
         heads=head_data, stack_of=lambda: weights[rows][:, chosen],
         stack_layers=tuple(xml_safe(layer_names[i]) for i in stack_layers),
         stack_heads=tuple(xml_safe(n) for n in names), title=None if not title else xml_safe(title),

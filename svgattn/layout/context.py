@@ -128,15 +128,6 @@ class Context:
             runs = _placed(box, x, anchor, self.family)
         return Text(id_, x, y, box, anchor, bbox, style, role, rotate, outline, runs, owner)
 
-    def finish(self, t: Text) -> Text:
-        """Decide how ``t`` is drawn: outlines (paths mode, or labels cairosvg cannot shape:
-        right-to-left, joining scripts, emoji) or native runs, each placed at its measured
-        x when a label mixes fonts (cairosvg mis-anchors middle/end text of several tspans)."""
-        outline, runs = _plan(t.text, self.text_mode, self.family)
-        if runs is None:
-            runs = _placed(t.text, t.x, t.anchor, self.family)
-        return replace(t, outline=outline, runs=runs)
-
 
 @lru_cache(maxsize=256)
 def _style(colour: str, weight: str) -> Style:
@@ -145,8 +136,11 @@ def _style(colour: str, weight: str) -> Style:
 
 @lru_cache(maxsize=65536)
 def _plan(box: TextBox, mode: str, primary: str) -> tuple[bool, tuple[TextRun, ...] | None]:
-    """(drawn as outlines?, its runs; ``None`` when several fonts need placing): decided
-    once per label, however many layouts are tried."""
+    """How a label is drawn, decided once per label however many layouts are tried:
+    (as outlines? -- the paths mode, or labels cairosvg cannot shape: right-to-left,
+    joining scripts, emoji -- ; its native runs, ``None`` when it mixes fonts: then each
+    run is placed at its measured x, as cairosvg mis-anchors middle/end text of several
+    tspans)."""
     from ..text.outlines import needs_outlines
 
     runs = box.runs

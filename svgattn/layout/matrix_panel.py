@@ -74,18 +74,6 @@ def raster(ctx: Context, cells: int, mode: object) -> bool:
     return cells > float(ctx.value("matrix.raster_above"))  # type: ignore[arg-type]
 
 
-def column_label_height(ctx: Context, labels: Sequence[str], cell_w: float) -> float:
-    """Room the column labels need above the matrix (0 without labels)."""
-    if not labels:
-        return 0.0
-    boxes = [ctx.box(t) for t in labels]
-    widest = max(b.width for b in boxes)
-    gap = ctx["matrix.label_gap"]
-    if widest > cell_w - 0.15 * ctx.em:
-        return widest + gap
-    return max(b.height for b in boxes) + gap
-
-
 def matrix_panel(ctx: Context, values: np.ndarray, scale: ColourScale, *, id_: str = "matrix",
                  cell_w: float, cell_h: float | None = None,
                  row_labels: Sequence[str] | None = None,

@@ -11,10 +11,11 @@ bytes on any machine.
 
 from __future__ import annotations
 
-import os
 import struct
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+
+from ..resources import cpus
 
 PIECE = 1 << 19  # bytes per independently deflated piece
 PARALLEL_FROM = 2 * PIECE  # smaller inputs: one plain zlib.compress
@@ -31,8 +32,7 @@ def compress(data: bytes, level: int) -> bytes:
         return zlib.compress(data, level)
     view = memoryview(data)
     starts = range(0, len(data), PIECE)
-    workers = min(len(starts), len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                  else os.cpu_count() or 1)
+    workers = min(len(starts), cpus())
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pieces = list(pool.map(lambda s: _piece(view[s:s + PIECE], level,
                                                 s + PIECE >= len(data)), starts))

@@ -11,12 +11,10 @@ librsvg before 2.58 ignores both, so images of fewer than 2048 cells a side are 
 from __future__ import annotations
 
 import base64
-import struct
-import zlib
 
 import numpy as np
 
-from .deflate import compress
+from .png import encode
 
 TARGET = 2048  # pixels per side an image is pre-scaled towards
 
@@ -39,18 +37,8 @@ def indexed_png(index: np.ndarray, palette: tuple[str, ...], scale: int = 1,
     # zlib's effort: the best for ordinary matrices, quicker for millions of cells
     if level is None:
         level = 6 if h * w <= 1 << 18 else 3
-    raw = np.empty((h, w + 1), dtype=np.uint8)
-    raw[:, 0] = 0  # filter type None on every row
-    raw[:, 1:] = pixels
     plte = b"".join(bytes(int(c[i:i + 2], 16) for i in (1, 3, 5)) for c in palette)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 3, 0, 0, 0))
-            + chunk(b"PLTE", plte) + chunk(b"IDAT", compress(raw.tobytes(), level))
-            + chunk(b"IEND", b""))
+    return encode(pixels, level=level, palette=plte)
 
 
 def data_uri(png: bytes) -> str:

@@ -9,21 +9,18 @@ inlined in one HTML page or notebook without restyling each other.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
-import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import jinja2
-import numpy as np
 from markupsafe import Markup
 
 from ..errors import SpecError
 from ..resources import data_dir
-from ..scene import CellGrid, Command, Group, Image, Path, Rect, Scene, Style, Text
+from ..scene import CellGrid, Command, Group, Path, Rect, Scene, Style, Text
 from ..units import fmt
 from .cells import cell_runs, grid_path
 
@@ -45,7 +42,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.tests.update(group=lambda x: isinstance(x, Group), rect=lambda x: isinstance(x, Rect),
                      path=lambda x: isinstance(x, Path), text=lambda x: isinstance(x, Text),
-                     cells=lambda x: isinstance(x, CellGrid), image=lambda x: isinstance(x, Image))
+                     cells=lambda x: isinstance(x, CellGrid))
     return env
 
 
@@ -130,9 +127,6 @@ class Renderer:
         self.images.append(png)
         return data_uri(placeholder(len(self.images) - 1))
 
-    def data_uri(self, image: Image) -> str:
-        return "data:image/png;base64," + base64.b64encode(png_bytes(image.pixels)).decode()
-
 
 def _tooltip(grid: CellGrid, r: int, c: int) -> str:
     value = float(grid.values[r, c])
@@ -140,21 +134,6 @@ def _tooltip(grid: CellGrid, r: int, c: int) -> str:
     if grid.row_names and grid.column_names:
         where = f"{grid.row_names[r]} \u2192 {grid.column_names[c]}: "
     return f"{where}{value:.4g}"
-
-
-def png_bytes(pixels: np.ndarray) -> bytes:
-    """A minimal, deterministic RGB PNG (no timestamps, fixed compression)."""
-    import struct
-
-    h, w, _ = pixels.shape
-    raw = b"".join(b"\x00" + pixels[y].astype(np.uint8).tobytes() for y in range(h))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 
 
 def render_svg(scene: Scene, *, prefix: str | None = None, interactive: bool = True,
@@ -173,14 +152,13 @@ def render_svg(scene: Scene, *, prefix: str | None = None, interactive: bool = T
     nodes = list(scene.walk())
     r.hover = interactive and any(isinstance(x, Group) and x.hover for x in nodes)
     raster = any(isinstance(x, CellGrid) and x.raster for x in nodes)
-    linked = raster or any(isinstance(x, Image) for x in nodes)  # xlink:href (SVG 1.1)
     env = environment()
     body = env.get_template("nodes.svg.j2").module.node(scene.root, r)  # type: ignore[attr-defined]
     styles = sorted(((name, style) for style, name in r.styles.items()),
                     key=lambda item: int(item[0][1:]))
     svg = env.get_template("figure.svg.j2").render(
         scene=scene, P=_PLACEHOLDER, n=fmt, n4=n4, styles=styles, hover=r.hover, raster=raster,
-        images=linked,
+        images=raster,
         body=Markup(body) + Markup("\n"))
     if prefix is None:
         prefix = "sa" + hashlib.sha1(svg.encode("utf-8", "surrogatepass")).hexdigest()[:8]

@@ -97,7 +97,8 @@ class Flow(View):
 
 def _line(data: FigureData, ctx: Context) -> float:
     """The vertical band the tallest token label needs (fallback fonts can be taller)."""
-    return max(ctx.box(t).centred_extent for t in {*data.query_labels, *data.key_labels})
+    return max(b.centred_extent for labels in (data.query_labels, data.key_labels)
+               for b in ctx.boxes(labels))
 
 
 @dataclass

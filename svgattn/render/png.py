@@ -1,0 +1,43 @@
+"""The one PNG writer: deterministic (no timestamps, fixed compression), rows unfiltered.
+
+Used for the raster matrix (an 8-bit palette image), for PNG export (cairo's pixels, RGB
+or RGBA, with the resolution recorded) and for the PDF placeholders. Unfiltered rows
+deflate fast, and compress as well as filtered ones for figures of flat colour.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+
+from .deflate import compress
+
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_COLOUR_TYPES = {3: 2, 4: 6}  # channels -> PNG colour type (RGB, RGBA); palette is 3
+
+
+def chunk(kind: bytes, data: bytes) -> bytes:
+    return (struct.pack(">I", len(data)) + kind + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+
+def encode(pixels: np.ndarray, *, level: int, palette: bytes = b"",
+           dpi: float | None = None) -> bytes:
+    """A PNG of ``uint8`` ``pixels``: ``[h, w]`` palette indices (with ``palette``, RGB
+    triples) or ``[h, w, 3|4]`` RGB/RGBA; ``level`` is zlib's effort; ``dpi`` is
+    recorded in a pHYs chunk (whole pixels per metre) for viewers and LaTeX."""
+    h, w = pixels.shape[:2]
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    colour = 3 if palette else _COLOUR_TYPES[channels]
+    raw = np.zeros((h, w * channels + 1), dtype=np.uint8)  # filter byte 0 (None) per row
+    raw[:, 1:] = pixels.reshape(h, w * channels)
+    parts = [SIGNATURE, chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, colour, 0, 0, 0))]
+    if dpi is not None:
+        per_metre = round(dpi / 0.0254)
+        parts.append(chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)))
+    if palette:
+        parts.append(chunk(b"PLTE", palette))
+    parts += [chunk(b"IDAT", compress(raw.tobytes(), level)), chunk(b"IEND", b"")]
+    return b"".join(parts)
