@@ -8,7 +8,7 @@ rows, connectors ending on box edges ...).
 
 from __future__ import annotations
 
-from svgattn.scene import Box, CellGrid, Image, Rect, Scene, Text
+from svgattn.scene import Box, CellGrid, Rect, Scene, Text
 
 TOL = 1e-6
 # Rectangles that may overlap others by design: group outlines sit on the matrix, a
@@ -36,7 +36,7 @@ def violations(scene: Scene) -> list[str]:
     canvas = scene.canvas
     texts = [n for n in scene.walk() if isinstance(n, Text)]
     rects = [n for n in scene.walk() if isinstance(n, Rect)]
-    grids = [n for n in scene.walk() if isinstance(n, (CellGrid, Image))]
+    grids = [n for n in scene.walk() if isinstance(n, CellGrid)]
     solid = [(r.id, r.box) for r in rects if r.role not in OVERLAYS]
     blocks = [(g.id, g.box) for g in grids]
     for name, box in [*solid, *blocks, *((t.id, t.bbox) for t in texts)]:
