@@ -11,10 +11,10 @@ installing a font or upgrading svgattn invalidates them.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
+import zlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -56,46 +56,50 @@ def font_fingerprint() -> str:
         except OSError:
             parts.append(f"{name}:-")
     parts.append(os.environ.get("FONTCONFIG_FILE", ""))
-    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
+    return f"{zlib.crc32('|'.join(parts).encode()):08x}"
 
 
 class _Store:
-    """A small JSON file of answers, read once per process, written atomically."""
+    """Answers kept one small file each, so a process reads only the answers it asks for
+    (a fallback-font listing is 600 KB; the seed figure needs three 60-byte answers)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._data: dict[str, Any] | None = None
+        self._data: dict[str, Any] = {}
 
-    def _path(self) -> Path | None:
+    def _path(self, key: str) -> Path | None:
         folder = directory()
-        return None if folder is None else folder / f"{self.name}-{font_fingerprint()}.json"
-
-    def _load(self) -> dict[str, Any]:
-        if self._data is None:
-            self._data = {}
-            path = self._path()
-            if path is not None and path.is_file():
-                try:
-                    loaded = json.loads(path.read_text(encoding="utf-8"))
-                    if isinstance(loaded, dict):
-                        self._data = loaded
-                except (OSError, ValueError):
-                    pass
-        return self._data
+        if folder is None:
+            return None
+        digest = zlib.crc32(key.encode("utf-8", "surrogatepass"))
+        return folder / f"{self.name}-{font_fingerprint()}" / f"{digest:08x}.json"
 
     def get(self, key: str) -> Any:
-        return self._load().get(key)
+        if key in self._data:
+            return self._data[key]
+        path = self._path(key)
+        if path is None:
+            return None
+        try:
+            entry = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            return None
+        # A crc32 collision is possible: the file names its key, and a stranger's is a miss.
+        if not isinstance(entry, list) or len(entry) != 2 or entry[0] != key:
+            return None
+        self._data[key] = entry[1]
+        return entry[1]
 
     def put(self, key: str, value: Any) -> None:
-        data = self._load()
-        data[key] = value
-        path = self._path()
+        self._data[key] = value
+        path = self._path(key)
         if path is None:
             return
         try:
+            path.parent.mkdir(exist_ok=True)
             fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh)
+                json.dump([key, value], fh)
             os.replace(temp, path)
         except OSError:
             pass

@@ -10,6 +10,7 @@ the backend scopes them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Union
@@ -251,21 +252,26 @@ def moved(node: Node, dx: float, dy: float) -> Node:
 
 def bounds(nodes: Iterator[Node] | list[Node] | tuple[Node, ...]) -> Box | None:
     """The box around every primitive's ink (paths by their points)."""
-    box: Box | None = None
+    # Plain floats, not a Box per union: layouts ask for the bounds of thousands of
+    # labels at every size they try.
+    ext = [math.inf, math.inf, -math.inf, -math.inf]
+    _extend(nodes, ext)
+    x0, y0, x1, y1 = ext
+    return None if x0 > x1 else Box(x0, y0, x1 - x0, y1 - y0)
+
+
+def _extend(nodes: Iterator[Node] | list[Node] | tuple[Node, ...], ext: list[float]) -> None:
     for node in nodes:
-        inner: Box | None
         if isinstance(node, Group):
-            inner = bounds(node.children)
-        elif isinstance(node, Rect):
-            inner = node.box
-        elif isinstance(node, Text):
-            inner = node.bbox
-        elif isinstance(node, CellGrid):
-            inner = node.box
-        else:
-            pts = node.points
-            xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-            inner = Box(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)) if pts else None
-        if inner is not None:
-            box = inner if box is None else box.union(inner)
-    return box
+            _extend(node.children, ext)
+            continue
+        if isinstance(node, Path):
+            for _, args in node.commands:
+                if args:
+                    x, y = args[-2], args[-1]
+                    ext[0], ext[1] = min(ext[0], x), min(ext[1], y)
+                    ext[2], ext[3] = max(ext[2], x), max(ext[3], y)
+            continue
+        box = node.bbox if isinstance(node, Text) else node.box
+        ext[0], ext[1] = min(ext[0], box.x), min(ext[1], box.y)
+        ext[2], ext[3] = max(ext[2], box.x + box.w), max(ext[3], box.y + box.h)

@@ -38,9 +38,9 @@ BYTE_OF = _byte_table()
 def byte_level(tokens: list[str]) -> bool:
     """True for byte-level BPE tokens (GPT-2, Llama 3, SmolLM...): every character is in
     the byte alphabet and some token uses a remapped byte such as Ġ (a space)."""
-    plain = [t for t in tokens if not is_special(t)]
-    return bool(plain) and all(c in BYTE_OF for t in plain for c in t) and any(
-        0x100 <= ord(c) <= 0x143 for t in plain for c in t)
+    chars = set("".join(t for t in tokens if not is_special(t)))
+    return bool(chars) and all(c in BYTE_OF for c in chars) and any(
+        0x100 <= ord(c) <= 0x143 for c in chars)
 
 
 def decode_bytes(token: str) -> str:

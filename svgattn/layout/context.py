@@ -42,6 +42,14 @@ def _box(text: str, families: tuple[str, ...], size: float, bold: bool, limit: i
     return measure(shorten(text, limit), families, size, bold)
 
 
+@lru_cache(maxsize=16)
+def _extents(texts: tuple[str, ...], families: tuple[str, ...], size: float,
+             limit: int) -> tuple[float, float]:
+    boxes = _boxes(texts, families, size, limit)
+    return (max((b.width for b in boxes), default=0.0),
+            max((b.centred_extent for b in boxes), default=0.0))
+
+
 @dataclass(frozen=True)
 class Context:
     """A theme at a scale (every length and type size multiplied by ``scale``, so a
@@ -94,6 +102,10 @@ class Context:
         """:meth:`box` of every label (long sequences: one cached lookup for thousands of
         labels, which layouts ask for at each size they try)."""
         return _boxes(tuple(texts), self.theme["font.family"], self.em, self.limit)
+
+    def extents(self, texts: Sequence[str]) -> tuple[float, float]:
+        """(widest, tallest centred band) of :meth:`boxes`, remembered like them."""
+        return _extents(tuple(texts), self.theme["font.family"], self.em, self.limit)
 
     def text(self, id_: str, box: TextBox, x: float, centre_y: float, anchor: str, role: str,
              colour: str, *, bold: bool = False, owner: str | None = None) -> Text:

@@ -94,22 +94,25 @@ def _solve(arrange: Arrange, ctx: Context, room: float, smallest: float,
     """The widest body in [smallest, largest] that fits ``room``; ``None`` when even the
     smallest does not."""
     lo_body = arrange(ctx, smallest)
-    if lo_body.box.w > room + 1e-6:
+    w_lo = lo_body.box.w  # bounds are computed once per layout, not per comparison
+    if w_lo > room + 1e-6:
         return None
     hi_body = arrange(ctx, largest)
-    if hi_body.box.w <= room + 1e-6:
+    w_hi = hi_body.box.w
+    if w_hi <= room + 1e-6:
         return hi_body
-    lo, hi, w_lo, w_hi, best = smallest, largest, lo_body.box.w, hi_body.box.w, lo_body
+    lo, hi, best = smallest, largest, lo_body
     for _ in range(8):
         guess = lo + (room - w_lo) * (hi - lo) / (w_hi - w_lo) if w_hi > w_lo else lo
         guess = min(max(guess, lo + 1e-9 * (hi - lo)), hi - 1e-9 * (hi - lo))
         body = arrange(ctx, guess)
-        if abs(body.box.w - room) <= 0.01:
+        w = body.box.w
+        if abs(w - room) <= 0.01:
             return body
-        if body.box.w < room:
-            lo, w_lo, best = guess, body.box.w, body
+        if w < room:
+            lo, w_lo, best = guess, w, body
         else:
-            hi, w_hi = guess, body.box.w
+            hi, w_hi = guess, w
     return best
 
 
@@ -120,9 +123,10 @@ def _shrink(arrange: Arrange, ctx: Context, room: float, smallest: float,
     scale = 1.0
     body = arrange(ctx, smallest)
     for _ in range(6):
-        if body.box.w <= room + 1e-6:
+        w = body.box.w
+        if w <= room + 1e-6:
             return scale, body
-        scale *= room / body.box.w * (1 - 1e-9)
+        scale *= room / w * (1 - 1e-9)
         if scale < min_scale:
             return min_scale, None
         body = arrange(ctx.at(scale), smallest * scale)

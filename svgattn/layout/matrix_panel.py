@@ -38,7 +38,7 @@ class Panel:
 
 def label_need(ctx: Context, labels: Sequence[str]) -> float:
     """The pitch a row of labels needs (their tallest band, and a little air)."""
-    return max((b.centred_extent for b in ctx.boxes(labels)), default=0.0) * 1.1
+    return ctx.extents(labels)[1] * 1.1
 
 
 def cell_range(n: int, natural: float, smallest: float) -> tuple[float, float, float | None]:
@@ -127,9 +127,9 @@ def matrix_panel(ctx: Context, values: np.ndarray, scale: ColourScale, *, id_: s
     height = 0.0
     if column_labels:
         boxes_all = ctx.boxes(column_labels)
-        rotate = max(b.width for b in boxes_all) > cell_w - 0.15 * ctx.em
-        need = (label_need(ctx, column_labels) if rotate
-                else max(b.width for b in boxes_all) + 0.3 * ctx.em)
+        widest = ctx.extents(column_labels)[0]
+        rotate = widest > cell_w - 0.15 * ctx.em
+        need = label_need(ctx, column_labels) if rotate else widest + 0.3 * ctx.em
         shown = thin(cols, cell_w, need, only[1], every[1])
         if len(shown) < cols:
             notes.append(f"{len(shown)} of {cols} columns labelled")

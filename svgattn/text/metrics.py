@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import uharfbuzz as hb
 
-from .fonts import FontFace, face_for_char, hb_face, hb_font, resolve_family
+from .fonts import FontFace, cmap, face_for_char, hb_face, hb_font, resolve_family
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,8 @@ def _shaped(face: FontFace, text: str) -> int:
 def split_runs(primary: FontFace, text: str) -> list[tuple[str, FontFace]]:
     """Split ``text`` into maximal runs drawn by one face. Combining marks, joiners and
     variation selectors stay with the run before them so clusters are not torn apart."""
+    if set(map(ord, text)) <= cmap(primary):  # the common case: one run, the primary face
+        return [(text, primary)] if text else []
     runs: list[tuple[str, FontFace]] = []
     for ch in text:
         code = ord(ch)

@@ -59,6 +59,7 @@ def bidi_levels(text: str) -> list[int]:
     direction (N2); marks follow their base."""
     base = 1 if _is_rtl(text) else 0
     kinds: list[str] = []
+    prior = "R" if base else "L"  # the last strong kind so far (W7 looks back to it)
     for ch in text:
         kind = unicodedata.bidirectional(ch)
         if kind == "NSM" and kinds:
@@ -68,10 +69,11 @@ def bidi_levels(text: str) -> list[int]:
         elif kind == "AN":
             kinds.append("N#")
         elif kind == "EN":  # W7: European digits after L text (or at the start of LTR) are L
-            prior = next((k for k in reversed(kinds) if k in ("L", "R")), "R" if base else "L")
             kinds.append("L" if prior == "L" else "N#")
         else:
             kinds.append("L" if kind == "L" else "N")
+        if kinds[-1] in ("L", "R"):
+            prior = kinds[-1]
     strong = ["R" if k == "N#" else k for k in kinds]
     edge = "R" if base else "L"
     resolved = list(kinds)
@@ -139,10 +141,12 @@ def needs_outlines(text: str, primary: FontFace) -> bool:
     as outlines: cairosvg draws characters one by one from the cmap, without reordering
     (RTL), contextual forms, conjuncts or mark positioning; and browsers and librsvg
     swap emoji for a colour emoji font. Optional ligatures and kerning do not count."""
-    if any(_emoji(ord(ch)) for ch in text):
-        return True
-    if any(level % 2 for level in bidi_levels(text)):
-        return True
+    # ASCII has neither emoji nor right-to-left characters: only shaping is left to check.
+    if not text.isascii():
+        if any(_emoji(ord(ch)) for ch in text):
+            return True
+        if any(level % 2 for level in bidi_levels(text)):
+            return True
     for chunk, face in split_runs(primary, text):
         font = hb_font(face)
         infos, positions = _shape(face, chunk, False, _OFF)

@@ -14,6 +14,8 @@ def visible(token: str) -> str:
     format character as its code point; the empty token shows as U+2205."""
     if token == "":
         return "\u2205"
+    if token.isascii() and token.isprintable() and not token.isspace():
+        return token  # the common case, in C: nothing to show or replace
     if all(unicodedata.category(ch) in _INVISIBLE for ch in token):
         return "".join(_show(ch) for ch in token)
     return xml_safe(token)
@@ -38,6 +40,8 @@ def xml_safe(text: str) -> str:
     parser, so they become Unicode control pictures or U+FFFD instead; so do the other
     noncharacters (U+FDD0..U+FDEF, U+1FFFE ...), which cairo rejects as invalid UTF-8.
     """
+    if text.isascii() and text.isprintable():
+        return text
     out = []
     for ch in text:
         code = ord(ch)

@@ -97,8 +97,7 @@ class Flow(View):
 
 def _line(data: FigureData, ctx: Context) -> float:
     """The vertical band the tallest token label needs (fallback fonts can be taller)."""
-    return max(b.centred_extent for labels in (data.query_labels, data.key_labels)
-               for b in ctx.boxes(labels))
+    return max(ctx.extents(labels)[1] for labels in (data.query_labels, data.key_labels))
 
 
 @dataclass
