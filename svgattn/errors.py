@@ -9,6 +9,7 @@ one line of bounded length.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 MAX_MESSAGE = 400
 # C0/C1 controls, DEL, and format characters that reorder or hide text on a terminal.
@@ -44,6 +45,14 @@ def quote_path(path: object, limit: int = 72) -> str:
     if len(short) > limit:
         short = "\u2026" + short[-(limit - 1):]
     return "'" + short.replace("'", "\\'") + "'"
+
+
+def closest(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The choice a mistyped ``word`` most likely meant, for a "did you mean" hint."""
+    import difflib  # only errors need it: kept off the start-up path
+
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
+    return found[0] if found else None
 
 
 class SvgattnError(Exception):

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import SpecError, quote
+from .errors import SpecError, closest, quote
 
 
 @dataclass(frozen=True)
@@ -209,10 +209,8 @@ def parse_all(values: Mapping[str, Any], schema: Mapping[str, Option],
     out: dict[str, Any] = {}
     for name, value in values.items():
         if name not in schema:
-            import difflib
-
-            close = difflib.get_close_matches(name, list(schema), n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "see svgattn render --help"
+            close = closest(name, list(schema))
+            hint = f"did you mean '{close}'?" if close else "see svgattn render --help"
             raise SpecError(f"{where}: {quote(name)}: unknown option; {hint}")
         out[name] = schema[name].parse(value, where)
     return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 
-from .errors import SpecError, quote
+from .errors import SpecError, closest, quote
 
 PT_PER_UNIT = {"pt": 72.0 / 72.27, "bp": 1.0, "in": 72.0, "cm": 72.0 / 2.54,
                "mm": 72.0 / 25.4, "px": 0.75}
@@ -86,10 +86,8 @@ def parse_width(value: object, field: str, *, echo: bool = True) -> float:
         return parse_length(value, field, echo=echo)
     except SpecError as exc:
         if isinstance(value, str) and value.strip().isalpha():
-            import difflib
-
-            close = difflib.get_close_matches(value.strip().lower(), list(VENUES), n=1)
-            hint = f"did you mean '{close[0]}'? " if close else ""
+            close = closest(value.strip().lower(), list(VENUES))
+            hint = f"did you mean '{close}'? " if close else ""
             shown = f"{quote(value)} is" if echo else "is"
             raise SpecError(f"{field}: {shown} neither a length nor a venue; {hint}venues are "
                             f"{', '.join(VENUES)}") from None

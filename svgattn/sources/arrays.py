@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 import warnings
-import zipfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -167,6 +166,8 @@ def read_npz(fh: BinaryIO, name: str) -> dict[str, np.ndarray]:
     """Read every array of an ``.npz`` (a zip of ``.npy`` files) safely: member sizes are
     checked from the zip directory before inflating, CRC and deflate errors are one-line
     errors."""
+    import zipfile  # .npz only: kept off the start-up path of spec files
+
     try:
         with zipfile.ZipFile(fh) as archive:
             members = [m for m in archive.infolist() if not m.is_dir()]

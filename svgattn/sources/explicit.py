@@ -8,7 +8,6 @@ and the fix. Tokens are kept exactly as given: heads name them by their raw stri
 
 from __future__ import annotations
 
-import difflib
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -20,7 +19,7 @@ import numpy as np
 from ..analysis.figure import ExplicitHead
 from ..analysis.links import LinkRule, links_from_weights
 from ..data import check_text, to_numpy, token_strings
-from ..errors import InputWarning, SpecError, printable, quote
+from ..errors import InputWarning, SpecError, closest, printable, quote
 from ..theme.validate import color as _color
 
 
@@ -117,8 +116,8 @@ def _resolve_token(ref: Any, tokens: tuple[str, ...], where: str, field: str) ->
         raise _fail(where, field, f"token {quote(ref)} occurs {len(hits)} times (at "
                     f"{hits[:8]}); name it by index instead")
     lowered = {t.lower(): t for t in reversed(tokens)}
-    close = difflib.get_close_matches(ref.lower(), list(lowered), n=1)
-    hint = f"did you mean {quote(lowered[close[0]])}? " if close else ""
+    close = closest(ref.lower(), list(lowered))
+    hint = f"did you mean {quote(lowered[close])}? " if close else ""
     raise _fail(where, field, f"{quote(ref)} is not one of the tokens; {hint}tokens are "
                 f"{', '.join(quote(t, 16) for t in tokens[:8])}{' ...' if len(tokens) > 8 else ''}")
 
@@ -155,8 +154,8 @@ def explicit(*, tokens: Any = None, weights: Any = None,
             unknown = set(head) - {"name", "tokens", "weights", "color"}
             if unknown:
                 bad = sorted(unknown)[0]
-                close = difflib.get_close_matches(bad, ["name", "tokens", "weights", "color"], 1)
-                hint = (f"did you mean '{close[0]}'?" if close
+                close = closest(bad, ["name", "tokens", "weights", "color"])
+                hint = (f"did you mean '{close}'?" if close
                         else "allowed: name, tokens, weights, color")
                 raise _fail(where, f"{field}.{printable(bad, 40)}", f"unknown key; {hint}")
             if "name" not in head:

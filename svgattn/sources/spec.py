@@ -8,7 +8,6 @@ outside its folder), so a shared spec cannot make svgattn read ``/proc/self/envi
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import limits
-from ..errors import SpecError, printable, quote
+from ..errors import SpecError, closest, printable, quote
 from .files import read_text
 
 if sys.version_info >= (3, 11):
@@ -54,8 +53,8 @@ def read_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
     allowed = spec_keys()
     for key in data:
         if key not in allowed:
-            close = difflib.get_close_matches(key, allowed, n=1)
-            hint = (f"did you mean '{close[0]}'?" if close
+            close = closest(key, allowed)
+            hint = (f"did you mean '{close}'?" if close
                     else "see the spec keys in the README")
             raise SpecError(f"{where}: {quote(key)}: unknown spec key; {hint}")
     if "theme" in data:

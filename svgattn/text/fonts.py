@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import bisect
 import shutil
-import subprocess
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -69,6 +68,8 @@ def fontconfig(args: list[str]) -> str:
     known = cache.FONTCONFIG.get(key)
     if isinstance(known, str):
         return known
+    import subprocess  # only on a cache miss: kept off the start-up path
+
     out = subprocess.run(args, capture_output=True, text=True, check=False).stdout
     if out:
         cache.FONTCONFIG.put(key, out)

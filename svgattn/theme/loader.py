@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from .. import limits
-from ..errors import ThemeError, printable, quote
+from ..errors import ThemeError, closest, printable, quote
 from ..resources import data_dir
 from ..sources.files import check_regular, read_text
 from .schema import all_keys, by_name
@@ -43,8 +43,8 @@ class Theme:
         An unknown key is an error, never silently dropped."""
         for key in overrides:
             if key not in by_name():
-                close = difflib.get_close_matches(key, list(by_name()), n=1)
-                hint = f"did you mean '{close[0]}'?" if close else "see the theme key table"
+                close = closest(key, list(by_name()))
+                hint = f"did you mean '{close}'?" if close else "see the theme key table"
                 raise ThemeError(f"Theme.replace: unknown theme key {quote(key)}; {hint}")
         raw = {**_raw_of(self), **overrides}
         return _finish(raw, self.name, f"{self.source} + overrides", {})
@@ -89,8 +89,8 @@ def _locate(ref: str | Path, base: Path | None) -> Path:
     if not _looks_like_path(ref):
         if text in builtins:
             return builtins[text].resolve()
-        close = difflib.get_close_matches(text, list(builtins), n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
+        close = closest(text, list(builtins))
+        hint = f"did you mean '{close}'? " if close else ""
         raise ThemeError(f"theme: no built-in theme {quote(text)}; {hint}built-in themes are "
                          f"{', '.join(builtins)} (or give a path to a .toml file)")
     path = Path(text)
@@ -158,8 +158,8 @@ def _flatten(data: Mapping[str, Any], path: Path, text: str) -> dict[str, Any]:
             elif name in by_name() or name == "extends":
                 flat[name] = value
             else:
-                close = difflib.get_close_matches(name, [*by_name(), "extends"], n=1, cutoff=0.6)
-                hint = (f"did you mean '{close[0]}'?" if close
+                close = closest(name, [*by_name(), "extends"])
+                hint = (f"did you mean '{close}'?" if close
                         else "see the theme key table in README")
                 raise ThemeError(f"{path}:{_line_of(text, name)}: unknown theme key "
                                  f"{quote(name)}; {hint}")
@@ -168,12 +168,21 @@ def _flatten(data: Mapping[str, Any], path: Path, text: str) -> dict[str, Any]:
 
 def _line_of(text: str, dotted: str) -> int:
     """Best-effort line number of a key (TOML parsers do not report positions)."""
-    leaf = re.escape(dotted.rsplit(".", 1)[-1])
-    pattern = re.compile(rf"^\s*(?:[\w.\"]*\.)?\"?{leaf}\"?\s*=")
+    return _key_lines(text).get(dotted.rsplit(".", 1)[-1], 1)
+
+
+_KEY_LINE = re.compile(r'^\s*(?:[\w."]*\.)?"?([\w-]+)"?\s*=')
+
+
+@lru_cache(maxsize=8)
+def _key_lines(text: str) -> dict[str, int]:
+    """The first line of each key name in a theme file, found in one pass."""
+    lines: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), 1):
-        if pattern.match(line):
-            return number
-    return 1
+        found = _KEY_LINE.match(line)
+        if found:
+            lines.setdefault(found.group(1), number)
+    return lines
 
 
 def _finish(raw: Mapping[str, Any], name: str, source: str, where: Mapping[str, str]) -> Theme:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..analysis.figure import FigureData
-from ..errors import SpecError, quote
+from ..errors import SpecError, closest, quote
 from ..layout.context import Context
 from ..options import Option
 from ..scene import Scene
@@ -71,10 +71,8 @@ def load_all() -> dict[str, View]:
 def get(name: object) -> View:
     views = load_all()
     if not isinstance(name, str) or name not in views:
-        import difflib
-
-        close = difflib.get_close_matches(str(name), list(views), n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
+        close = closest(str(name), list(views))
+        hint = f"did you mean '{close}'? " if close else ""
         raise SpecError(f"view: {quote(name)} is not a view; {hint}views are "
                         f"{', '.join(sorted(views))}")
     return views[name]
