@@ -26,7 +26,7 @@ def _piece(data: memoryview, level: int, last: bool) -> bytes:
     return deflate.compress(data) + deflate.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
 
-def compress(data: bytes, level: int) -> bytes:
+def compress(data: bytes | memoryview, level: int) -> bytes:
     """A zlib stream of ``data`` (as ``zlib.compress(data, level)`` reads it back)."""
     if len(data) < PARALLEL_FROM:
         return zlib.compress(data, level)

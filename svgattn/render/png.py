@@ -31,13 +31,18 @@ def encode(pixels: np.ndarray, *, level: int, palette: bytes = b"",
     h, w = pixels.shape[:2]
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
     colour = 3 if palette else _COLOUR_TYPES[channels]
-    raw = np.zeros((h, w * channels + 1), dtype=np.uint8)  # filter byte 0 (None) per row
-    raw[:, 1:] = pixels.reshape(h, w * channels)
+    raw = np.empty((h, w * channels + 1), dtype=np.uint8)
+    raw[:, 0] = 0  # filter byte 0 (None) per row
+    # One strided copy straight into the rows (a reshape of a channel-reversed view, such
+    # as cairo's BGRA read as RGB, would copy it once more: a tenth of a second at 300 dpi).
+    rows = raw[:, 1:] if channels == 1 else raw[:, 1:].reshape(h, w, channels)
+    assert np.may_share_memory(rows, raw)  # a view, not a copy
+    np.copyto(rows, pixels)
     parts = [SIGNATURE, chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, colour, 0, 0, 0))]
     if dpi is not None:
         per_metre = round(dpi / 0.0254)
         parts.append(chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)))
     if palette:
         parts.append(chunk(b"PLTE", palette))
-    parts += [chunk(b"IDAT", compress(raw.tobytes(), level)), chunk(b"IEND", b"")]
+    parts += [chunk(b"IDAT", compress(memoryview(raw.reshape(-1)), level)), chunk(b"IEND", b"")]
     return b"".join(parts)

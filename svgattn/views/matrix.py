@@ -66,7 +66,7 @@ class Matrix(View):
         # a long sequence: a matrix of about 10 inches when the width is auto, labels thinned
         natural, smallest, tiny = cell_range(n, max(ctx["matrix.cell_size"], line), line)
         body, fitted = fit(arrange, ctx, width, natural, smallest=smallest,
-                           largest=max(MAX_CELL_EM * ctx.em, natural), tiny=tiny,
+                           largest=max(MAX_CELL_EM * ctx.em, natural), tiny=tiny, span=cols,
                            what=f"{n} tokens")
         caption = list(data.caption) + ([scale.note.capitalize()] if scale.note else [])
         caption += [n_.capitalize() for n_ in notes]
