@@ -134,3 +134,28 @@ def test_tooltips_name_query_key_and_weight():
               if el.tag == f"{SVG_NS}rect"]
     assert titles == ["x \u2192 x: 0.25", "x \u2192 y: 0.75", "y \u2192 x: 1", "y \u2192 y: 0"]
     assert not rects(d.scene(), "head")  # no heads in the matrix view
+
+
+def test_fitting_a_long_matrix_never_tries_a_cell_too_wide(monkeypatch):
+    """A matrix of n columns is at least n cells wide: fitting it to a width never lays it
+    out (every label measured and placed) at a cell that cannot fit."""
+    import svgattn.views.matrix as view
+
+    tried: list[float] = []
+    real = view.matrix_panel
+
+    def spy(ctx, values, scale, **kw):
+        tried.append(kw["cell_w"])
+        return real(ctx, values, scale, **kw)
+
+    monkeypatch.setattr(view, "matrix_panel", spy)
+    n = 512
+    w = np.random.default_rng(1).random((n, n))
+    d = Diagram.from_attention(from_array(w / w.sum(1, keepdims=True),
+                                          [f"w{i}" for i in range(n)]),
+                               view="matrix", width="6.5in")
+    scene = d.scene()
+    room = 6.5 * 72 - 2 * d.theme["figure.margin"]
+    assert tried and max(tried) <= room / n + 1e-9
+    assert scene.width == pytest.approx(6.5 * 72)
+    assert grid(scene).cell_w * n < room
