@@ -13,7 +13,7 @@ from hypothesis.extra.numpy import arrays
 from svgwrite import validator2
 
 from svgattn import Diagram, Head
-from svgattn.render.cells import merged_rectangles
+from svgattn.render.cells import merged_rectangles, rectangles
 
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
@@ -141,6 +141,23 @@ def test_merged_rectangles_cover_the_mask_exactly(mask):
     for r0, c0, r1, c1 in merged_rectangles(mask):
         cover[r0:r1, c0:c1] += 1
     np.testing.assert_array_equal(cover, mask.astype(int))  # every cell once, no extras
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.uint8, st.tuples(st.integers(1, 12), st.integers(1, 12)),
+              elements=st.integers(0, 3)))
+def test_rectangles_cover_each_value_exactly_and_are_maximal_runs(index):
+    cover = np.full(index.shape, -1)
+    for value, found in rectangles(index).items():
+        assert found == sorted(found)
+        for r0, c0, r1, c1 in found:
+            assert (cover[r0:r1, c0:c1] == -1).all()  # no overlap
+            assert (index[r0:r1, c0:c1] == value).all()
+            cover[r0:r1, c0:c1] = value
+            # horizontal runs are maximal: the cells beside a rectangle differ
+            assert c0 == 0 or (index[r0:r1, c0 - 1] != value).all()
+            assert c1 == index.shape[1] or (index[r0:r1, c1] != value).all()
+    np.testing.assert_array_equal(cover, index)
 
 
 def test_numbers_have_fixed_precision(seed_path):

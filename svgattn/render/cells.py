@@ -14,27 +14,40 @@ import numpy as np
 from ..scene import CellGrid
 
 
+def rectangles(index: np.ndarray) -> dict[int, list[tuple[int, int, int, int]]]:
+    """Cover the cells of each value of ``index`` with rectangles (row0, col0, row1, col1),
+    end exclusive, sorted: horizontal runs of equal cells in each row, then runs with the
+    same columns in consecutive rows merged vertically. All values at once, in numpy (a
+    pass per value and row cost 0.1 s for 64 x 64 cells of a hundred colours)."""
+    rows, cols = index.shape
+    flat = index.ravel()
+    # a run starts at each row's first cell and wherever the value changes
+    starts = np.ones(rows * cols, dtype=bool)
+    starts[1:] = flat[1:] != flat[:-1]
+    starts[::cols] = True
+    first = np.flatnonzero(starts)
+    last = np.append(first[1:], rows * cols)  # end (exclusive) of each run
+    row, c0 = np.divmod(first, cols)
+    c1 = last - row * cols
+    value = flat[first]
+    # runs of one value and the same columns in consecutive rows are one rectangle
+    order = np.lexsort((row, c1, c0, value))
+    row, c0, c1, value = row[order], c0[order], c1[order], value[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = ((value[1:] != value[:-1]) | (c0[1:] != c0[:-1]) | (c1[1:] != c1[:-1])
+               | (row[1:] != row[:-1] + 1))
+    head = np.flatnonzero(new)
+    tail = np.append(head[1:], len(order)) - 1
+    rects = np.stack([row[head], c0[head], row[tail] + 1, c1[head]], axis=1)
+    out: dict[int, list[tuple[int, int, int, int]]] = {}
+    for v, rect in zip(value[head].tolist(), rects.tolist(), strict=True):
+        out.setdefault(v, []).append(tuple(rect))  # type: ignore[arg-type]
+    return {v: sorted(found) for v, found in out.items()}
+
+
 def merged_rectangles(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Cover the True cells of ``mask`` with rectangles (row0, col0, row1, col1), end
-    exclusive: horizontal runs per row, then runs with equal columns in consecutive rows
-    merged vertically."""
-    rows, _ = mask.shape
-    padded = np.zeros((rows, mask.shape[1] + 2), dtype=np.int8)
-    padded[:, 1:-1] = mask
-    edges = np.diff(padded, axis=1)
-    open_runs: dict[tuple[int, int], int] = {}
-    done: list[tuple[int, int, int, int]] = []
-    for r in range(rows):
-        starts = np.flatnonzero(edges[r] == 1)
-        ends = np.flatnonzero(edges[r] == -1)
-        current = set(zip(starts.tolist(), ends.tolist(), strict=False))
-        for run in list(open_runs):
-            if run not in current:
-                done.append((open_runs.pop(run), run[0], r, run[1]))
-        for run in current:
-            open_runs.setdefault(run, r)
-    done.extend((r0, c0, rows, c1) for (c0, c1), r0 in open_runs.items())
-    return sorted(done)
+    """Cover the True cells of ``mask`` with rectangles (see :func:`rectangles`)."""
+    return rectangles(np.asarray(mask, dtype=np.int8)).get(1, [])
 
 
 def cell_runs(grid: CellGrid, fmt: Callable[[float], str]) -> tuple[str, list[tuple[str, str]]]:
@@ -44,11 +57,12 @@ def cell_runs(grid: CellGrid, fmt: Callable[[float], str]) -> tuple[str, list[tu
     xs = [fmt(grid.x + j * grid.cell_w) for j in range(grid.index.shape[1] + 1)]
     ys = [fmt(grid.y + i * grid.cell_h) for i in range(grid.index.shape[0] + 1)]
     paths = []
+    by_colour = rectangles(grid.index)
     for colour in np.flatnonzero(counts).tolist():
         if colour == background:
             continue
         d = "".join(f"M{xs[c0]} {ys[r0]}H{xs[c1]}V{ys[r1]}H{xs[c0]}Z"
-                    for r0, c0, r1, c1 in merged_rectangles(grid.index == colour))
+                    for r0, c0, r1, c1 in by_colour[colour])
         paths.append((grid.colours[colour], d))
     return grid.colours[background], paths
 
