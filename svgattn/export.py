@@ -78,7 +78,7 @@ def _draw_png(data: bytes, dpi: float) -> bytes:
     import numpy as np
     from cairosvg.surface import PNGSurface, Surface
 
-    grabbed: list[np.ndarray] = []
+    encoded: list[bytes] = []
 
     class Pixels(PNGSurface):
         def finish(self) -> None:
@@ -86,11 +86,12 @@ def _draw_png(data: bytes, dpi: float) -> bytes:
             surface.flush()
             h, w, stride = surface.get_height(), surface.get_width(), surface.get_stride()
             rows = np.frombuffer(surface.get_data(), dtype=np.uint8).reshape(h, stride)
-            grabbed.append(rows[:, : w * 4].reshape(h, w, 4).copy())
+            # encoded while cairo's buffer is alive: no copy of the pixels
+            encoded.append(encode_png(rows[:, : w * 4].reshape(h, w, 4), dpi))
             Surface.finish(self)  # not PNGSurface's: cairo's PNG writer is what is replaced
 
     Pixels.convert(bytestring=data, dpi=dpi)
-    return encode_png(grabbed[0], dpi)
+    return encoded[0]
 
 
 _FAMILY = re.compile(rb'font-family(?:: |=)"([A-Za-z0-9 ._-]+)"')

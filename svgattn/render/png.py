@@ -33,11 +33,16 @@ def encode(pixels: np.ndarray, *, level: int, palette: bytes = b"",
     colour = 3 if palette else _COLOUR_TYPES[channels]
     raw = np.empty((h, w * channels + 1), dtype=np.uint8)
     raw[:, 0] = 0  # filter byte 0 (None) per row
-    # One strided copy straight into the rows (a reshape of a channel-reversed view, such
-    # as cairo's BGRA read as RGB, would copy it once more: a tenth of a second at 300 dpi).
-    rows = raw[:, 1:] if channels == 1 else raw[:, 1:].reshape(h, w, channels)
-    assert np.may_share_memory(rows, raw)  # a view, not a copy
-    np.copyto(rows, pixels)
+    # Copied straight into the rows, a channel at a time: a reshape of a channel-reversed
+    # view (cairo's BGRA read as RGB) copies it once more, and numpy copies a 3-byte inner
+    # axis three times slower than three 1-byte planes (at 300 dpi: 0.1 s, then 30, now 9 ms).
+    if channels == 1:
+        raw[:, 1:] = pixels
+    else:
+        rows = raw[:, 1:].reshape(h, w, channels)
+        assert np.may_share_memory(rows, raw)  # a view, not a copy
+        for c in range(channels):
+            rows[..., c] = pixels[..., c]
     parts = [SIGNATURE, chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, colour, 0, 0, 0))]
     if dpi is not None:
         per_metre = round(dpi / 0.0254)
