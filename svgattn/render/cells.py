@@ -41,7 +41,7 @@ def rectangles(index: np.ndarray) -> dict[int, list[tuple[int, int, int, int]]]:
     rects = np.stack([row[head], c0[head], row[tail] + 1, c1[head]], axis=1)
     out: dict[int, list[tuple[int, int, int, int]]] = {}
     for v, rect in zip(value[head].tolist(), rects.tolist(), strict=True):
-        out.setdefault(v, []).append(tuple(rect))  # type: ignore[arg-type]
+        out.setdefault(v, []).append(tuple(rect))
     return {v: sorted(found) for v, found in out.items()}
 
 

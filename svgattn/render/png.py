@@ -49,5 +49,5 @@ def encode(pixels: np.ndarray, *, level: int, palette: bytes = b"",
         parts.append(chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)))
     if palette:
         parts.append(chunk(b"PLTE", palette))
-    parts += [chunk(b"IDAT", compress(memoryview(raw.reshape(-1)), level)), chunk(b"IEND", b"")]
+    parts += [chunk(b"IDAT", compress(raw.reshape(-1).data, level)), chunk(b"IEND", b"")]
     return b"".join(parts)
