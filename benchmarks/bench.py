@@ -133,24 +133,25 @@ class Stats:
         return self.error is None and bool(self.samples)
 
     def median(self, attr: str) -> float:
+        """The median of one field of the samples; NaN when the job failed."""
         values = [getattr(s, attr) for s in self.samples if getattr(s, attr) is not None]
-        return statistics.median(values) if values else math.nan
+        return statistics.median(values) if values and self.ok else math.nan
 
     @property
     def seconds(self) -> float:
-        return self.median("seconds") if self.ok else math.nan
+        return self.median("seconds")
 
     @property
     def rss(self) -> float:
-        return self.median("rss_mib") if self.ok else math.nan
+        return self.median("rss_mib")
 
     @property
     def nbytes(self) -> float:
-        return self.median("nbytes") if self.ok else math.nan
+        return self.median("nbytes")
 
     @property
     def cpu(self) -> float:
-        return self.median("cpu") if self.ok else math.nan
+        return self.median("cpu")
 
 
 Job = Callable[[Path], Sample]  # given a fresh scratch folder, run once and measure
