@@ -1,0 +1,48 @@
+"""The benchmark scripts run and report what they measured (not how fast: timings belong
+to benchmarks/bench.py, never to a test)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import need
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks"
+
+
+def _run(*args: str, cwd: Path = ROOT) -> str:
+    done = subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+@pytest.mark.parametrize("tool, fmt", [("svgattn", "svg"), ("svgattn", "pdf"),
+                                       ("imshow", "png"), ("pcolormesh", "pdf")])
+def test_child_times_one_figure_and_reports_its_size(tmp_path, tool, fmt):
+    if tool != "svgattn":
+        need(importlib.util.find_spec("matplotlib") is not None, "matplotlib (bench extra)")
+    out = tmp_path / f"m.{fmt}"
+    report = json.loads(_run(str(BENCH / "_child.py"), tool, "64", str(out)).splitlines()[-1])
+    assert report["seconds"] > 0
+    assert report["bytes"] == out.stat().st_size > 0
+    assert out.read_bytes()[:4] == {"svg": b"<?xm", "pdf": b"%PDF", "png": b"\x89PNG"}[fmt]
+
+
+def test_bench_writes_a_report_with_its_targets(tmp_path):
+    need(importlib.util.find_spec("matplotlib") is not None, "matplotlib (bench extra)")
+    report = tmp_path / "RESULTS.md"
+    _run(str(BENCH / "bench.py"), "--only", "import", "--repeat", "1", "--out", str(report))
+    text = report.read_text()
+    assert text.startswith("# svgattn benchmarks\n\nMachine: ")
+    assert "## Import (median of 1)" in text
+    row = next(line for line in text.splitlines()
+               if line.startswith("| import svgattn < 0.15 s"))
+    seconds = float(row.split("|")[2].strip().removesuffix(" s"))
+    assert 0 < seconds < 5 and row.rstrip().endswith(("| yes |", "| **no** |"))
