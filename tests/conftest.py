@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from xml.etree import ElementTree
@@ -17,6 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # In CI (CI=true) a test whose tool, font or model weights are missing fails: .ci/run must
 # install everything. Outside CI it is skipped with the reason.
 IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+# Tests never use the developer's own cache (~/.cache/svgattn): each test process (and the
+# svgattn processes it starts) gets a private, empty one.
+os.environ["SVGATTN_CACHE_DIR"] = tempfile.mkdtemp(prefix="svgattn-test-cache-")
+os.environ.pop("SVGATTN_CACHE", None)
 
 
 def need(available: bool, what: str) -> None:

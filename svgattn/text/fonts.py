@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import shutil
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -54,20 +55,32 @@ def _fc_match(pattern: str) -> tuple[list[str], str, int]:
     if exe is None:
         raise FontError("fontconfig's fc-match is not installed; install it (Debian: apt-get"
                         " install fontconfig) so svgattn can find font files")
-    out = fontconfig([exe, "-f", "%{family}\t%{file}\t%{index}", pattern])
+    out = fontconfig([exe, "-f", "%{family}\t%{file}\t%{index}", pattern], _match_answer)
+    if not _match_answer(out):
+        raise FontError(f"fontconfig's fc-match gave no font for {pattern!r}; check the "
+                        "fontconfig installation (fc-match DejaVu\\ Sans should name a file)")
     families, path, index = out.split("\t")
     return [f.strip() for f in families.split(",")], path, int(index or 0)
 
 
-def fontconfig(args: list[str]) -> str:
+def _match_answer(out: str) -> bool:
+    """An ``fc-match`` answer of the form svgattn asks for: family, file, face index."""
+    parts = out.split("\t")
+    return len(parts) == 3 and bool(parts[0]) and parts[1].startswith("/") and \
+        (parts[2] == "" or parts[2].isascii() and parts[2].isdigit())
+
+
+def fontconfig(args: list[str], valid: Callable[[str], bool] = bool) -> str:
     """The output of a fontconfig command, remembered across processes (svgattn.cache:
-    keyed by a fingerprint of the installed fonts)."""
+    keyed by a fingerprint of the installed fonts); a remembered answer that ``valid``
+    refuses is asked again."""
     from .. import cache
 
     key = "\x1f".join(args[1:])
     known = cache.FONTCONFIG.get(key)
-    if isinstance(known, str):
+    if isinstance(known, str) and valid(known):
         return known
+    cache.FONTCONFIG.forget(key)
     import subprocess  # only on a cache miss: kept off the start-up path
 
     out = subprocess.run(args, capture_output=True, text=True, check=False).stdout
@@ -167,8 +180,10 @@ def fallback_order(primary: FontFace) -> tuple[tuple[FontFace, tuple[int, ...]],
     order = []
     for line in out.splitlines():
         parts = line.split("\t")
-        if len(parts) != 5 or parts[3].strip().lower() == "true" or not parts[0]:
-            continue
+        if len(parts) != 5 or parts[3].strip().lower() == "true" or \
+                not parts[0].startswith("/") or not (parts[1] or "0").isascii() or \
+                not (parts[1] or "0").isdigit():
+            continue  # a colour font, or not a line of the form asked for
         ranges = _ranges(parts[4])
         if ranges:
             face = FontFace(family=parts[2].strip(), path=parts[0],
