@@ -33,7 +33,9 @@ def rollout(layers: np.ndarray, residual: float = 0.5) -> np.ndarray:
     """Attention rollout (Abnar & Zuidema 2020) of ``[layers, heads, n, n]``: per layer the
     heads are averaged, the residual connection added (``(1 - r) A + r I``), rows are
     renormalised, and the layers multiplied from the first to the last. Row ``i`` of the
-    result is how much each input token flows into position ``i`` at the top layer."""
+    result is how much each input token flows into position ``i`` at the top layer.
+    Computed in float64 whatever the input (float32 sums differ in the last bits from one
+    CPU to another)."""
     n = layers.shape[-1]
     if layers.shape[-2] != n:
         raise SpecError("combine: rollout needs self-attention (a square matrix); cross-"
@@ -41,7 +43,7 @@ def rollout(layers: np.ndarray, residual: float = 0.5) -> np.ndarray:
     flow = np.eye(n)
     identity = np.eye(n)
     for layer in layers:
-        a = (1 - residual) * layer.mean(axis=0) + residual * identity
+        a = (1 - residual) * combine(layer, "mean") + residual * identity
         sums = a.sum(axis=-1, keepdims=True)
         a = np.divide(a, sums, out=np.zeros_like(a), where=sums > 0)
         flow = a @ flow
