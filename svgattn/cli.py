@@ -172,7 +172,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         if value is None:
             continue
         if option.kind in ("int", "float") and isinstance(value, str):
-            value = option.parse(value, f"--{name.replace('_', '-')}")
+            value = option.parse(value, f"--{name.replace('_', '-')}", text=True)
         out[name] = value
     if out.get("title") is not None and out.get("show_title") is None:
         out["show_title"] = True  # a title asked for on the command line is drawn

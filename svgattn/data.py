@@ -153,6 +153,19 @@ def token_strings(values: Any, where: str, *, what: str = "tokens",
     return tuple(out)
 
 
+def check_magnitude(array: np.ndarray, where: str, terms: int) -> None:
+    """Refuse weights so large that adding ``terms`` of them (a row, a column, the heads)
+    overflows: every derivation normalises rows, and an infinite sum would silently
+    zero them (a matrix of 1e308 would link no token)."""
+    if not array.size:
+        return
+    top = float(np.max(array))
+    limit = np.finfo(np.float64).max / max(1, terms) / 4
+    if top > limit:
+        raise SpecError(f"{where}: weights up to {top:.3g} overflow when {terms} of them are "
+                        f"added; scale them below {limit:.3g} (attention rows sum to 1)")
+
+
 def _axis_hint(shape: tuple[int, ...], q: int, k: int) -> str:
     """Suggest the transpose that puts (query, key) last, when one exists."""
     for perm in itertools.permutations(range(len(shape))):
@@ -189,6 +202,7 @@ def make_attention(weights: Any, query_tokens: Sequence[str], key_tokens: Sequen
         where = tuple(int(i) for i in np.argwhere(array < 0)[0])
         raise SpecError(f"{source}: attentions{list(where)}: is {array[where]:g}; weights must be"
                         " >= 0 (pass softmax probabilities, not scores)")
+    check_magnitude(array, f"{source}: attentions", terms=array.shape[1] * max(array.shape[2:]))
     n_layers, n_heads = array.shape[:2]
     layers = (token_strings(layer_names, f"{source}: layer_names", what="names")
               if layer_names is not None and len(layer_names) else
@@ -199,6 +213,14 @@ def make_attention(weights: Any, query_tokens: Sequence[str], key_tokens: Sequen
     if len(layers) != n_layers or len(heads) != n_heads:
         raise SpecError(f"{source}: head_names/layer_names: {len(heads)} head and {len(layers)} "
                         f"layer names for {n_heads} heads and {n_layers} layers; give one each")
+    for what, names in (("head_names", heads), ("layer_names", layers)):
+        seen: set[str] = set()
+        for i, name in enumerate(names):
+            if name in seen:
+                raise SpecError(f"{source}: {what}[{i}]: {quote(name)} names two "
+                                f"{what.split('_')[0]}s; give each a unique name (legends and "
+                                "selections tell them apart by name)")
+            seen.add(name)
     array = np.ascontiguousarray(array)
     array.setflags(write=False)
     return Attention(array, query_tokens, key_tokens, layers, heads, source)

@@ -27,8 +27,12 @@ from .errors import SpecError
 class Limits:
     """Upper bounds on what one figure may be made from."""
 
-    file_mb: float = 256.0
-    """Bytes of one input file (spec, theme, .npy/.npz) on disk, and of one array in it."""
+    file_mb: float = 1024.0
+    """Bytes of one array file (.npy/.npz) on disk, and of one array in it: room for the
+    ``cells`` limit in float64, so an 8192-token head in float32 (256 MiB) is readable."""
+    spec_mb: float = 16.0
+    """Bytes of one spec or theme file: specs hold figures given by hand (a 16 MB spec is
+    about 1,400 tokens of weights); long attention belongs in .npz files."""
     tokens: int = 8192
     """Query or key tokens of one figure."""
     token_chars: int = 1000
@@ -109,8 +113,9 @@ def override(**changes: float) -> Iterator[Limits]:
         _current.reset(token)
 
 
-def file_bytes() -> int:
-    return int(current().file_mb * 1024 * 1024)
+def file_bytes(name: str = "file_mb") -> int:
+    """The byte limit ``name`` (``file_mb`` for arrays, ``spec_mb`` for specs and themes)."""
+    return int(getattr(current(), name) * 1024 * 1024)
 
 
 def check_tokens(count: int, where: str) -> None:

@@ -38,9 +38,10 @@ class Option:
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
-    def parse(self, value: Any, where: str) -> Any:
-        """Validate ``value`` (from a spec, a keyword or a flag's text) or raise a
-        one-line error naming ``where`` and this option."""
+    def parse(self, value: Any, where: str, *, text: bool = False) -> Any:
+        """Validate ``value`` (from a spec or a keyword; with ``text``, a flag's text) or
+        raise a one-line error naming ``where`` and this option. Only a flag's text is
+        converted: a spec's ``vmax = "0.5"`` is a mistake, not a number."""
         field = f"{where}: {self.name}" if where else self.name
         if value is None:
             return None
@@ -50,7 +51,7 @@ class Option:
                 return value
             raise SpecError(f"{field}: expected true or false, not {quote(value)}")
         if kind in ("int", "float"):
-            return self._number(value, field)
+            return self._number(value, field, text)
         if kind == "choice":
             if value not in self.choices:
                 raise SpecError(f"{field}: {quote(value)} is not one of {', '.join(self.choices)}")
@@ -92,12 +93,16 @@ class Option:
                 raise SpecError(f"{where}: {exc}" if where else str(exc)) from None
         raise AssertionError(f"unknown option kind {kind}")
 
-    def _number(self, value: Any, field: str) -> float | int:
+    def _number(self, value: Any, field: str, text: bool = False) -> float | int:
+        whole = "a whole number" if self.kind == "int" else "a number"
         if isinstance(value, str):
+            if not text:
+                raise SpecError(f"{field}: {quote(value)} is a string; write {whole} without "
+                                "quotes")
             try:
                 value = int(value) if self.kind == "int" else float(value)
             except ValueError:
-                raise SpecError(f"{field}: {quote(value)} is not a number") from None
+                raise SpecError(f"{field}: {quote(value)} is not {whole}") from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SpecError(f"{field}: {quote(value)} is not a number")
         try:

@@ -151,7 +151,10 @@ def read_npy(fh: BinaryIO, name: str, field: str, *, size: int | None = None) ->
     if field == "attentions" and len(shape) >= 2:
         limits.check_tokens(max(shape[-2:]), where)
     nbytes = cells * dtype.itemsize
-    if nbytes > limits.file_bytes() or (size is not None and nbytes > size):
+    if size is not None and nbytes > size:
+        raise SpecError(f"{where}: the header promises {nbytes:,} bytes of data but the file "
+                        f"holds {size:,}; it is truncated or damaged: save it again")
+    if nbytes > limits.file_bytes():
         raise SpecError(f"{where}: {nbytes / 2**20:.0f} MB of data exceed the file limit of "
                         f"{limits.current().file_mb:g} MB; {limits.current().describe('file_mb')}")
     data = fh.read(nbytes)

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..analysis.figure import ExplicitHead
 from ..analysis.links import LinkRule, links_from_weights
-from ..data import check_text, to_numpy, token_strings
+from ..data import check_magnitude, check_text, to_numpy, token_strings
 from ..errors import InputWarning, SpecError, closest, printable, quote
 from ..theme.validate import color as _color
 
@@ -97,6 +97,7 @@ def _matrix(value: Any, where: str, field: str, shape: tuple[int, int]) -> np.nd
         r, c = map(int, np.argwhere(array < 0)[0])
         raise _fail(where, f"{field}[{r}][{c}]", f"is {array[r, c]:g}; weights must be >= 0 "
                     "(pass attention probabilities, not logits)")
+    check_magnitude(array, f"{where}: {field}", terms=max(shape))
     array.setflags(write=False)
     return array
 

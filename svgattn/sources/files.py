@@ -17,9 +17,10 @@ from ..errors import SpecError, printable
 BOM = b"\xef\xbb\xbf"
 
 
-def check_regular(path: Path, what: str, error: type[Exception] = SpecError) -> int:
-    """Raise unless ``path`` is an existing regular file within the size limit; return its
-    size. ``what`` names the kind of file in the message (``spec``, ``theme``...)."""
+def check_regular(path: Path, what: str, error: type[Exception] = SpecError,
+                  limit: str = "file_mb") -> int:
+    """Raise unless ``path`` is an existing regular file within the size limit ``limit``;
+    return its size. ``what`` names the kind of file in the message (``spec``, ...)."""
     name = printable(str(path), 100)
     try:
         info = os.stat(path)
@@ -32,15 +33,21 @@ def check_regular(path: Path, what: str, error: type[Exception] = SpecError) -> 
     if not stat.S_ISREG(info.st_mode):
         raise error(f"{name}: is not a regular file (a FIFO, socket or device); give the path "
                     f"of a {what} file")
-    if info.st_size > limits.file_bytes():
+    if info.st_size > limits.file_bytes(limit):
         raise error(f"{name}: {info.st_size:,} bytes exceed the {what} file limit of "
-                    f"{limits.current().file_mb:g} MB; {limits.current().describe('file_mb')}")
+                    f"{getattr(limits.current(), limit):g} MB; "
+                    f"{_advice(limit)}{limits.current().describe(limit)}")
     return info.st_size
 
 
-def open_regular(path: Path, what: str, error: type[Exception] = SpecError) -> BinaryIO:
+def _advice(limit: str) -> str:
+    return "save long attention as .npz instead, or " if limit == "spec_mb" else ""
+
+
+def open_regular(path: Path, what: str, error: type[Exception] = SpecError,
+                 limit: str = "file_mb") -> BinaryIO:
     """Open a checked regular file for reading (binary)."""
-    check_regular(path, what, error)
+    check_regular(path, what, error, limit)
     try:
         return open(path, "rb")
     except OSError as exc:
@@ -49,13 +56,14 @@ def open_regular(path: Path, what: str, error: type[Exception] = SpecError) -> B
 
 
 def read_text(path: Path, what: str, error: type[Exception] = SpecError) -> str:
-    """The text of a checked regular file: UTF-8, an optional BOM dropped, no NUL bytes."""
-    with open_regular(path, what, error) as fh:
+    """The text of a checked spec or theme file (the ``spec_mb`` limit): UTF-8, an
+    optional BOM dropped, no NUL bytes."""
+    with open_regular(path, what, error, "spec_mb") as fh:
         # A /proc file reports size 0 and may be longer: read at most the limit, plus one.
-        data = fh.read(limits.file_bytes() + 1)
-    if len(data) > limits.file_bytes():
+        data = fh.read(limits.file_bytes("spec_mb") + 1)
+    if len(data) > limits.file_bytes("spec_mb"):
         raise error(f"{printable(path.name, 60)}: exceeds the {what} file limit of "
-                    f"{limits.current().file_mb:g} MB; {limits.current().describe('file_mb')}")
+                    f"{limits.current().spec_mb:g} MB; {limits.current().describe('spec_mb')}")
     if data.startswith(BOM):
         data = data[len(BOM):]
     try:

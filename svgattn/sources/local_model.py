@@ -61,7 +61,16 @@ def run_model(path: str, text: str, *, quiet: bool = False) -> Attention:
     (cached in the process: a gallery of specs over one sentence runs the model once)."""
     if not text.strip():
         raise SpecError("model: --text is empty; give the sentence to run")
+    require_models()
     return _run(path, text, quiet)
+
+
+def require_models() -> None:
+    """Refuse, with the install command, when the ``models`` extra is missing."""
+    missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise SpecError(f"model: needs {' and '.join(missing)} (the models extra); install "
+                        "it with: pip install 'svgattn[models]'")
 
 
 @lru_cache(maxsize=8)
@@ -92,12 +101,9 @@ def _load(path: str, quiet: bool) -> tuple[Path, Any, Any]:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     folder, gguf = locate(path)
     with progress("loading torch and transformers", quiet):
-        try:
-            import torch  # noqa: F401
-            from transformers import AutoModel, AutoTokenizer
-        except ImportError:
-            raise SpecError("model: needs torch and transformers; install them with "
-                            "pip install 'svgattn[models]'") from None
+        require_models()
+        import torch  # noqa: F401
+        from transformers import AutoModel, AutoTokenizer
     extra = {"gguf_file": gguf} if gguf else {}
     with progress(f"loading {folder.name}{'/' + gguf if gguf else ''}", quiet):
         tokenizer = AutoTokenizer.from_pretrained(folder, **extra)

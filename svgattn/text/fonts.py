@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import uharfbuzz as hb
 
-from ..errors import FontError
+from ..errors import FontError, SvgattnWarning
 
 # Debian packages that provide the families the built-in themes and fallbacks use.
 DEBIAN_PACKAGES = {
@@ -31,8 +31,9 @@ DEBIAN_PACKAGES = {
 }
 
 
-class FontWarning(UserWarning):
-    """A theme's first font family is missing and a listed fallback is used."""
+class FontWarning(SvgattnWarning):
+    """A theme's first font family is missing and a listed fallback is used, or no
+    installed font draws some characters of a label."""
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,33 @@ def face_for_char(primary: FontFace, char: str) -> FontFace:
     for face, ranges in fallback_order(primary):
         if _covers(ranges, code) and code in cmap(face) and face.outlines:
             return face
+    _no_font(char)
     return primary
+
+
+_warned: set[str] = set()
+SCRIPT_PACKAGES = {"CJK": "fonts-noto-cjk", "HIRAGANA": "fonts-noto-cjk",
+                   "KATAKANA": "fonts-noto-cjk", "HANGUL": "fonts-noto-cjk"}
+
+
+def _no_font(char: str) -> None:
+    """Warn, once per script, that no installed outline font draws ``char``: it is drawn
+    as the font's empty box, which a reader would take for a character."""
+    import unicodedata
+
+    if unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp", "Co", "Cn", "Cs") or \
+            unicodedata.name(char, "").startswith("VARIATION SELECTOR"):
+        return  # invisible or unassigned: labels show these by code point anyway
+    script = ("symbol" if unicodedata.category(char).startswith("S")
+              else unicodedata.name(char, "UNKNOWN").split(" ")[0].title())
+    if script in _warned:
+        return
+    _warned.add(script)
+    package = SCRIPT_PACKAGES.get(script.upper(), "fonts-symbola" if script == "symbol"
+                                  else "fonts-noto-core")
+    warnings.warn(FontWarning(
+        f"font: no installed font draws {char!r} (U+{ord(char):04X}, {script}); it is "
+        f"drawn as an empty box; install one (Debian: apt-get install {package})"), stacklevel=2)
 
 
 @lru_cache(maxsize=16)

@@ -86,6 +86,9 @@ def _locate(ref: str | Path, base: Path | None) -> Path:
     make svgattn read files elsewhere)."""
     text = str(ref)
     builtins = builtin_themes()
+    beside = (base if base is not None else Path.cwd()) / text
+    if not _looks_like_path(ref) and text not in builtins and beside.is_file():
+        ref = Path(text)  # an existing file named like a theme: say what is wrong with it
     if not _looks_like_path(ref):
         if text in builtins:
             return builtins[text].resolve()
@@ -94,6 +97,10 @@ def _locate(ref: str | Path, base: Path | None) -> Path:
         raise ThemeError(f"theme: no built-in theme {quote(text)}; {hint}built-in themes are "
                          f"{', '.join(builtins)} (or give a path to a .toml file)")
     path = Path(text)
+    if path.suffix.lower() != ".toml":
+        field = "extends" if base is not None else "theme"
+        raise ThemeError(f"{field}: {quote(text)} is not a .toml file; a theme is a TOML file "
+                         f"named .toml, or a built-in theme ({', '.join(builtins)})")
     if base is not None:
         if path.is_absolute() or ".." in path.parts:
             raise ThemeError(f"extends: {quote(text)} must be a built-in theme or a relative "
@@ -101,7 +108,7 @@ def _locate(ref: str | Path, base: Path | None) -> Path:
         path = (base / path).resolve()
         if not path.is_relative_to(base.resolve()):
             raise ThemeError(f"extends: {quote(text)} leads outside the theme's folder")
-    check_regular(path, "theme", ThemeError)
+    check_regular(path, "theme", ThemeError, "spec_mb")
     return path.resolve()
 
 
@@ -132,7 +139,10 @@ def _load_chain(top: Path) -> tuple[dict[str, Any], dict[str, str]]:
         parent = flat.pop("extends", None)
         if parent is not None and not isinstance(parent, str):
             raise ThemeError(f"{path}: extends must be a theme name or a path string")
-        path = None if parent is None else _locate(parent, path.parent)
+        try:
+            path = None if parent is None else _locate(parent, path.parent)
+        except ThemeError as exc:
+            raise ThemeError(f"{printable(path.name, 60)}: {exc}") from None
     raw: dict[str, Any] = {}
     where: dict[str, str] = {}
     for path, text, flat in reversed(chain):
