@@ -17,6 +17,7 @@ installed fonts; a malformed entry is a miss.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -77,10 +78,8 @@ def _make_private(path: Path) -> None:
     if os.path.lexists(path):
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    with contextlib.suppress(FileExistsError):  # made by another process meanwhile
         os.mkdir(path, 0o700)
-    except FileExistsError:
-        pass
 
 
 def untrusted(folder: Path) -> str:

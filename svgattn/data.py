@@ -16,6 +16,7 @@ import numpy as np
 
 from . import limits
 from .errors import SpecError, quote
+from .units import integer_text
 
 AXES = ("layers", "heads", "query", "key")
 
@@ -61,7 +62,7 @@ class Attention:
 
 
 def _index(ref: Any, names: tuple[str, ...], n: int, field: str, what: str) -> int:
-    if isinstance(ref, str) and ref.strip().lstrip("-").isdigit():
+    if isinstance(ref, str) and integer_text(ref):
         ref = int(ref)
     if isinstance(ref, (int, np.integer)) and not isinstance(ref, bool):
         if -n <= ref < n:

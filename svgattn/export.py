@@ -305,7 +305,7 @@ def _sweep(folder: Path, name: str) -> None:
         return
     for entry in entries:
         pid = entry.name[len(prefix):].split(".", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if pid.isascii() and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
             Path(entry.path).unlink(missing_ok=True)
 
 

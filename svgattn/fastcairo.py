@@ -90,7 +90,7 @@ def cache_key(package: Path, headers: str) -> str:
     import _cffi_backend
 
     parts = [distribution_version(package, "cairocffi"), str(_cffi_backend.__version__),
-             "%d.%d" % sys.version_info[:2], hashlib.sha256(headers.encode()).hexdigest()]
+             "{}.{}".format(*sys.version_info[:2]), hashlib.sha256(headers.encode()).hexdigest()]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
 
 
@@ -224,7 +224,7 @@ def _module(ffi: Any, package: Path) -> types.ModuleType:
             state["pixbuf"] = _pixbuf(ffi, package)
         return state["pixbuf"]
 
-    module.__getattr__ = attribute  # type: ignore[attr-defined]
+    setattr(module, "__getattr__", attribute)  # noqa: B010 - a module-level __getattr__
     return module
 
 

@@ -14,6 +14,15 @@ import re
 
 from .errors import SpecError, closest, quote
 
+_INTEGER = re.compile(r"\s*-?[0-9]+\s*", re.ASCII)
+
+
+def integer_text(text: str) -> bool:
+    """True when ``text`` is a whole number written in ASCII digits (``str.isdigit``
+    also accepts superscripts such as '²', which ``int`` refuses)."""
+    return _INTEGER.fullmatch(text) is not None
+
+
 PT_PER_UNIT = {"pt": 72.0 / 72.27, "bp": 1.0, "in": 72.0, "cm": 72.0 / 2.54,
                "mm": 72.0 / 25.4, "px": 0.75}
 _TEX = 72.0 / 72.27

@@ -125,8 +125,8 @@ def test_a_folder_others_could_write_is_not_used(case: str, tmp_path: Path,
         cache.directory.cache_clear()
 
 
-def _owned_by(path: Path, uid: int, real):  # noqa: ANN001, ANN202 - a test double of os.stat
-    def fake(p, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+def _owned_by(path: Path, uid: int, real):
+    def fake(p, *args, **kwargs):
         st = real(p, *args, **kwargs)
         if os.fspath(p) == os.fspath(path):
             values = list(st)
@@ -157,7 +157,7 @@ class _Planted:
     def __init__(self, marker: Path) -> None:
         self.marker = marker
 
-    def __reduce__(self):  # noqa: ANN204
+    def __reduce__(self):
         return (Path.touch, (self.marker,))
 
 

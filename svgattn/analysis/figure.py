@@ -17,6 +17,7 @@ import numpy as np
 from ..data import Attention
 from ..errors import SpecError, quote
 from ..text.safe import visible, xml_safe
+from ..units import integer_text
 from . import tokens as tok
 from .combine import combine, describe, rollout
 from .groups import find_groups, group_heads
@@ -113,7 +114,7 @@ def token_index(ref: object, raw: Sequence[str], labels: Sequence[str], field_: 
         return int(ref) % len(raw)
     if not isinstance(ref, str):
         raise SpecError(f"{where}: {field_}: {quote(ref)} is neither a token nor an index")
-    if ref.strip().lstrip("-").isdigit() and ref not in raw and ref not in labels:
+    if integer_text(ref) and ref not in raw and ref not in labels:
         return token_index(int(ref), raw, labels, field_, where)
     for pool in (raw, labels):
         hits = [i for i, t in enumerate(pool) if t == ref]

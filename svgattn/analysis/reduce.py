@@ -8,8 +8,8 @@ import numpy as np
 
 from ..errors import SpecError, quote
 
-_WINDOW = re.compile(r"^\s*(-?\d*)\s*:\s*(-?\d*)\s*$")
-_POOL = re.compile(r"^\s*(?:(mean|max)\s*:\s*)?(\d+)\s*$")
+_WINDOW = re.compile(r"^\s*(-?[0-9]*)\s*:\s*(-?[0-9]*)\s*$", re.ASCII)
+_POOL = re.compile(r"^\s*(?:(mean|max)\s*:\s*)?([0-9]+)\s*$", re.ASCII)
 
 
 def parse_window(text: object, n: int, where: str) -> tuple[int, int]:

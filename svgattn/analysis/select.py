@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import SpecError, quote
+from ..units import integer_text
 
 DEFAULT_FOCUSED = 4
-_RANGE = re.compile(r"^\s*(-?\d+)\s*-\s*(-?\d+)\s*$")
+_RANGE = re.compile(r"^\s*(-?[0-9]+)\s*-\s*(-?[0-9]+)\s*$", re.ASCII)
 
 
 def parse_selection(value: Any, names: Sequence[str], what: str, where: str) -> list[int] | None:
@@ -57,7 +58,7 @@ def parse_selection(value: Any, names: Sequence[str], what: str, where: str) -> 
 def index_of(ref: Any, names: Sequence[str], what: str, where: str) -> int:
     """One index (negative counts from the end) or name."""
     n = len(names)
-    if isinstance(ref, str) and ref.strip().lstrip("-").isdigit():
+    if isinstance(ref, str) and integer_text(ref):
         ref = int(ref)
     if isinstance(ref, (int, np.integer)) and not isinstance(ref, bool):
         if -n <= ref < n:

@@ -16,12 +16,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import SpecError, quote
+from ..units import integer_text
 
 # round strides: small ones exact, then 10, 20, 25, 50, 100 ... (labels at 0, 20, 40 ...)
 _NICE = [1, 2, 3, 4, 5] + [m * 10**e for e in range(1, 7) for m in (1, 2, 2.5, 5)] + [10**7]
 _NICE = [int(v) for v in _NICE]
-_TOP = re.compile(r"^\s*top\s*:\s*(\d+)\s*$")
-_EVERY = re.compile(r"^\s*every\s*:\s*(\d+)\s*$")
+_TOP = re.compile(r"^\s*top\s*:(.*)$")
+_EVERY = re.compile(r"^\s*every\s*:(.*)$")
 
 
 def thin(n: int, pitch: float, need: float, only: Sequence[int] | None = None,
@@ -57,6 +58,13 @@ def thin(n: int, pitch: float, need: float, only: Sequence[int] | None = None,
     return chosen
 
 
+def _count(text: str, rule: str, where: str) -> int:
+    if not integer_text(text) or int(text) < 1:
+        raise SpecError(f"{where}: labels: {rule}:{quote(text.strip())} needs a whole number of at "
+                        f"least 1, e.g. {rule}:10")
+    return int(text)
+
+
 def priority(spec: object, raw: Sequence[str], labels: Sequence[str], weights: np.ndarray,
              axis: int, where: str) -> tuple[list[int] | None, int | None]:
     """Resolve a ``labels`` option for one axis: (the only indices to label, or ``None``;
@@ -69,9 +77,9 @@ def priority(spec: object, raw: Sequence[str], labels: Sequence[str], weights: n
         return None, None
     text = str(spec)
     if m := _EVERY.match(text):
-        return None, max(1, int(m.group(1)))
+        return None, _count(m.group(1), "every", where)
     if m := _TOP.match(text):
-        k = int(m.group(1))
+        k = _count(m.group(1), "top", where)
         received = np.asarray(weights, dtype=np.float64).mean(axis=0)
         if axis == 0 and weights.shape[0] != weights.shape[1]:
             received = np.asarray(weights, dtype=np.float64).max(axis=1)
@@ -83,7 +91,7 @@ def priority(spec: object, raw: Sequence[str], labels: Sequence[str], weights: n
             continue
         hits = [i for i, t in enumerate(raw) if t == part] or \
             [i for i, t in enumerate(labels) if t == part]
-        if not hits and part.lstrip("-").isdigit() and -len(raw) <= int(part) < len(raw):
+        if not hits and integer_text(part) and -len(raw) <= int(part) < len(raw):
             hits = [int(part) % len(raw)]
         if not hits:
             raise SpecError(f"{where}: labels: {quote(part)} is not one of the tokens; write "

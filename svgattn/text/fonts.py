@@ -68,7 +68,7 @@ def _match_answer(out: str) -> bool:
     """An ``fc-match`` answer of the form svgattn asks for: family, file, face index."""
     parts = out.split("\t")
     return len(parts) == 3 and bool(parts[0]) and parts[1].startswith("/") and \
-        (parts[2] == "" or parts[2].isascii() and parts[2].isdigit())
+        (parts[2] == "" or (parts[2].isascii() and parts[2].isdigit()))
 
 
 def fontconfig(args: list[str], valid: Callable[[str], bool] = bool) -> str:

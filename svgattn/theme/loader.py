@@ -139,8 +139,10 @@ def _load_chain(top: Path) -> tuple[dict[str, Any], dict[str, str]]:
         parent = flat.pop("extends", None)
         if parent is not None and not isinstance(parent, str):
             raise ThemeError(f"{path}: extends must be a theme name or a path string")
+        if parent is None:
+            break
         try:
-            path = None if parent is None else _locate(parent, path.parent)
+            path = _locate(parent, path.parent)
         except ThemeError as exc:
             raise ThemeError(f"{printable(path.name, 60)}: {exc}") from None
     raw: dict[str, Any] = {}
