@@ -15,11 +15,15 @@ reads an input file once and keeps it for the next figures of that file.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
 import os
+import re
+import signal
 import string
+import threading
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +31,16 @@ from typing import Any
 
 from . import limits
 from .data import Attention
-from .errors import InputWarning, SpecError, SvgattnError, printable, quote, quote_path
+from .errors import (
+    InputWarning,
+    Interrupted,
+    SpecError,
+    SvgattnError,
+    Terminated,
+    printable,
+    quote,
+    quote_path,
+)
 from .resources import cpus
 
 ARRAYS = (".npz", ".npy")
@@ -142,10 +155,24 @@ def plan(inputs: Iterable[str | os.PathLike[str] | Attention], output: str, *,
                 job_opts["heads"] = [head]
             name = source.name + "".join(
                 f" {k} {v}" for k, v in (("layer", layer), ("head", head)) if v is not None)
-            jobs.append(Job(name, output.format(**{k: values[k] for k in fields}), source,
-                            settings, job_opts, out_fmt, dpi, current))
+            target = output.format(**{k: component(values[k]) for k in fields})
+            jobs.append(Job(name, target, source, settings, job_opts, out_fmt, dpi, current))
     _check_unique(jobs, output, len(items))
+    _check_places(jobs, output, _read_files(items, theme))
     return jobs, failed
+
+
+def _read_files(items: list[Any], theme: Any) -> list[str]:
+    """Every file a batch reads: its inputs, the files their specs name, a theme file."""
+    from .sources.spec import named_files
+
+    found = [str(i) for i in items if not isinstance(i, Attention)]
+    for item in list(found):
+        if item.lower().endswith(SPECS):
+            found += [str(p) for p in named_files(item).values()]
+    if isinstance(theme, (str, os.PathLike)) and os.path.isfile(theme):
+        found.append(os.fspath(theme))
+    return found
 
 
 def run(jobs: Sequence[Job], *, executor: cf.Executor | None = None,
@@ -156,10 +183,12 @@ def run(jobs: Sequence[Job], *, executor: cf.Executor | None = None,
     or, by default, on a local pool of ``workers`` processes (default: the CPU count; 1
     draws in this process). Outputs that exist are skipped unless ``force``. A failing
     figure is recorded in the report and the others go on. ``progress``: a progress bar
-    on standard error (default: when it is a terminal)."""
-    from tqdm import tqdm  # type: ignore[import-untyped]
+    on standard error (default: when it is a terminal).
 
-    from .export import write_atomic
+    Ctrl-C or SIGTERM (:class:`~svgattn.errors.Terminated`) stops the batch promptly:
+    pending figures are cancelled, local workers are stopped, no file is half-written,
+    folders made for nothing are removed, and :class:`Interrupted` carries the report."""
+    from tqdm import tqdm  # type: ignore[import-untyped]
 
     report = Report(failed=list(failed))
     todo = []
@@ -170,47 +199,122 @@ def run(jobs: Sequence[Job], *, executor: cf.Executor | None = None,
             todo.append(job)
     bar = tqdm(total=len(todo), unit="figure", disable=None if progress is None else not progress,
                dynamic_ncols=True, leave=False)
+    made: list[Path] = []  # folders this batch created (removed again if left empty)
 
     def done(job: Job, result: Callable[[], tuple[bytes, list[str]]]) -> None:
-        try:
-            data, notes = result()
-            Path(job.output).parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(job.output, data)
-            report.written.append(job.output)
-            report.warnings.extend((job.name, n) for n in notes)
-        except SvgattnError as exc:
-            report.failed.append((job.name, str(exc)))
-        except OSError as exc:
-            report.failed.append((job.name, f"{quote_path(job.output)}: {exc.strerror or exc}"))
-        except Exception as exc:  # a bug, or a worker lost: name the figure, go on
-            report.failed.append((job.name, f"internal error ({type(exc).__name__}: "
-                                            f"{printable(str(exc), 200)})"))
+        _record(report, job, result, made)
         bar.update(1)
 
+    own: cf.ProcessPoolExecutor | None = None
     try:
         if executor is None and (workers == 1 or len(todo) <= 1):
             for job in todo:
                 done(job, lambda job=job: render_job(job))  # type: ignore[misc]
             return report
-        own = executor is None
-        if own:
+        if executor is None:
             if any(j.fmt != "svg" for j in todo):
                 from .export import load_cairosvg
 
                 load_cairosvg()  # imported once, before the workers fork
-            executor = cf.ProcessPoolExecutor(max_workers=workers or cpus(),
-                                              mp_context=_context())
-        assert executor is not None
+            executor = own = cf.ProcessPoolExecutor(
+                max_workers=workers or cpus(), mp_context=_context(), initializer=_worker)
+        futures = {executor.submit(render_job, job): job for job in todo}
         try:
-            futures = {executor.submit(render_job, job): job for job in todo}
             for future in cf.as_completed(futures):
                 done(futures[future], future.result)
-        finally:
-            if own:
-                executor.shutdown(cancel_futures=True)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        if own is not None:
+            own.shutdown()
+    except (KeyboardInterrupt, Terminated) as exc:
+        with _signals_ignored():
+            if own is not None:
+                _stop(own)
+            _remove_empty(made)
+        number = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+        raise Interrupted(report, number) from None
     finally:
         bar.close()
+    _remove_empty(made)
     return report
+
+
+def _record(report: Report, job: Job, result: Callable[[], tuple[bytes, list[str]]],
+            made: list[Path]) -> None:
+    """Write one finished figure (atomically, its folder made on the way), or record why
+    it failed."""
+    from .export import write_atomic
+
+    try:
+        data, notes = result()
+        made.extend(_make_folders(Path(job.output).parent))
+        write_atomic(job.output, data)
+        report.written.append(job.output)
+        report.warnings.extend((job.name, n) for n in notes)
+    except SvgattnError as exc:
+        report.failed.append((job.name, str(exc)))
+    except OSError as exc:
+        report.failed.append((job.name, f"{quote_path(job.output)}: {exc.strerror or exc}"))
+    except Exception as exc:  # a bug, or a worker lost: name the figure, go on
+        report.failed.append((job.name, f"internal error ({type(exc).__name__}: "
+                                        f"{printable(str(exc), 200)})"))
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; return the ones created."""
+    missing = []
+    probe = folder
+    while not os.path.lexists(probe) and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:  # deepest first, as they were found
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def _worker() -> None:
+    """A local worker: Ctrl-C in the terminal reaches the whole process group; the parent
+    alone decides (it stops the workers), and SIGTERM simply ends a worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _stop(executor: cf.ProcessPoolExecutor) -> None:
+    """Stop a local pool at once: cancel what is queued, end the workers (SIGTERM, then
+    SIGKILL after 3 s), never wait for a figure to finish."""
+    processes = list(getattr(executor, "_processes", {}).values())
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(3)
+            if process.is_alive():
+                process.kill()
+                process.join(1)
+
+
+@contextlib.contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """Ctrl-C and SIGTERM ignored while a batch cleans up (a second Ctrl-C 0.3 s after the
+    first must not interrupt the cleaning and leave workers behind)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
 
 
 def render_job(job: Job) -> tuple[bytes, list[str]]:
@@ -233,17 +337,84 @@ def render_job(job: Job) -> tuple[bytes, list[str]]:
                   if not isinstance(w.message, InputWarning)]
 
 
+_ADDRESS = re.compile(r"(tcp|tls|ws|wss)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):"
+                      r"([0-9]{1,5})", re.ASCII)
+
+
+def connect(address: str, timeout: float = 10.0) -> Any:
+    """A Dask ``Client`` of the scheduler at ``address`` (``tcp://host:port``), or a one-line
+    error: a malformed address, nothing listening, or a server that does not answer as a
+    Dask scheduler within ``timeout`` seconds (the handshake runs in a daemon thread, so a
+    server that never answers cannot hold the process)."""
+    found = _ADDRESS.fullmatch(address.strip())
+    if not found or not 1 <= int(found.group(3)) <= 65535:
+        raise SpecError(f"--scheduler: {quote(address, 80)} is not a scheduler address; write "
+                        "tcp://host:8786 (or tls://, ws://, wss://)")
+    try:
+        from distributed import Client
+    except ImportError:
+        raise SpecError("--scheduler: needs Dask distributed; pip install 'svgattn[dask]'"
+                        ) from None
+    outcome: list[Any] = []
+
+    def attempt() -> None:
+        try:
+            outcome.append(Client(address.strip(), timeout=timeout))
+        except BaseException as exc:  # MemoryError: a server speaking another protocol
+            outcome.append(exc)
+
+    thread = threading.Thread(target=attempt, name="svgattn-scheduler", daemon=True)
+    thread.start()
+    thread.join(timeout + 5)
+    if not outcome:
+        raise SpecError(f"--scheduler: {quote(address, 80)} did not answer as a Dask scheduler "
+                        f"within {timeout + 5:g} s; check the address and port")
+    if isinstance(outcome[0], BaseException):
+        exc = outcome[0]
+        raise SpecError(f"--scheduler: cannot use {quote(address, 80)} ({type(exc).__name__}: "
+                        f"{printable(str(exc), 100)}); check that a Dask scheduler listens "
+                        "there") from None
+    return outcome[0]
+
+
 # --- helpers ------------------------------------------------------------------------------
 def _fields(pattern: str) -> list[str]:
+    """The fields of an output pattern: plain names only. A format spec or conversion
+    (``{head:>5000000000}``) could ask for gigabytes of padding, so none is allowed."""
+    if "\x00" in pattern:
+        raise SpecError("-o: the pattern holds a NUL character; remove it")
     try:
-        names = [f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None]
+        parts = list(string.Formatter().parse(pattern))
     except ValueError as exc:
         raise SpecError(f"-o: {quote(pattern)}: {exc}; write fields as {{layer}}") from None
-    for name in names:
+    names = []
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
         if name not in FIELDS:
             raise SpecError(f"-o: {quote(pattern)}: unknown field {quote('{' + name + '}')}; "
                             f"use {', '.join('{' + f + '}' for f in FIELDS)}")
+        if spec or conversion:
+            raise SpecError(f"-o: {quote(pattern)}: fields take no format spec or conversion; "
+                            f"write {{{name}}}")
+        names.append(name)
     return names
+
+
+def component(value: object) -> str:
+    """A field's value as one safe path component: separators, NUL and control
+    characters become '_', and '', '.' and '..' become '_' (a head named '../../x' must
+    not choose where a figure is written)."""
+    text = "".join("_" if ch in "/\\" or ord(ch) < 0x20 or ch == "\x7f" else ch
+                   for ch in str(value))[:200]
+    return "_" if text.strip() in ("", ".", "..") else text
+
+
+def base_folder(pattern: str) -> Path:
+    """The folder an output pattern writes in: its directory before the first field."""
+    literal = pattern.split("{", 1)[0].replace("}}", "}")
+    folder = os.path.dirname(literal) if "{" in pattern else os.path.dirname(pattern)
+    return Path(folder or ".")
 
 
 def _name(item: object) -> str:
@@ -281,10 +452,33 @@ def _pairs(att: Attention, layers: object, heads: object,
     return [(layer, head) for layer in layer_choices for head in head_choices]
 
 
+def _check_places(jobs: list[Job], pattern: str, inputs: list[str]) -> None:
+    """Before anything is drawn: every output lies inside the folder the pattern names (a
+    symbolic link inside it cannot lead out), none is one of the inputs, and every folder
+    can be made and written."""
+    from .export import check_output, check_writable_folder
+
+    base = Path(os.path.realpath(base_folder(pattern)))
+    sources = {os.path.realpath(i) for i in inputs}
+    for folder in sorted({os.path.dirname(job.output) or "." for job in jobs}):
+        check_writable_folder(folder)
+    for job in jobs:
+        real = os.path.realpath(job.output)
+        if not Path(real).is_relative_to(base):
+            raise SpecError(f"-o: {quote_path(job.output)} ({job.name}) leads outside "
+                            f"{quote_path(base)}, the folder the pattern names; remove the "
+                            "symbolic link or change the pattern")
+        if real in sources:
+            raise SpecError(f"-o: {quote_path(job.output)} is one of the inputs; a batch never "
+                            "writes over what it reads: change the pattern")
+        if os.path.lexists(job.output):
+            check_output(job.output)
+
+
 def _check_unique(jobs: list[Job], pattern: str, inputs: int) -> None:
     seen: dict[str, str] = {}
     for job in jobs:
-        key = os.path.abspath(job.output)
+        key = os.path.realpath(job.output)
         if key in seen:
             need = "{stem}" if inputs > 1 else "{layer} and {head}"
             raise SpecError(f"-o: {quote(pattern)} names the same file for {seen[key]} and "

@@ -19,8 +19,8 @@ from typing import Any, TextIO
 
 from . import __version__, limits
 from .diagram import Diagram, check_dpi, option_schema
-from .errors import SpecError, SvgattnError, printable
-from .export import FORMATS, check_output, format_of, write_atomic
+from .errors import Interrupted, SpecError, SvgattnError, Terminated, printable
+from .export import FORMATS, check_not_input, check_output, format_of, write_atomic
 from .options import Option
 from .resources import data_dir
 from .sources import load_file
@@ -207,6 +207,7 @@ def _write(diagram: Diagram, args: argparse.Namespace, fmt: str) -> None:
 def _render(args: argparse.Namespace) -> None:
     fmt = _output_format(args)
     options = _options(args)
+    check_not_input(args.output, _inputs(args))
     suffix = Path(args.spec).suffix.lower()
     if suffix not in (".npz", ".npy", ".toml", ".json"):
         raise SpecError(f"{printable(Path(args.spec).name, 60)}: unknown input format; give a "
@@ -227,6 +228,17 @@ def _render(args: argparse.Namespace) -> None:
                                 "put it in the spec")
         diagram = Diagram.from_spec(args.spec, **_figure(args), **options)
     _write(diagram, args, fmt)
+
+
+def _inputs(args: argparse.Namespace) -> dict[str, str | Path | None]:
+    """The files a render reads: the input, --minus, --theme, and what a spec names."""
+    found: dict[str, str | Path | None] = {"input": args.spec, "--minus file": args.minus,
+                                           "--theme file": args.theme}
+    if Path(args.spec).suffix.lower() in (".toml", ".json"):
+        from .sources.spec import named_files
+
+        found.update(named_files(args.spec))
+    return found
 
 
 def _model(args: argparse.Namespace) -> None:
@@ -258,7 +270,7 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    from .batch import plan, run
+    from .batch import connect, plan, run
 
     if args.jobs is not None and not 1 <= args.jobs <= 256:
         raise SpecError(f"--jobs: {args.jobs} must be between 1 and 256")
@@ -284,16 +296,7 @@ def _batch(args: argparse.Namespace) -> int:
                         **_figure(args), **options)
     executor = None
     if args.scheduler:
-        try:
-            from distributed import Client
-        except ImportError:
-            raise SpecError("--scheduler: needs Dask distributed; pip install "
-                            "'svgattn[dask]'") from None
-        try:
-            client = Client(args.scheduler, timeout=10)
-        except (OSError, TimeoutError) as exc:
-            raise SpecError(f"--scheduler: cannot reach {printable(args.scheduler, 80)} ("
-                            f"{printable(str(exc), 120)}); check the address") from None
+        client = connect(args.scheduler)
         executor = client.get_executor()
     try:
         report = run(jobs, executor=executor, workers=args.jobs, force=args.force,
@@ -336,12 +339,17 @@ def _limits(args: argparse.Namespace) -> dict[str, float]:
     return out
 
 
-class _Terminated(BaseException):
-    """SIGTERM, raised where the process is so that temporary files are removed."""
-
-
 def _on_sigterm(signum: int, frame: object) -> None:
-    raise _Terminated
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough: the rest would interrupt
+    raise Terminated  # the cleaning up
+
+
+def _interrupted(report: Any) -> str:
+    done = len(report.written)
+    if not done:
+        return "svgattn: interrupted; no output was changed"
+    return (f"svgattn: interrupted; {done} figure(s) had been written (each whole), the rest "
+            "were not drawn")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -361,9 +369,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SvgattnError as exc:  # bad input or an impossible request: say what and how to fix
         print(f"svgattn: error: {exc}", file=sys.stderr)
         return USER_ERROR
-    except (KeyboardInterrupt, _Terminated) as exc:
+    except Interrupted as exc:  # a batch: it says what it had written
+        print(_interrupted(exc.report), file=sys.stderr)
+        return 128 + int(exc.signal_number)
+    except (KeyboardInterrupt, Terminated) as exc:
         print("svgattn: interrupted; no output was changed", file=sys.stderr)
-        return 143 if isinstance(exc, _Terminated) else 130
+        return 143 if isinstance(exc, Terminated) else 130
     except Exception as exc:  # a bug in svgattn: one line, the traceback on request
         if os.environ.get("SVGATTN_DEBUG"):
             raise

@@ -29,6 +29,7 @@ from .views.base import View, get, load_all
 
 __all__ = ["Diagram", "Head"]
 MIN_WIDTH, MAX_WIDTH = 36.0, 7200.0  # 0.5in .. 100in
+CAIRO_MAX_PIXELS = 32767  # cairo's image surfaces: larger is INVALID_SIZE
 
 
 def option_schema() -> dict[str, Option]:
@@ -221,6 +222,9 @@ def pixel_canvas(scene: Scene, dpi: float) -> Scene:
     px = dpi / 72
     width, height = math.ceil(scene.width * px - 1e-6), math.ceil(scene.height * px - 1e-6)
     limit = limits.current().megapixels
+    if max(width, height) > CAIRO_MAX_PIXELS:
+        raise SpecError(f"dpi: at {dpi:g} dpi the PNG would be {width} x {height} pixels; cairo "
+                        f"draws at most {CAIRO_MAX_PIXELS} a side: lower --dpi, or export PDF/SVG")
     if width * height > limit * 1e6:
         raise SpecError(f"dpi: {dpi:g} dpi makes a {width * height / 1e6:.0f}-megapixel PNG, over"
                         f" the limit of {limit:g}; lower --dpi, export PDF/SVG, or "

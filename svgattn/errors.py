@@ -78,6 +78,21 @@ class ExportError(SvgattnError):
     """Writing an output file failed; the destination was left untouched."""
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised (by the command line's handler) where the process is, so that
+    temporary files are removed and a batch stops its workers."""
+
+
+class Interrupted(BaseException):
+    """A batch stopped by Ctrl-C or SIGTERM: workers were stopped, nothing is half-written;
+    ``report`` (a :class:`svgattn.batch.Report`) says what was written before."""
+
+    def __init__(self, report: object, signal_number: int) -> None:
+        super().__init__("interrupted")
+        self.report = report
+        self.signal_number = signal_number
+
+
 class SvgattnWarning(UserWarning):
     """Something was drawn, but not quite as asked (the message says what and why)."""
 

@@ -11,6 +11,7 @@ import os
 import re
 import stat
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 from .errors import ExportError, quote, quote_path
 
 FORMATS = ("svg", "pdf", "png", "eps")
+INPUT_SUFFIXES = ("toml", "json", "npz", "npy")  # what svgattn reads: never written with --format
 TEMP_SUFFIX = ".svgattn-tmp"
 _PDF_DATE = re.compile(rb"/(CreationDate|ModDate) \(D:(\d{14})(Z|[+-]\d\d'\d\d'?)?\)")
 _PS_DATE = re.compile(rb"^%%CreationDate: [^\n]*$", re.MULTILINE)
@@ -34,6 +36,9 @@ def format_of(path: str | os.PathLike[str], fmt: str | None = None) -> str:
         fmt = str(fmt).lower()
         if fmt not in FORMATS:
             raise ExportError(f"format: {quote(fmt)} is not one of {', '.join(FORMATS)}")
+        if suffix in INPUT_SUFFIXES:
+            raise ExportError(f"output: {quote_path(name)} is named like an input (.{suffix}), "
+                              f"but would hold {fmt.upper()}; name the file .{fmt}")
         if suffix in FORMATS and suffix != fmt:
             raise ExportError(f"output: --format {fmt} does not match the file name "
                               f"{quote_path(name)}; name the file .{fmt} or drop --format")
@@ -198,6 +203,32 @@ def check_output(text: str) -> tuple[Path, os.stat_result | None]:
         raise ExportError(f"output: directory {quote_path(Path(text).parent)} does not exist; "
                           "create it first")
     return target, info
+
+
+def check_not_input(output: str, inputs: Mapping[str, str | os.PathLike[str] | None]) -> None:
+    """Refuse an output that is one of the run's inputs (``{"spec": path, ...}``): a
+    figure must never replace the file it was drawn from."""
+    if output == "-":
+        return
+    real = os.path.realpath(output)
+    for what, path in inputs.items():
+        if path is not None and os.path.realpath(path) == real:
+            raise ExportError(f"output: {quote_path(output)} is the {what} this run reads; write "
+                              "the figure to another file")
+
+
+def check_writable_folder(folder: str | os.PathLike[str]) -> None:
+    """Before drawing: ``folder`` is a folder that can be written in, or can be created
+    (its nearest existing ancestor is a writable folder). Nothing is created here."""
+    probe = Path(folder)
+    while not os.path.lexists(probe) and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ExportError(f"output: {quote_path(probe)} is a file, not a folder; choose another "
+                          "output folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ExportError(f"output: cannot write in the folder {quote_path(probe)} (permission "
+                          "denied or a read-only file system); choose another output folder")
 
 
 def _default_mode() -> int:

@@ -62,6 +62,29 @@ def read_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
+def named_files(path: str | os.PathLike[str]) -> dict[str, Path]:
+    """The files a spec names (its theme, attention and minus files), resolved as
+    :func:`diagram_from_spec` would; a spec that cannot be read names none."""
+    from ..errors import SvgattnError
+
+    try:
+        spec = read_spec(path)
+    except SvgattnError:
+        return {}
+    where = printable(Path(path).name, 60)
+    found: dict[str, Path] = {}
+    if isinstance(spec.get("theme"), Path):
+        found["spec's theme"] = spec["theme"]
+    for key in ("attention", "minus"):
+        value = spec.get(key)
+        if isinstance(value, str):
+            try:
+                found[f"spec's {key} file"] = _inside(value, Path(path), where, key)
+            except SvgattnError:
+                continue
+    return found
+
+
 def diagram_from_spec(path: Path, overrides: dict[str, Any]) -> Any:
     """The :class:`~svgattn.Diagram` a spec describes; ``overrides`` (keyword arguments or
     command-line options) win over the file's own values."""
