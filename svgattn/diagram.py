@@ -222,11 +222,11 @@ def pixel_canvas(scene: Scene, dpi: float) -> Scene:
     px = dpi / 72
     width, height = math.ceil(scene.width * px - 1e-6), math.ceil(scene.height * px - 1e-6)
     limit = limits.current().megapixels
-    if max(width, height) > CAIRO_MAX_PIXELS:
-        raise SpecError(f"dpi: at {dpi:g} dpi the PNG would be {width} x {height} pixels; cairo "
-                        f"draws at most {CAIRO_MAX_PIXELS} a side: lower --dpi, or export PDF/SVG")
     if width * height > limit * 1e6:
         raise SpecError(f"dpi: {dpi:g} dpi makes a {width * height / 1e6:.0f}-megapixel PNG, over"
                         f" the limit of {limit:g}; lower --dpi, export PDF/SVG, or "
                         f"{limits.current().describe('megapixels')}")
+    if max(width, height) > CAIRO_MAX_PIXELS:
+        raise SpecError(f"dpi: at {dpi:g} dpi the PNG would be {width} x {height} pixels; cairo "
+                        f"draws at most {CAIRO_MAX_PIXELS} a side: lower --dpi, or export PDF/SVG")
     return replace(scene, width=width / px, height=height / px)

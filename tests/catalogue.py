@@ -232,7 +232,7 @@ json_case("empty-file", "", "not valid JSON")
 json_case("trailing-comma", '{"tokens": ["a"],}', "not valid JSON")
 json_case("single-quotes", "{'tokens': ['a']}", "not valid JSON")
 json_case("nul-byte", '{"tokens": ["a\x00"], "weights": [[1]]}', "NUL")
-json_case("too-large", spec(), "file limit", "--limit", "file_mb=0.0001")
+json_case("too-large", spec(), "file limit", "--limit", "spec_mb=0.0001")
 json_case("tokens-over-limit", spec(), "limit of 3", "--limit", "tokens=3")
 json_case("token-chars-over-limit", spec(), "token_chars", "--limit", "token_chars=1")
 
@@ -426,7 +426,7 @@ file_case("npz-complex", "a.npz", npz_bytes(attentions=GOOD.astype(complex),
 file_case("npz-huge-header", "a.npz",
           npz_bytes(attentions=npy_header((1000, 1000, 1000, 1000)), tokens=np.array(TOKENS)),
           "limit")
-file_case("npz-zip-bomb", "a.npz", lambda: _zip_bomb(), "inflates")
+file_case("npz-zip-bomb", "a.npz", lambda: _zip_bomb(), "inflates", "--limit", "file_mb=256")
 file_case("npz-nan-row", "a.npz",
           npz_bytes(attentions=np.where(GOOD > 0, np.nan, 0.0), tokens=np.array(TOKENS)),
           "finite")

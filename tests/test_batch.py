@@ -210,4 +210,4 @@ def test_the_command_draws_on_a_dask_scheduler_by_address(minilm_npz, tmp_path, 
     assert sorted(p.name for p in tmp_path.glob("*.svg")) == [f"2-{h}.svg" for h in range(4)]
     assert main(["batch", str(minilm_npz), "-o", str(tmp_path / "x{head}.svg"), "--heads", "0",
                  "--scheduler", "tcp://127.0.0.1:9"]) == 2
-    assert "--scheduler: cannot reach" in capsys.readouterr().err
+    assert "--scheduler: cannot use" in capsys.readouterr().err

@@ -97,10 +97,6 @@ def _locate(ref: str | Path, base: Path | None) -> Path:
         raise ThemeError(f"theme: no built-in theme {quote(text)}; {hint}built-in themes are "
                          f"{', '.join(builtins)} (or give a path to a .toml file)")
     path = Path(text)
-    if path.suffix.lower() != ".toml":
-        field = "extends" if base is not None else "theme"
-        raise ThemeError(f"{field}: {quote(text)} is not a .toml file; a theme is a TOML file "
-                         f"named .toml, or a built-in theme ({', '.join(builtins)})")
     if base is not None:
         if path.is_absolute() or ".." in path.parts:
             raise ThemeError(f"extends: {quote(text)} must be a built-in theme or a relative "
@@ -108,6 +104,10 @@ def _locate(ref: str | Path, base: Path | None) -> Path:
         path = (base / path).resolve()
         if not path.is_relative_to(base.resolve()):
             raise ThemeError(f"extends: {quote(text)} leads outside the theme's folder")
+    if path.suffix.lower() != ".toml":
+        field = "extends" if base is not None else "theme"
+        raise ThemeError(f"{field}: {quote(text)} is not a .toml file; a theme is a TOML file "
+                         f"named .toml, or a built-in theme ({', '.join(builtins)})")
     check_regular(path, "theme", ThemeError, "spec_mb")
     return path.resolve()
 
