@@ -245,7 +245,7 @@ def _record(report: Report, job: Job, result: Callable[[], tuple[bytes, list[str
             made: list[Path]) -> None:
     """Write one finished figure (atomically, its folder made on the way), or record why
     it failed."""
-    from .export import write_atomic
+    from .files import write_atomic
 
     try:
         data, notes = result()
@@ -456,7 +456,7 @@ def _check_places(jobs: list[Job], pattern: str, inputs: list[str]) -> None:
     """Before anything is drawn: every output lies inside the folder the pattern names (a
     symbolic link inside it cannot lead out), none is one of the inputs, and every folder
     can be made and written."""
-    from .export import check_output, check_writable_folder
+    from .files import check_output, check_writable_folder
 
     base = Path(os.path.realpath(base_folder(pattern)))
     sources = {os.path.realpath(i) for i in inputs}

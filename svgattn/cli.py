@@ -20,7 +20,8 @@ from typing import Any, TextIO
 from . import __version__, limits
 from .diagram import Diagram, check_dpi, option_schema
 from .errors import Interrupted, SpecError, SvgattnError, Terminated, printable
-from .export import FORMATS, check_not_input, check_output, format_of, write_atomic
+from .export import FORMATS, format_of
+from .files import check_not_input, check_output, write_atomic
 from .options import Option
 from .resources import data_dir
 from .sources import load_file

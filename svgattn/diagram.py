@@ -18,7 +18,8 @@ from . import limits
 from .analysis.figure import FigureData, from_attention, from_explicit
 from .data import Attention
 from .errors import FontError, SpecError, quote
-from .export import convert, format_of, write_atomic
+from .export import convert, format_of
+from .files import write_atomic
 from .options import COMMON, Option, parse_all
 from .render import render_svg
 from .scene import Scene

@@ -21,7 +21,7 @@ import pytest
 from conftest import SEED
 
 from svgattn import Diagram, ExportError
-from svgattn.export import TEMP_SUFFIX, write_atomic
+from svgattn.files import TEMP_SUFFIX, write_atomic
 
 OLD = b"the previous figure\n"
 
@@ -46,7 +46,7 @@ def test_disk_full_mid_write_keeps_the_old_file(tmp_path, monkeypatch):
             return real_write(fd, bytes(data[: len(data) // 2]))  # half reaches the disk
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("svgattn.export.os.write", half_then_full)
+    monkeypatch.setattr("svgattn.files.os.write", half_then_full)
     with pytest.raises(ExportError, match="no space left"):
         write_atomic(target, _svg())
     assert target.read_bytes() == OLD
@@ -61,7 +61,7 @@ def test_an_exception_mid_write_keeps_the_old_file(tmp_path, monkeypatch, exc):
     def boom(fd):
         raise exc
 
-    monkeypatch.setattr("svgattn.export.os.fsync", boom)
+    monkeypatch.setattr("svgattn.files.os.fsync", boom)
     with pytest.raises(type(exc)):
         write_atomic(target, _svg())
     assert target.read_bytes() == OLD
@@ -75,7 +75,7 @@ def test_a_failed_rename_keeps_the_old_file(tmp_path, monkeypatch):
     def refuse(src, dst):
         raise OSError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr("svgattn.export.os.replace", refuse)
+    monkeypatch.setattr("svgattn.files.os.replace", refuse)
     with pytest.raises(ExportError, match="unchanged"):
         write_atomic(target, _svg())
     assert target.read_bytes() == OLD
@@ -86,7 +86,7 @@ def test_a_failed_rename_keeps_the_old_file(tmp_path, monkeypatch):
 # before the rename: killing it there is the worst moment.
 SLOW_WRITER = textwrap.dedent("""
     import os, sys, time
-    import svgattn.export as export
+    import svgattn.files as export
     real = export.os.fsync
     def slow(fd):
         real(fd)

@@ -16,7 +16,7 @@ from numpy.lib import format as npformat
 from .. import limits
 from ..data import Attention, make_attention, to_numpy
 from ..errors import InputWarning, SpecError, printable, quote
-from .files import open_regular
+from ..files import open_regular
 
 NPZ_KEYS = ("attentions", "tokens", "query_tokens", "key_tokens", "head_names", "layer_names")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import limits
 from ..errors import SpecError, closest, printable, quote
-from .files import read_text
+from ..files import read_text
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -14,8 +14,8 @@ from typing import Any
 
 from .. import limits
 from ..errors import ThemeError, closest, printable, quote
+from ..files import check_regular, read_text
 from ..resources import data_dir
-from ..sources.files import check_regular, read_text
 from .schema import all_keys, by_name
 from .validate import check_raw, resolve
 
