@@ -75,7 +75,7 @@ class Option:
                 raise SpecError(f"{field}: {quote(value)} is neither a name nor an index")
             return value
         if kind == "colormap":
-            from .analysis.colour import named_map
+            from .colours import named_map
 
             if not isinstance(value, str):
                 raise SpecError(f"{field}: expected a colour-map name such as viridis")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from svgattn import builtin_themes, load_theme
-from svgattn.analysis.colour import distance, palette
+from svgattn.colours import distance, palette
 
 MIN_DELTA_E = 20.0  # CIE76: clearly different colours side by side
 

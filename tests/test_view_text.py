@@ -9,7 +9,7 @@ from models import attention
 from scenes import rects, texts
 
 from svgattn import Diagram
-from svgattn.analysis.colour import contrast_text, luminance
+from svgattn.colours import contrast_text, luminance
 from svgattn.sources import from_array
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..analysis.colour import ColourScale
+from ..analysis.scale import ColourScale
 from ..scene import Box, Gradient, Node, Rect, Style
 from .context import Context
 
@@ -145,7 +145,7 @@ def theme_scale(ctx: Context, values: object, *, signed: bool = False,
     options (``colormap``, ``vmin``, ``vmax``, ``norm``, ``gamma``)."""
     import numpy as np
 
-    from ..analysis.colour import scale_for
+    from ..analysis.scale import scale_for
 
     o = opts or {}
     name = o.get("colormap")

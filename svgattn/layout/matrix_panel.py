@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.colour import ColourScale
+from ..analysis.scale import ColourScale
 from ..scene import Box, CellGrid, Node, Rect, Style, bounds
 from .context import Context
 

@@ -18,9 +18,9 @@ import numpy as np
 
 from ..analysis.figure import ExplicitHead
 from ..analysis.links import LinkRule, links_from_weights
+from ..colours import color as _color
 from ..data import check_magnitude, check_text, to_numpy, token_strings
 from ..errors import InputWarning, SpecError, closest, printable, quote
-from ..theme.validate import color as _color
 
 
 @dataclass(frozen=True)

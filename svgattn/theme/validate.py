@@ -7,6 +7,7 @@ import math
 import re
 from typing import Any
 
+from ..colours import color
 from ..errors import SpecError, ThemeError
 from ..text.safe import xml_safe
 from ..units import parse_length, parse_width
@@ -16,32 +17,6 @@ _MAP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.:+-]{0,63}$")
 _HEX = re.compile(r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 # Families go into CSS and into fontconfig: letters, digits, space, dot, dash, underscore.
 _FAMILY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$")
-# A small, unambiguous set of CSS colour names; anything else must be hex.
-NAMED_COLORS = {
-    "black": "#000000", "white": "#ffffff", "gray": "#808080", "grey": "#808080",
-    "darkgray": "#a9a9a9", "darkgrey": "#a9a9a9", "dimgray": "#696969", "lightgray": "#d3d3d3",
-    "silver": "#c0c0c0", "red": "#ff0000", "darkred": "#8b0000", "orange": "#ffa500",
-    "gold": "#ffd700", "yellow": "#ffff00", "green": "#008000", "darkgreen": "#006400",
-    "teal": "#008080", "blue": "#0000ff", "navy": "#000080", "steelblue": "#4682b4",
-    "royalblue": "#4169e1", "purple": "#800080", "magenta": "#ff00ff", "crimson": "#dc143c",
-    "tomato": "#ff6347", "brown": "#a52a2a",
-}
-
-
-def color(value: Any, where: str, error: type[Exception] = ThemeError) -> str:
-    """Return ``value`` as lower-case ``#rrggbb`` or raise naming ``where``."""
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in NAMED_COLORS:
-            return NAMED_COLORS[text]
-        if _HEX.match(text):
-            if len(text) == 4:
-                text = "#" + "".join(c * 2 for c in text[1:])
-            return text
-    # The value is not echoed: it may come from a file that is not the user's own.
-    raise error(f"{where}: is not a colour; write #rrggbb, #rgb or a basic name such as 'navy'")
-
-
 def _length(key: Key, value: Any, where: str, em: float | None) -> float:
     try:
         points = parse_length(value, where, em=em, echo=False)

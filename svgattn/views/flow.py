@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.colour import contrast_text, head_colour
 from ..analysis.figure import FigureData
+from ..colours import contrast_text, head_colour
 from ..errors import SpecError
 from ..layout.context import Context
 from ..layout.frame import Body, finish, fit

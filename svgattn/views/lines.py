@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.colour import head_colour
 from ..analysis.figure import FigureData, token_index
+from ..colours import head_colour
 from ..layout.context import Context
 from ..layout.frame import Body, finish, fit
 from ..layout.legend import head_key

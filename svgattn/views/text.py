@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.colour import contrast_text
 from ..analysis.figure import FigureData, token_index
+from ..colours import contrast_text
 from ..layout.context import Context
 from ..layout.frame import Body, finish
 from ..layout.legend import horizontal_bar, theme_scale

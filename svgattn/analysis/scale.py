@@ -1,79 +1,19 @@
-"""Colour: colour maps, the scale that maps weights to colours, ticks, head colours.
-
-Named colour maps come from the `cmap` library (the matplotlib, ColorBrewer, cmocean,
-crameri ... catalogues without matplotlib), imported only when a figure needs one.
-A theme names a map (``colormap = "viridis"``) or gives its own stops.
+"""The colour scale: how a figure's weights become colours, its range, its norm, its ticks
+and the words a caption uses about it. Colour maps themselves are :mod:`svgattn.colours`.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 import numpy as np
 
+from ..colours import palette
 from ..errors import SpecError, quote
 
-# Continuous colours are quantised to this many levels: invisible steps (< 0.4 %), and
-# equal colours can then be merged into runs by the cell writer.
-LEVELS = 256
 NORMS = ("linear", "log", "power")
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.:+-]{0,63}$")
-# Short names resolved in this catalogue first (cmap warns when a short name is ambiguous).
-_PREFERRED = ("colorbrewer", "bids", "matplotlib", "cmocean", "crameri", "colorcet")
-
-
-def _hex(rgb: Sequence[float]) -> str:
-    r, g, b = (round(max(0.0, min(1.0, float(c))) * 255) for c in rgb[:3])
-    return f"#{r:02x}{g:02x}{b:02x}"
-
-
-def _rgb(colour: str) -> tuple[int, int, int]:
-    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
-
-
-@lru_cache(maxsize=64)
-def named_map(name: str, levels: int = LEVELS) -> tuple[str, ...]:
-    """``levels`` colours of the named map (``viridis``, ``Blues``, ``RdBu_r`` ...), from
-    the lowest to the highest value; ``_r`` reverses a map."""
-    if not _NAME.match(name):
-        raise SpecError(f"colormap: {quote(name)} is not a colour-map name such as viridis, "
-                        "Blues or RdBu_r")
-    import cmap  # a well-kept catalogue of colour maps; imported only when needed
-
-    base, reverse = (name[:-2], True) if name.endswith("_r") else (name, False)
-    candidates = [base] if ":" in base else [f"{c}:{base}" for c in _PREFERRED] + [base]
-    for candidate in candidates:
-        try:
-            lut = cmap.Colormap(candidate).lut(levels)
-        except (ValueError, KeyError, TypeError):
-            continue
-        colours = tuple(_hex(row) for row in lut)
-        return colours[::-1] if reverse else colours
-    raise SpecError(f"colormap: {quote(name)} is not a known colour map; try viridis, cividis, "
-                    "magma, Blues, Greys (sequential) or RdBu_r, PuOr (diverging)")
-
-
-def interpolate(stops: Sequence[str], levels: int = LEVELS) -> tuple[str, ...]:
-    """``levels`` colours interpolated linearly (in sRGB, as SVG gradients do) between
-    evenly spaced ``stops``."""
-    rgb = np.array([_rgb(s) for s in stops], dtype=float)
-    pos = np.linspace(0.0, 1.0, len(stops))
-    t = np.linspace(0.0, 1.0, levels)
-    channels = [np.interp(t, pos, rgb[:, c]) for c in range(3)]
-    ints = np.rint(np.stack(channels, axis=1)).astype(int)
-    return tuple(f"#{r:02x}{g:02x}{b:02x}" for r, g, b in ints.tolist())
-
-
-def palette(colormap: str | Sequence[str], levels: int = LEVELS) -> tuple[str, ...]:
-    """A colour map given by name or by its stops, as ``levels`` colours."""
-    if isinstance(colormap, str):
-        return named_map(colormap, levels)
-    return interpolate(colormap, levels)
 
 
 @dataclass(frozen=True)
@@ -270,56 +210,3 @@ def _sci(value: float) -> str:
     return f"{_trim(mantissa)}e{int(exponent)}"
 
 
-def head_colour(colours: Sequence[str], index: int) -> str:
-    """Colour of head ``index``: the palette in order; past its end, the palette again,
-    darker on the second round and lighter on the third, so up to three times as many
-    heads as colours stay distinguishable."""
-    base = _rgb(colours[index % len(colours)])
-    round_ = (index // len(colours)) % 3
-    if round_ == 0:
-        return colours[index % len(colours)]
-    target, share = ((0, 0, 0), 0.4) if round_ == 1 else ((255, 255, 255), 0.45)
-    r, g, b = (round(c + (t - c) * share) for c, t in zip(base, target, strict=True))
-    return f"#{r:02x}{g:02x}{b:02x}"
-
-
-def contrast_text(fill: str) -> str:
-    """Black or white, whichever contrasts more with ``fill`` (WCAG relative luminance)."""
-    lum = luminance(fill)
-    return "#000000" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "#ffffff"
-
-
-def luminance(colour: str) -> float:
-    def lin(c: float) -> float:
-        c /= 255
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (lin(c) for c in _rgb(colour))
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def lab(colour: str) -> tuple[float, float, float]:
-    """CIE L*a*b* (D65) of an sRGB colour."""
-    def lin(c: float) -> float:
-        c /= 255
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (lin(c) for c in _rgb(colour))
-    x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047
-    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
-    z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883
-
-    def f(t: float) -> float:
-        return t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116
-
-    fx, fy, fz = f(x), f(y), f(z)
-    return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
-
-
-def distance(a: str, b: str) -> float:
-    """Perceptual distance (CIE76 delta E) between two colours."""
-    return math.dist(lab(a), lab(b))
-
-
-def pairwise_min_distance(colours: Sequence[str]) -> float:
-    return min((distance(a, b) for a, b in itertools.combinations(colours, 2)), default=math.inf)
