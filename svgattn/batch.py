@@ -109,16 +109,17 @@ def plan(inputs: Iterable[str | os.PathLike[str] | Attention], output: str, *,
     the inputs that could not be planned (name, message): those are failures, not errors,
     so the other inputs still run. Raises :class:`SpecError` for a bad pattern or two
     figures that would write the same file."""
-    from .diagram import check_dpi, option_schema
+    from .diagram import check_dpi
     from .export import format_of
-    from .options import parse_all
-    from .views.base import get
+    from .fields import At, parse_all
+    from .options import schema
+    from .plugins import get
 
     get(view)
     dpi = check_dpi(dpi, "--dpi")
     fields = _fields(output)
     out_fmt = format_of(output.replace("{", "").replace("}", ""), fmt)
-    opts = parse_all(options, option_schema(), "batch")
+    opts = parse_all(options, schema(), At("batch"))
     settings = {k: v for k, v in (("view", view), ("theme", theme), ("width", width),
                                   ("text", text)) if v is not None}
     current = dict(limits.current().__dict__)

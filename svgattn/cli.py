@@ -18,17 +18,17 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__, limits
-from .diagram import Diagram, check_dpi, option_schema
+from .diagram import Diagram, check_dpi
 from .errors import Interrupted, SpecError, SvgattnError, Terminated, printable
 from .export import FORMATS, format_of
+from .fields import At, Field
 from .files import check_not_input, check_output, write_atomic
-from .options import Option
+from .options import schema
 from .resources import data_dir
 from .sources import load_file
 from .sources.explicit import check_vmax
 from .sources.local_model import run_model
 from .theme import builtin_themes, load_theme
-from .views.base import describe as describe_views
 
 USER_ERROR = 2
 INTERNAL_ERROR = 1
@@ -136,20 +136,20 @@ def _style_options(p: argparse.ArgumentParser, with_format: bool = True) -> None
 
 
 def _figure_options(p: argparse.ArgumentParser) -> None:
-    from .views.base import load_all
+    from .plugins import load_all
 
     _style_options(p)
     p.add_argument("--view", default=None, choices=sorted(load_all()),
                    help="the picture (default: flow; see `svgattn views`)")
     groups: dict[str, Any] = {}
-    for option in option_schema().values():
+    for option in schema().values():
         group = groups.setdefault(option.group, p.add_argument_group(option.group))
         _add(group, option)
 
 
-def _add(group: Any, option: Option) -> None:
-    kw: dict[str, Any] = {"dest": f"opt_{option.name}", "default": None, "help": option.doc}
-    if option.kind == "bool":
+def _add(group: Any, option: Field) -> None:
+    kw: dict[str, Any] = {"dest": f"opt_{option.name}", "default": None, "help": option.help}
+    if option.kind.flag == "switch":
         if option.name == "groups":
             group.add_argument("--groups", action="store_true", **kw)
             group.add_argument("--no-groups", action="store_false", dest=kw["dest"],
@@ -157,8 +157,8 @@ def _add(group: Any, option: Option) -> None:
             return
         group.add_argument(option.flag, action="store_const", const=True, **kw)
         return
-    if option.kind == "choice":
-        kw["choices"] = option.choices
+    if option.kind.choices:
+        kw["choices"] = option.kind.choices
     if option.metavar:
         kw["metavar"] = option.metavar
     group.add_argument(option.flag, **kw)
@@ -167,13 +167,12 @@ def _add(group: Any, option: Option) -> None:
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     """The figure options given on the command line (flags' text parsed by the schema)."""
     out: dict[str, Any] = {}
-    schema = option_schema()
-    for name, option in schema.items():
+    for name, option in schema().items():
         value = getattr(args, f"opt_{name}", None)
         if value is None:
             continue
-        if option.kind in ("int", "float") and isinstance(value, str):
-            value = option.parse(value, f"--{name.replace('_', '-')}", text=True)
+        if isinstance(value, str) and option.kind.name == "number":
+            value = option.parse(value, At(option.flag, text=True))
         out[name] = value
     if out.get("title") is not None and out.get("show_title") is None:
         out["show_title"] = True  # a title asked for on the command line is drawn
@@ -319,8 +318,10 @@ def _figure_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _views(_: argparse.Namespace) -> None:
-    for info in describe_views():
-        print(f"{info.name:8} {info.summary}")
+    from .plugins import load_all
+
+    for name, view in load_all().items():
+        print(f"{name:8} {view.summary}")
 
 
 def _themes(_: argparse.Namespace) -> None:

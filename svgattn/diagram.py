@@ -19,34 +19,20 @@ from .analysis.figure import FigureData, from_attention, from_explicit
 from .data import Attention
 from .errors import FontError, SpecError, quote
 from .export import convert, format_of
+from .fields import At, parse_all
 from .files import write_atomic
-from .options import COMMON, Option, parse_all
+from .options import owners, schema
+from .plugins import get
 from .render import render_svg
 from .scene import Scene
 from .sources.explicit import Head, check_vmax, explicit
 from .theme import Theme, load_theme
 from .units import parse_width
-from .views.base import View, get, load_all
+from .views.base import View
 
 __all__ = ["Diagram", "Head"]
 MIN_WIDTH, MAX_WIDTH = 36.0, 7200.0  # 0.5in .. 100in
 CAIRO_MAX_PIXELS = 32767  # cairo's image surfaces: larger is INVALID_SIZE
-
-
-def option_schema() -> dict[str, Option]:
-    """Every option: the shared ones and each view's own."""
-    schema = {o.name: o for o in COMMON}
-    for view in load_all().values():
-        for o in view.options:
-            if o.name in schema and schema[o.name] != o:
-                raise AssertionError(f"views declare option {o.name} differently")
-            schema[o.name] = o
-    return schema
-
-
-def owners(name: str) -> list[str]:
-    """The views that declare option ``name`` (empty for shared options)."""
-    return sorted(v.name for v in load_all().values() if any(o.name == name for o in v.options))
 
 
 class Diagram:
@@ -90,8 +76,8 @@ class Diagram:
                             "paths")
         self.text: str | None = text  # None: the theme's text.mode
         self.prefix = prefix
-        schema = option_schema()
-        opts = parse_all(dict(options), schema, where)
+        fields = schema()
+        opts = parse_all(dict(options), fields, At(where))
         for name, value in opts.items():
             if value is None:
                 continue
@@ -100,7 +86,7 @@ class Diagram:
                 raise SpecError(f"{where}: {name}: applies to the {' and '.join(users)} view"
                                 f"{'s' if len(users) > 1 else ''}, not to {self.view.name}; "
                                 "drop it or choose that view")
-            if explicit_data and schema[name].attention_only:
+            if explicit_data and fields[name].real_only:
                 raise SpecError(f"{where}: {name}: applies to real attention (.npz/.npy files "
                                 "and models), not to a matrix given by hand; drop it")
         if opts.get("vmax") is not None:

@@ -13,14 +13,6 @@ from pathlib import Path
 from .theme.schema import all_keys
 
 MARKERS = ("theme-keys", "options", "views")
-KIND_TEXT = {
-    "text": "string", "family": "font family (or list)", "length": "length (pt, in, cm, mm, em)",
-    "width": "length, venue or `auto`", "choice": "one of", "color": "colour",
-    "color_or_none": "colour or `none`", "color_or_auto": "colour or `auto`",
-    "palette": "list of colours", "colormap": "colour-map name or list of >= 2 colours",
-    "number": "number",
-    "bool": "true/false",
-}
 
 
 def _default(value: object) -> str:
@@ -32,28 +24,27 @@ def _default(value: object) -> str:
 
 
 def table() -> str:
+    """Every theme key: svgattn's own and every view's."""
     rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
     for key in all_keys():
-        kind = KIND_TEXT[key.kind]
-        if key.choices:
-            kind += " " + ", ".join(f"`{c}`" for c in key.choices)
-        rows.append(f"| `{key.name}` | {kind} | `{_default(key.default)}` | {key.doc} |")
+        kind = key.kind.name
+        if key.kind.choices:
+            kind += " " + ", ".join(f"`{c}`" for c in key.kind.choices)
+        rows.append(f"| `{key.name}` | {kind} | `{_default(key.default)}` | {key.help} |")
     return "\n".join(rows)
 
 
 def option_table() -> str:
-    from .diagram import option_schema, owners
     from .options import table as options_table
 
-    schema = option_schema()
-    return options_table(tuple(schema.values()), {n: owners(n) for n in schema if owners(n)})
+    return options_table()
 
 
 def view_table() -> str:
-    from .views import describe
+    from .plugins import load_all
 
     rows = ["| view | what it draws |", "|---|---|"]
-    rows += [f"| `{v.name}` | {v.summary} |" for v in describe()]
+    rows += [f"| `{name}` | {view.summary} |" for name, view in load_all().items()]
     return "\n".join(rows)
 
 

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from svgattn import Diagram, ThemeError, builtin_themes, load_theme
-from svgattn.theme.schema import KEYS
+from svgattn.theme.schema import all_keys
 
 
 def write(tmp_path, text, name="t.toml"):
@@ -60,9 +63,40 @@ def test_seed_theme_has_the_seed_colours():
 
 
 def test_every_key_is_documented_and_its_default_is_valid():
-    for key in KEYS:
-        assert key.doc and key.doc[0].isupper(), key.name
-    load_theme("light")  # the defaults themselves pass validation
+    theme = load_theme("light")  # the defaults of svgattn's keys pass validation
+    for key in all_keys():  # every view's keys included
+        assert key.help and key.help[0].isupper(), key.name
+        assert theme[key.name] is not None  # a view key's default, resolved on demand
+
+
+def test_a_bad_colour_map_is_a_load_error_naming_file_and_line(tmp_path):
+    path = write(tmp_path, '[font]\nsize = 9\n[colors]\ncolormap = "notamap"\n')
+    with pytest.raises(ThemeError, match=r"t\.toml:4: colors\.colormap: the name is not a "
+                       "known colour map"):
+        load_theme(path)
+    stops = write(tmp_path, '[colors]\ndiverging = ["#000000"]\n')
+    with pytest.raises(ThemeError, match=r"t\.toml:2: colors\.diverging: expected a list of at "
+                       "least 2 colours"):
+        load_theme(stops)
+
+
+def test_loading_a_theme_imports_no_view_source_adapter_or_harfbuzz():
+    code = ("import sys; from svgattn import load_theme; load_theme('paper'); "
+            "bad = [m for m in sys.modules if m.startswith(('svgattn.views', 'svgattn.sources', "
+            "'uharfbuzz', 'svgattn.text.fonts', 'svgattn.layout'))]; print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_a_view_table_loads_only_that_view(tmp_path):
+    path = write(tmp_path, '[lines]\ngap = "12em"\n')
+    code = (f"import sys; from svgattn import load_theme; t = load_theme({str(path)!r}); "
+            "print(round(t['lines.gap'], 3), sorted(m for m in sys.modules "
+            "if m.startswith('svgattn.views.') and m != 'svgattn.views.base'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "120.0 ['svgattn.views.lines']"
 
 
 def test_extends_inherits_and_overrides(tmp_path):

@@ -30,9 +30,9 @@ FIGURE_KEYS = ("view", "theme", "width", "caption", "gallery")
 
 
 def spec_keys() -> tuple[str, ...]:
-    from ..diagram import option_schema
+    from ..options import schema
 
-    return (*FIGURE_KEYS, *DATA_KEYS, *SOURCE_KEYS, *option_schema())
+    return (*FIGURE_KEYS, *DATA_KEYS, *SOURCE_KEYS, *schema())
 MAX_INT_DIGITS = 30  # longer integers are read as floats (too large ones become inf)
 
 

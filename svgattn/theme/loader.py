@@ -14,10 +14,10 @@ from typing import Any
 
 from .. import limits
 from ..errors import ThemeError, closest, printable, quote
+from ..fields import At
 from ..files import check_regular, read_text
 from ..resources import data_dir
-from .schema import all_keys, by_name
-from .validate import check_raw, resolve
+from .schema import BY_NAME, KEYS, SECTIONS, find
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -29,25 +29,36 @@ DEFAULT_THEME = "light"
 
 @dataclass(frozen=True)
 class Theme:
-    """A validated theme: every schema key present, lengths in points, colours as hex."""
+    """A validated theme: lengths in points, colours as hex. Every key a theme file sets
+    was validated when it was loaded; a view's key the file does not set is its default,
+    resolved (``em`` against this theme's ``font.size``) when the view asks for it."""
 
     name: str
     source: str
     values: Mapping[str, Any] = field(repr=False)
+    raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
+    _defaults: dict[str, Any] = field(repr=False, default_factory=dict, compare=False)
 
     def __getitem__(self, key: str) -> Any:
-        return self.values[key]
+        if key in self.values:
+            return self.values[key]
+        if key not in self._defaults:
+            found = find(key)
+            if found is None:
+                raise KeyError(key)
+            self._defaults[key] = found.parse(found.default, At(
+                f"{self.source}: {key}", ThemeError, echo=False, em=self.values["font.size"]))
+        return self._defaults[key]
 
     def replace(self, **overrides: Any) -> Theme:
         """Return a copy with keys overridden, e.g. ``theme.replace(**{"figure.width": "6in"})``.
         An unknown key is an error, never silently dropped."""
         for key in overrides:
-            if key not in by_name():
-                close = closest(key, list(by_name()))
+            if find(key) is None:
+                close = closest(key, list(BY_NAME))
                 hint = f"did you mean '{close}'?" if close else "see the theme key table"
                 raise ThemeError(f"Theme.replace: unknown theme key {quote(key)}; {hint}")
-        raw = {**_raw_of(self), **overrides}
-        return _finish(raw, self.name, f"{self.source} + overrides", {})
+        return _finish({**self.raw, **overrides}, self.name, f"{self.source} + overrides", {})
 
 
 def builtin_themes() -> dict[str, Path]:
@@ -150,7 +161,9 @@ def _load_chain(top: Path) -> tuple[dict[str, Any], dict[str, str]]:
     for path, text, flat in reversed(chain):
         for key, value in flat.items():
             location = f"{path}:{_line_of(text, key)}"
-            check_raw(by_name()[key], value, f"{location}: {key}")
+            found = find(key)
+            assert found is not None
+            found.parse(value, At(f"{location}: {key}", ThemeError, echo=False))
             raw[key] = value
             where[key] = location
     return raw, where
@@ -165,17 +178,29 @@ def _flatten(data: Mapping[str, Any], path: Path, text: str) -> dict[str, Any]:
         prefix, table = stack.pop(0)
         for key, value in table.items():
             name = f"{prefix}{key}"
-            if isinstance(value, dict) and any(k.startswith(name + ".") for k in by_name()):
+            if isinstance(value, dict) and not prefix and _is_table(name):
                 stack.append((name + ".", value))
-            elif name in by_name() or name == "extends":
+            elif name == "extends" or find(name) is not None:
                 flat[name] = value
             else:
-                close = closest(name, [*by_name(), "extends"])
+                close = closest(name, [*BY_NAME, "extends"])
                 hint = (f"did you mean '{close}'?" if close
                         else "see the theme key table in README")
                 raise ThemeError(f"{path}:{_line_of(text, name)}: unknown theme key "
                                  f"{quote(name)}; {hint}")
     return flat
+
+
+def _is_table(name: str) -> bool:
+    """A theme table: svgattn's own (``[colors]``) or a view's (``[lines]``)."""
+    from ..plugins import find as find_view
+
+    if name in SECTIONS:
+        return True
+    try:
+        return name.isidentifier() and find_view(name) is not None
+    except ThemeError:
+        return False
 
 
 def _line_of(text: str, dotted: str) -> int:
@@ -198,16 +223,21 @@ def _key_lines(text: str) -> dict[str, int]:
 
 
 def _finish(raw: Mapping[str, Any], name: str, source: str, where: Mapping[str, str]) -> Theme:
-    merged = {key.name: raw.get(key.name, key.default) for key in all_keys()}
+    """Resolve every key svgattn reads and every view key the theme sets, ``em`` lengths
+    against the theme's own ``font.size``."""
+    merged = {key.name: key.default for key in KEYS}
+    merged.update(raw)
 
-    def at(key: str) -> str:
-        return f"{where[key]}: {key}" if key in where else f"{source}: {key}"
+    def at(key: str, em: float) -> At:
+        return At(f"{where[key]}: {key}" if key in where else f"{source}: {key}", ThemeError,
+                  echo=False, em=em)
 
-    base = resolve(by_name()["font.size"], merged["font.size"], at("font.size"), em=10.0)
-    values = {key.name: resolve(key, merged[key.name], at(key.name), em=base) for key in all_keys()}
-    values["_raw"] = MappingProxyType(dict(merged))
-    return Theme(name=name, source=source, values=MappingProxyType(values))
-
-
-def _raw_of(theme: Theme) -> dict[str, Any]:
-    return dict(theme.values["_raw"])
+    size = BY_NAME["font.size"]
+    base = size.parse(merged["font.size"], at("font.size", 10.0))
+    values = {}
+    for key, value in merged.items():
+        found = find(key)
+        assert found is not None  # unknown keys were refused when the file was read
+        values[key] = found.parse(value, at(key, base))
+    return Theme(name=name, source=source, values=MappingProxyType(values),
+                 raw=MappingProxyType(dict(merged)))

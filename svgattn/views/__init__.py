@@ -1,8 +1,9 @@
-"""Views: one module per picture (flow, matrix, lines, grid, text), found at run time.
+"""Views: one module per picture (flow, matrix, lines, grid, text), found by name.
 
-See :mod:`svgattn.views.base` for the abstraction; ``svgattn views`` lists them.
+:class:`View` is the abstraction (:mod:`svgattn.views.base`); :mod:`svgattn.plugins` finds
+views, svgattn's own and other packages', by name; ``svgattn views`` lists them.
 """
 
-from .base import REGISTRY, View, describe, get, load_all, register
+from .base import View
 
-__all__ = ["REGISTRY", "View", "describe", "get", "load_all", "register"]
+__all__ = ["View"]

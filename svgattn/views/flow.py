@@ -18,6 +18,7 @@ import numpy as np
 from ..analysis.figure import FigureData
 from ..colours import contrast_text, head_colour
 from ..errors import SpecError
+from ..fields import Field, choice
 from ..layout.context import Context
 from ..layout.frame import Body, finish, fit
 from ..layout.labels import priority
@@ -30,9 +31,10 @@ from ..layout.matrix_panel import (
     raster,
 )
 from ..layout.placement import barycentre_order, spread
-from ..options import CELLS, LABELS, Option
+from ..options import CELLS, LABELS
+from ..plugins import register
 from ..scene import Box, Group, Node, Path, Rect, Scene, Style, moved
-from .base import View, register
+from .base import View
 
 MAX_CELL_EM = 4.0  # cells never grow beyond this when filling a wide figure
 GAP_PER_CELL = 1.5  # connectors get at least this many cell sides of room
@@ -46,9 +48,9 @@ class Flow(View):
     summary = ("heads joined by curves to the tokens they attend to, beside the attention "
                "matrix (or one matrix per head)")
     options = (
-        Option("matrices", "choice", "combined", "Flow view: beside the combined matrix, or "
-               "one matrix per head (panels share the token rows and one legend).",
-               choices=("combined", "heads"), group="flow view"),
+        Field("matrices", choice("combined", "heads"), "combined", "Flow view: beside the "
+              "combined matrix, or one matrix per head (panels share the token rows and one "
+              "legend).", group="flow view"),
         LABELS, CELLS,
     )
 

@@ -11,14 +11,14 @@ import numpy as np
 
 from ..analysis.figure import FigureData
 from ..analysis.reduce import pool
+from ..fields import Field, choice, length
 from ..layout.context import Context
 from ..layout.frame import Body, finish, fit
 from ..layout.legend import legend, theme_scale
 from ..layout.matrix_panel import TOOLTIP_CELLS, matrix_panel, raster
-from ..options import Option
+from ..plugins import register
 from ..scene import Box, Group, Node, Path, Rect, Scene, Style, moved
-from ..theme.schema import Key
-from .base import View, register
+from .base import View
 
 THUMB_CELLS = 128  # longer sequences are max-pooled to at most this many cells a side
 THUMB_LINES = 256  # a lines thumbnail draws at most this many lines
@@ -31,14 +31,13 @@ class Grid(View):
                "scale")
     default_heads = "all"
     options = (
-        Option("thumbnail", "choice", "matrix", "Grid view: each thumbnail a heatmap or a "
-               "lines figure.", choices=("matrix", "lines"), group="grid view"),
+        Field("thumbnail", choice("matrix", "lines"), "matrix", "Grid view: each thumbnail a "
+              "heatmap or a lines figure.", group="grid view"),
     )
     theme_keys = (
-        Key("grid.gap", "length", "0.5em", "Grid view: space between thumbnails.", minimum=0,
-            maximum=100),
-        Key("grid.thumbnail", "length", "6em", "Grid view: side of a thumbnail when the width "
-            "is auto.", minimum=8, maximum=2000),
+        Field("grid.gap", length(0, 100), "0.5em", "Grid view: space between thumbnails."),
+        Field("grid.thumbnail", length(8, 2000), "6em",
+              "Grid view: side of a thumbnail when the width is auto."),
     )
 
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],

@@ -16,13 +16,14 @@ import numpy as np
 
 from ..analysis.figure import FigureData, token_index
 from ..colours import head_colour
+from ..fields import Field, choice, length, number
 from ..layout.context import Context
 from ..layout.frame import Body, finish, fit
 from ..layout.legend import head_key
-from ..options import FOCUS, Option
+from ..options import FOCUS
+from ..plugins import register
 from ..scene import Box, Group, Node, Path, Rect, Scene, Style
-from ..theme.schema import Key
-from .base import View, register
+from .base import View
 
 LONG_ROWS = 48  # more tokens than this: only the strongest lines and the tokens they join
 DEFAULT_TOP = 12  # strongest lines per head kept for a long sequence
@@ -36,25 +37,25 @@ class Lines(View):
     signed = False
     options = (
         FOCUS,
-        Option("threshold", "float", 0.05, "Lines view: drop lines fainter than this share of "
-               "the strongest line (0 keeps every line).", minimum=0, maximum=1,
-               group="lines view", metavar="SHARE"),
-        Option("encode", "choice", "opacity", "Lines view: show a weight as the line's "
-               "opacity or its width.", choices=("opacity", "width"), group="lines view"),
-        Option("top", "int", None, "Lines view: keep each head's K strongest lines and list "
-               f"only the tokens they join, with their positions (default: {DEFAULT_TOP} "
-               f"above {LONG_ROWS} tokens, every line otherwise).", minimum=1,
-               maximum=10000, group="lines view", metavar="K"),
+        Field("threshold", number(0, 1), 0.05, "Lines view: drop lines fainter than this share "
+              "of the strongest line (0 keeps every line).", group="lines view",
+              metavar="SHARE"),
+        Field("encode", choice("opacity", "width"), "opacity", "Lines view: show a weight as "
+              "the line's opacity or its width.", group="lines view"),
+        Field("top", number(1, 10000, whole=True), None, "Lines view: keep each head's K "
+              f"strongest lines and list only the tokens they join, with their positions "
+              f"(default: {DEFAULT_TOP} above {LONG_ROWS} tokens, every line otherwise).",
+              group="lines view", metavar="K"),
     )
     theme_keys = (
-        Key("lines.gap", "length", "9em", "Lines view: room between the two token columns.",
-            minimum=10, maximum=2000),
-        Key("lines.row_pitch", "length", "1.6em", "Lines view: distance between token rows.",
-            minimum=4, maximum=200),
-        Key("lines.width", "length", 1.6, "Lines view: stroke width of a line at full weight.",
-            minimum=0.1, maximum=20),
-        Key("lines.opacity", "number", 0.9, "Lines view: opacity of a line at full weight.",
-            minimum=0.05, maximum=1),
+        Field("lines.gap", length(10, 2000), "9em",
+              "Lines view: room between the two token columns."),
+        Field("lines.row_pitch", length(4, 200), "1.6em",
+              "Lines view: distance between token rows."),
+        Field("lines.width", length(0.1, 20), 1.6,
+              "Lines view: stroke width of a line at full weight."),
+        Field("lines.opacity", number(0.05, 1), 0.9,
+              "Lines view: opacity of a line at full weight."),
     )
 
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],

@@ -12,13 +12,14 @@ import numpy as np
 
 from ..analysis.figure import FigureData, token_index
 from ..colours import contrast_text
+from ..fields import Field, length
 from ..layout.context import Context
 from ..layout.frame import Body, finish
 from ..layout.legend import horizontal_bar, theme_scale
 from ..options import FOCUS
+from ..plugins import register
 from ..scene import Box, Group, Node, Rect, Scene, Style
-from ..theme.schema import Key
-from .base import View, register
+from .base import View
 
 AUTO_WIDTH_EM = 42.0  # the width of running text when the figure width is auto
 
@@ -32,10 +33,10 @@ class Text(View):
     signed = False
     options = (FOCUS,)
     theme_keys = (
-        Key("text.line_height", "length", "2em", "Text view: distance between lines of text.",
-            minimum=4, maximum=400),
-        Key("text.padding", "length", "0.2em", "Text view: padding around each token's "
-            "background.", minimum=0, maximum=100),
+        Field("text.line_height", length(4, 400), "2em",
+              "Text view: distance between lines of text."),
+        Field("text.padding", length(0, 100), "0.2em",
+              "Text view: padding around each token's background."),
     )
 
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
