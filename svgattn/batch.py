@@ -430,9 +430,10 @@ def _source(item: object, batch_index: int | None) -> tuple[Source, Attention | 
     path = str(item)
     suffix = Path(path).suffix.lower()
     if suffix in SPECS:
+        from .diagram import check_spec_keys
         from .sources.spec import read_spec
 
-        read_spec(path)  # a broken spec fails here, by name, before any worker starts
+        check_spec_keys(read_spec(path))  # a broken spec fails here, before any worker starts
         return Source(printable(path, 160), path=path), None
     if suffix not in ARRAYS:
         raise SpecError(f"{printable(Path(path).name, 60)}: unknown input format; give .npz or "

@@ -17,7 +17,7 @@ from typing import Any
 from . import limits
 from .analysis.figure import FigureData, from_attention, from_explicit
 from .data import Attention
-from .errors import FontError, SpecError, quote
+from .errors import FontError, SpecError, SvgattnError, closest, quote
 from .export import convert, format_of
 from .fields import At, parse_all
 from .files import write_atomic
@@ -128,9 +128,31 @@ class Diagram:
     @classmethod
     def from_spec(cls, path: str | os.PathLike[str], **overrides: Any) -> Diagram:
         """Load a TOML/JSON spec (README "Spec files"); keyword arguments override it."""
-        from .sources.spec import diagram_from_spec
+        from .sources.spec import attention_of, read_spec
 
-        return diagram_from_spec(Path(path), overrides)
+        spec = read_spec(path)
+        where = spec.where
+        check_spec_keys(spec)
+        over = {k: v for k, v in overrides.items() if v is not None}
+        if "width" in over:  # an option, not the file: report it as such
+            check_width(over["width"], "")
+        theme = over.pop("theme", None)
+        if theme is None and "theme" in spec.figure:
+            try:
+                theme = load_theme(spec.figure["theme"])
+            except SvgattnError as exc:
+                raise type(exc)(f"{where}: {exc}") from None
+        figure = {"view": spec.figure.get("view", "flow"), "width": spec.figure.get("width")}
+        figure.update({k: over.pop(k) for k in ("view", "width", "text", "prefix") if k in over})
+        if not spec.source and "heads" in over:
+            raise SpecError(f"heads: selects heads of real attention (.npz/.npy files and "
+                            f"models), not of the matrix {where} gives by hand; drop it")
+        options = {**spec.options, **over}
+        if spec.source:
+            attention, minus = attention_of(spec)
+            return cls.from_attention(attention, theme=theme, minus=minus, **figure, **options)
+        return cls(**spec.data, theme=theme, where=where, caption=spec.figure.get("caption"),
+                   **figure, **options)
 
     # --- output ------------------------------------------------------------------------
     def scene(self, *, text: str | None = None) -> Scene:
@@ -181,6 +203,18 @@ class Diagram:
 
     def _repr_svg_(self) -> str:
         return self.to_svg()
+
+
+def check_spec_keys(spec: Any) -> None:
+    """Every key of a spec is a key of the spec format or a figure option."""
+    from .sources.spec import DATA_KEYS, FIGURE_KEYS, SOURCE_KEYS
+
+    allowed = (*FIGURE_KEYS, *DATA_KEYS, *SOURCE_KEYS, *schema())
+    for key in spec.options:
+        if key not in allowed:
+            close = closest(key, allowed)
+            hint = f"did you mean '{close}'?" if close else "see the spec keys in the README"
+            raise SpecError(f"{spec.where}: {quote(key)}: unknown spec key; {hint}")
 
 
 def check_width(value: str | float, where: str) -> float:

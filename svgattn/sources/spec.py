@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import limits
-from ..errors import SpecError, closest, printable, quote
+from ..data import Attention
+from ..errors import SpecError, printable, quote
 from ..files import read_text
 
 if sys.version_info >= (3, 11):
@@ -27,18 +29,28 @@ else:  # pragma: no cover
 DATA_KEYS = ("tokens", "query_tokens", "key_tokens", "weights", "heads")
 SOURCE_KEYS = ("model", "text", "attention", "minus", "batch_index")
 FIGURE_KEYS = ("view", "theme", "width", "caption", "gallery")
-
-
-def spec_keys() -> tuple[str, ...]:
-    from ..options import schema
-
-    return (*FIGURE_KEYS, *DATA_KEYS, *SOURCE_KEYS, *schema())
 MAX_INT_DIGITS = 30  # longer integers are read as floats (too large ones become inf)
 
 
-def read_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Parse a spec file into a dict with only known keys. A ``theme`` that is a path
-    becomes an absolute :class:`~pathlib.Path` inside the spec's folder."""
+@dataclass(frozen=True)
+class Spec:
+    """A parsed spec file, its keys sorted by role: the figure (``view``, ``theme`` as a
+    built-in name or a checked path, ``width``, ``caption``), data given by hand
+    (``tokens``, ``weights``, ``heads``), a source of real attention (``model`` + ``text``
+    or ``attention``, ``minus``, ``batch_index``), and everything else, which the figure
+    options' schema validates (an unknown key is reported there, with a close match)."""
+
+    path: Path
+    where: str
+    figure: dict[str, Any]
+    data: dict[str, Any]
+    source: dict[str, Any]
+    options: dict[str, Any]
+
+
+def read_spec(path: str | os.PathLike[str]) -> Spec:
+    """Parse a spec file. A ``theme`` that is a path becomes an absolute
+    :class:`~pathlib.Path` inside the spec's folder."""
     path = Path(path)
     where = printable(path.name, 60)
     suffix = path.suffix.lower()
@@ -50,89 +62,53 @@ def read_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SpecError(f"{where}: the top level must be a table/object of keys")
     check_depth(data, where)
-    allowed = spec_keys()
-    for key in data:
-        if key not in allowed:
-            close = closest(key, allowed)
-            hint = (f"did you mean '{close}'?" if close
-                    else "see the spec keys in the README")
-            raise SpecError(f"{where}: {quote(key)}: unknown spec key; {hint}")
     if "theme" in data:
         data["theme"] = spec_theme(data["theme"], path, where)
-    return data
+    source = {k: data.pop(k) for k in SOURCE_KEYS if k in data}
+    # With a model or attention file, `heads` selects heads; by hand, it lists them.
+    given = {k: data.pop(k) for k in DATA_KEYS if k in data and not (source and k == "heads")}
+    figure = {k: data.pop(k) for k in FIGURE_KEYS if k in data}
+    if source and given:
+        raise SpecError(f"{where}: {sorted(given)[0]}: a spec reads attention from "
+                        f"{'model' if 'model' in source else 'attention'} or gives it by hand "
+                        "(tokens, weights, heads), not both")
+    if not isinstance(figure.get("view", ""), str):
+        raise SpecError(f"{where}: view: expected a view name such as \"matrix\"")
+    if not isinstance(figure.get("caption", ""), str):
+        raise SpecError(f"{where}: caption: expected a string")
+    return Spec(path, where, figure, given, source, data)
 
 
 def named_files(path: str | os.PathLike[str]) -> dict[str, Path]:
-    """The files a spec names (its theme, attention and minus files), resolved as
-    :func:`diagram_from_spec` would; a spec that cannot be read names none."""
+    """The files a spec names (its theme, attention and minus files), resolved as they
+    will be read; a spec that cannot be read names none."""
     from ..errors import SvgattnError
 
     try:
         spec = read_spec(path)
     except SvgattnError:
         return {}
-    where = printable(Path(path).name, 60)
     found: dict[str, Path] = {}
-    if isinstance(spec.get("theme"), Path):
-        found["spec's theme"] = spec["theme"]
+    if isinstance(spec.figure.get("theme"), Path):
+        found["spec's theme"] = spec.figure["theme"]
     for key in ("attention", "minus"):
-        value = spec.get(key)
+        value = spec.source.get(key)
         if isinstance(value, str):
             try:
-                found[f"spec's {key} file"] = _inside(value, Path(path), where, key)
+                found[f"spec's {key} file"] = _inside(value, spec.path, spec.where, key)
             except SvgattnError:
                 continue
     return found
 
 
-def diagram_from_spec(path: Path, overrides: dict[str, Any]) -> Any:
-    """The :class:`~svgattn.Diagram` a spec describes; ``overrides`` (keyword arguments or
-    command-line options) win over the file's own values."""
-    from ..diagram import Diagram, check_width
-
-    spec = read_spec(path)
-    spec.pop("gallery", None)  # read by gallery/build.py only
-    where = printable(path.name, 60)
-    over = {k: v for k, v in overrides.items() if v is not None}
-    if "width" in over:  # an option, not the file: report it as such
-        check_width(over["width"], "")
-    theme = over.pop("theme", None)
-    if theme is None and "theme" in spec:
-        from ..errors import SvgattnError
-        from ..theme import load_theme
-
-        try:
-            theme = load_theme(spec["theme"])
-        except SvgattnError as exc:
-            raise type(exc)(f"{where}: {exc}") from None
-    spec.pop("theme", None)
-    figure = {"view": spec.pop("view", "flow"), "width": spec.pop("width", None)}
-    figure.update({k: over.pop(k) for k in ("view", "width", "text", "prefix") if k in over})
-    for key in ("view",):
-        if not isinstance(figure[key], str):
-            raise SpecError(f"{where}: {key}: expected a view name such as \"matrix\"")
-    source = {k: spec.pop(k) for k in SOURCE_KEYS if k in spec}
-    # With a model or attention file, `heads` selects heads; by hand, it lists them.
-    data = {k: spec.pop(k) for k in DATA_KEYS if k in spec and not (source and k == "heads")}
-    caption = spec.pop("caption", None)
-    if not source and "heads" in over:
-        raise SpecError(f"heads: selects heads of real attention (.npz/.npy files and models), "
-                        f"not of the matrix {where} gives by hand; drop it")
-    options = {**spec, **over}
-    if source:
-        if data:
-            raise SpecError(f"{where}: {sorted(data)[0]}: a spec reads attention from "
-                            f"{'model' if 'model' in source else 'attention'} or gives it by "
-                            "hand (tokens, weights, heads), not both")
-        attention, minus = _attention_source(source, path, where)
-        return Diagram.from_attention(attention, theme=theme, minus=minus, **figure,
-                                      **options)
-    if caption is not None and not isinstance(caption, str):
-        raise SpecError(f"{where}: caption: expected a string")
-    return Diagram(**data, theme=theme, where=where, caption=caption, **figure, **options)
+def attention_of(spec: Spec) -> tuple[Attention, Attention | None]:
+    """The real attention a spec names (a model run or an array file, files inside the
+    spec's folder like its theme) and the one it subtracts (``minus``), if any."""
+    return _attention_source(spec.source, spec.path, spec.where)
 
 
-def _attention_source(source: dict[str, Any], spec_path: Path, where: str) -> Any:
+def _attention_source(source: dict[str, Any], spec_path: Path,
+                      where: str) -> tuple[Attention, Attention | None]:
     """(attention, minus) named by a spec: a model run or an array file, the files inside
     the spec's folder like its theme."""
     from .arrays import load_file
