@@ -29,7 +29,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import limits
 from .data import Attention
 from .errors import (
     InputWarning,
@@ -41,6 +40,7 @@ from .errors import (
     quote,
     quote_path,
 )
+from .limits import current, override
 from .resources import cpus
 
 ARRAYS = (".npz", ".npy")
@@ -112,17 +112,16 @@ def plan(inputs: Iterable[str | os.PathLike[str] | Attention], output: str, *,
     from .diagram import check_dpi
     from .export import format_of
     from .fields import At, parse_all
-    from .options import schema
-    from .plugins import get
+    from .views.registry import get, option_schema
 
     get(view)
     dpi = check_dpi(dpi, "--dpi")
     fields = _fields(output)
     out_fmt = format_of(output.replace("{", "").replace("}", ""), fmt)
-    opts = parse_all(options, schema(), At("batch"))
+    opts = parse_all(options, option_schema(), At("batch"))
     settings = {k: v for k, v in (("view", view), ("theme", theme), ("width", width),
                                   ("text", text)) if v is not None}
-    current = dict(limits.current().__dict__)
+    bounds = dict(current().__dict__)
     jobs: list[Job] = []
     failed: list[tuple[str, str]] = []
     items = list(inputs)
@@ -157,7 +156,7 @@ def plan(inputs: Iterable[str | os.PathLike[str] | Attention], output: str, *,
             name = source.name + "".join(
                 f" {k} {v}" for k, v in (("layer", layer), ("head", head)) if v is not None)
             target = output.format(**{k: component(values[k]) for k in fields})
-            jobs.append(Job(name, target, source, settings, job_opts, out_fmt, dpi, current))
+            jobs.append(Job(name, target, source, settings, job_opts, out_fmt, dpi, bounds))
     _check_unique(jobs, output, len(items))
     _check_places(jobs, output, _read_files(items, theme))
     return jobs, failed
@@ -322,7 +321,7 @@ def render_job(job: Job) -> tuple[bytes, list[str]]:
     """Draw one job (in a worker): the encoded figure and the warnings it raised."""
     from .diagram import Diagram
 
-    with limits.override(**job.limits), warnings.catch_warnings(record=True) as caught:
+    with override(**job.limits), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if job.source.path is not None and job.source.path.lower().endswith(SPECS):
             diagram = Diagram.from_spec(job.source.path, **job.settings, **job.options)

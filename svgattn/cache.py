@@ -54,7 +54,7 @@ def directory() -> Path | None:
     says so, once per process)."""
     if os.environ.get("SVGATTN_CACHE", "1").strip().lower() in OFF:
         return None
-    from . import __version__
+    from .version import __version__
 
     folder = root() / __version__
     try:

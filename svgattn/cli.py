@@ -17,18 +17,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import __version__, limits
 from .diagram import Diagram, check_dpi
 from .errors import Interrupted, SpecError, SvgattnError, Terminated, printable
 from .export import FORMATS, format_of
 from .fields import At, Field
 from .files import check_not_input, check_output, write_atomic
-from .options import schema
+from .limits import NAMES as LIMITS
+from .limits import override
+from .limits import parse as parse_limits
 from .resources import data_dir
 from .sources import load_file
 from .sources.explicit import check_vmax
 from .sources.local_model import run_model
 from .theme import builtin_themes, load_theme
+from .version import __version__
+from .views.registry import option_schema
 
 USER_ERROR = 2
 INTERNAL_ERROR = 1
@@ -124,7 +127,7 @@ def _style_options(p: argparse.ArgumentParser, with_format: bool = True) -> None
     p.add_argument("--dpi", type=float, default=300.0, help="PNG resolution (default 300)")
     p.add_argument("--limit", action="append", default=[], metavar="NAME=N",
                    help="raise a size limit, e.g. --limit tokens=5000 (names: "
-                   f"{', '.join(limits.NAMES)})")
+                   f"{', '.join(LIMITS)})")
     # `svgattn model --text` is the input sentence, so there the mode is --text-mode only.
     names = (["--text-mode"] if p.prog.endswith((" model", " batch"))
              else ["--text", "--text-mode"])
@@ -136,13 +139,13 @@ def _style_options(p: argparse.ArgumentParser, with_format: bool = True) -> None
 
 
 def _figure_options(p: argparse.ArgumentParser) -> None:
-    from .plugins import load_all
+    from .views.registry import load_all
 
     _style_options(p)
     p.add_argument("--view", default=None, choices=sorted(load_all()),
                    help="the picture (default: flow; see `svgattn views`)")
     groups: dict[str, Any] = {}
-    for option in schema().values():
+    for option in option_schema().values():
         group = groups.setdefault(option.group, p.add_argument_group(option.group))
         _add(group, option)
 
@@ -167,7 +170,7 @@ def _add(group: Any, option: Field) -> None:
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     """The figure options given on the command line (flags' text parsed by the schema)."""
     out: dict[str, Any] = {}
-    for name, option in schema().items():
+    for name, option in option_schema().items():
         value = getattr(args, f"opt_{name}", None)
         if value is None:
             continue
@@ -318,7 +321,7 @@ def _figure_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _views(_: argparse.Namespace) -> None:
-    from .plugins import load_all
+    from .views.registry import load_all
 
     for name, view in load_all().items():
         print(f"{name:8} {view.summary}")
@@ -337,7 +340,7 @@ def _warn(message: Warning | str, category: type[Warning], filename: str, lineno
 def _limits(args: argparse.Namespace) -> dict[str, float]:
     out: dict[str, float] = {}
     for text in getattr(args, "limit", []) or []:
-        out.update(limits.parse(text))
+        out.update(parse_limits(text))
     return out
 
 
@@ -364,7 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         command = {"render": _render, "model": _model, "demo": _demo, "views": _views,
                    "themes": _themes, "batch": _batch}[args.command]
-        with limits.override(**_limits(args)):
+        with override(**_limits(args)):
             status = command(args)
         if status:
             return int(status)

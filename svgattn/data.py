@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from . import limits
 from .errors import SpecError, quote
+from .limits import check_cells, check_tokens, current
 from .units import integer_text
 
 AXES = ("layers", "heads", "query", "key")
@@ -110,10 +110,10 @@ def check_text(value: Any, where: str) -> str:
     """One name or title: a string within the ``token_chars`` limit."""
     if not isinstance(value, str):
         raise SpecError(f"{where}: expected a string, not {type(value).__name__}")
-    most = limits.current().token_chars
+    most = current().token_chars
     if len(value) > most:
         raise SpecError(f"{where}: {len(value)} characters exceed the limit of {most}; shorten "
-                        f"it or {limits.current().describe('token_chars')}")
+                        f"it or {current().describe('token_chars')}")
     return value
 
 
@@ -135,8 +135,8 @@ def token_strings(values: Any, where: str, *, what: str = "tokens",
     if not values and not allow_empty:
         raise SpecError(f"{where}: is empty; give at least one {what.rstrip('s')}")
     if what == "tokens":
-        limits.check_tokens(len(values), where)
-    most = limits.current().token_chars
+        check_tokens(len(values), where)
+    most = current().token_chars
     out = []
     for i, value in enumerate(values):
         if isinstance(value, bytes):
@@ -149,7 +149,7 @@ def token_strings(values: Any, where: str, *, what: str = "tokens",
                             "string; quote it")
         if len(value) > most:
             raise SpecError(f"{where}[{i}]: {len(value)} characters exceed the limit of {most}; "
-                            f"shorten it or {limits.current().describe('token_chars')}")
+                            f"shorten it or {current().describe('token_chars')}")
         out.append(value)
     return tuple(out)
 
@@ -186,7 +186,7 @@ def make_attention(weights: Any, query_tokens: Sequence[str], key_tokens: Sequen
     key_tokens = token_strings(key_tokens, f"{source}: key tokens")
     q, k = len(query_tokens), len(key_tokens)
     array = to_numpy(weights, f"{source}: attentions")
-    limits.check_cells(array.size, f"{source}: attentions")
+    check_cells(array.size, f"{source}: attentions")
     if array.ndim != 4:
         raise SpecError(f"{source}: attentions: expected 4 axes [layers, heads, query, key], "
                         f"got shape {array.shape}")

@@ -14,21 +14,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import limits
 from .analysis.figure import FigureData, from_attention, from_explicit
 from .data import Attention
 from .errors import FontError, SpecError, SvgattnError, closest, quote
 from .export import convert, format_of
 from .fields import At, parse_all
 from .files import write_atomic
-from .options import owners, schema
-from .plugins import get
+from .limits import current
 from .render import render_svg
 from .scene import Scene
 from .sources.explicit import Head, check_vmax, explicit
 from .theme import Theme, load_theme
 from .units import parse_width
 from .views.base import View
+from .views.registry import get, option_owners, option_schema
 
 __all__ = ["Diagram", "Head"]
 MIN_WIDTH, MAX_WIDTH = 36.0, 7200.0  # 0.5in .. 100in
@@ -76,12 +75,12 @@ class Diagram:
                             "paths")
         self.text: str | None = text  # None: the theme's text.mode
         self.prefix = prefix
-        fields = schema()
+        fields = option_schema()
         opts = parse_all(dict(options), fields, At(where))
         for name, value in opts.items():
             if value is None:
                 continue
-            users = owners(name)
+            users = option_owners(name)
             if users and self.view.name not in users:
                 raise SpecError(f"{where}: {name}: applies to the {' and '.join(users)} view"
                                 f"{'s' if len(users) > 1 else ''}, not to {self.view.name}; "
@@ -209,7 +208,7 @@ def check_spec_keys(spec: Any) -> None:
     """Every key of a spec is a key of the spec format or a figure option."""
     from .sources.spec import DATA_KEYS, FIGURE_KEYS, SOURCE_KEYS
 
-    allowed = (*FIGURE_KEYS, *DATA_KEYS, *SOURCE_KEYS, *schema())
+    allowed = (*FIGURE_KEYS, *DATA_KEYS, *SOURCE_KEYS, *option_schema())
     for key in spec.options:
         if key not in allowed:
             close = closest(key, allowed)
@@ -242,11 +241,11 @@ def pixel_canvas(scene: Scene, dpi: float) -> Scene:
     the PNG would be larger than the ``megapixels`` limit."""
     px = dpi / 72
     width, height = math.ceil(scene.width * px - 1e-6), math.ceil(scene.height * px - 1e-6)
-    limit = limits.current().megapixels
+    limit = current().megapixels
     if width * height > limit * 1e6:
         raise SpecError(f"dpi: {dpi:g} dpi makes a {width * height / 1e6:.0f}-megapixel PNG, over"
                         f" the limit of {limit:g}; lower --dpi, export PDF/SVG, or "
-                        f"{limits.current().describe('megapixels')}")
+                        f"{current().describe('megapixels')}")
     if max(width, height) > CAIRO_MAX_PIXELS:
         raise SpecError(f"dpi: at {dpi:g} dpi the PNG would be {width} x {height} pixels; cairo "
                         f"draws at most {CAIRO_MAX_PIXELS} a side: lower --dpi, or export PDF/SVG")

@@ -36,12 +36,14 @@ def table() -> str:
 
 def option_table() -> str:
     from .options import table as options_table
+    from .views.registry import option_owners, option_schema
 
-    return options_table()
+    fields = option_schema()
+    return options_table(fields, {n: option_owners(n) for n in fields if option_owners(n)})
 
 
 def view_table() -> str:
-    from .plugins import load_all
+    from .views.registry import load_all
 
     rows = ["| view | what it draws |", "|---|---|"]
     rows += [f"| `{name}` | {view.summary} |" for name, view in load_all().items()]

@@ -60,11 +60,11 @@ def _undo() -> None:
 
 
 def _prepare() -> None:
-    from . import cache
+    from .cache import directory
 
     if not sys.platform.startswith("linux") or importlib.util.find_spec("xcffib") is not None:
         return  # dlopen by soname is Linux's; XCB declarations would have to be included
-    folder = cache.directory()
+    folder = directory()
     spec = importlib.util.find_spec("cairocffi")
     if folder is None or spec is None or not spec.submodule_search_locations:
         return

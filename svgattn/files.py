@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import BinaryIO
 
-from . import limits
 from .errors import ExportError, SpecError, printable, quote_path
+from .limits import current, file_bytes
 
 BOM = b"\xef\xbb\xbf"
 TEMP_SUFFIX = ".svgattn-tmp"
@@ -41,10 +41,10 @@ def check_regular(path: Path, what: str, error: type[Exception] = SpecError,
     if not stat.S_ISREG(info.st_mode):
         raise error(f"{name}: is not a regular file (a FIFO, socket or device); give the path "
                     f"of a {what} file")
-    if info.st_size > limits.file_bytes(limit):
+    if info.st_size > file_bytes(limit):
         raise error(f"{name}: {info.st_size:,} bytes exceed the {what} file limit of "
-                    f"{getattr(limits.current(), limit):g} MB; "
-                    f"{_advice(limit)}{limits.current().describe(limit)}")
+                    f"{getattr(current(), limit):g} MB; "
+                    f"{_advice(limit)}{current().describe(limit)}")
     return info.st_size
 
 
@@ -68,10 +68,10 @@ def read_text(path: Path, what: str, error: type[Exception] = SpecError) -> str:
     optional BOM dropped, no NUL bytes."""
     with open_regular(path, what, error, "spec_mb") as fh:
         # A /proc file reports size 0 and may be longer: read at most the limit, plus one.
-        data = fh.read(limits.file_bytes("spec_mb") + 1)
-    if len(data) > limits.file_bytes("spec_mb"):
+        data = fh.read(file_bytes("spec_mb") + 1)
+    if len(data) > file_bytes("spec_mb"):
         raise error(f"{printable(path.name, 60)}: exceeds the {what} file limit of "
-                    f"{limits.current().spec_mb:g} MB; {limits.current().describe('spec_mb')}")
+                    f"{current().spec_mb:g} MB; {current().describe('spec_mb')}")
     if data.startswith(BOM):
         data = data[len(BOM):]
     try:

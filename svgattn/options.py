@@ -3,7 +3,7 @@ only options have (selections of layers and heads, token references, link rules)
 the schema of every option (these and each view's own).
 
 An option is the flag ``--focus``, the spec key ``focus`` and the keyword ``focus=`` at
-once; the README's option table is generated from :func:`schema`.
+once. Every option, views' included: :func:`svgattn.views.registry.option_schema`.
 """
 
 from __future__ import annotations
@@ -121,34 +121,14 @@ CELLS = Field("cells", choice("auto", "vector", "raster"), "auto", "Matrix cells
               group="views")
 
 
-def schema() -> dict[str, Field]:
-    """Every option: the shared ones and each view's own (two views may share an option
-    only by declaring the same record)."""
-    from .plugins import load_all
-
-    out = {o.name: o for o in COMMON}
-    for view in load_all().values():
-        for o in view.options:
-            if o.name in out and out[o.name] != o:
-                raise AssertionError(f"views declare option {o.name} differently")
-            out[o.name] = o
-    return out
-
-
-def owners(name: str) -> list[str]:
-    """The views that declare option ``name`` (empty for shared options)."""
-    from .plugins import load_all
-
-    return sorted(v.name for v in load_all().values() if any(o.name == name for o in v.options))
-
-
-def table() -> str:
-    """Markdown table of every option (generated into the README)."""
+def table(schema: dict[str, Field], owners: dict[str, list[str]]) -> str:
+    """Markdown table of the options of ``schema`` (generated into the README);
+    ``owners``: the views that take an option of their own."""
     rows = ["| option | spec key | views | default | meaning |", "|---|---|---|---|---|"]
-    for o in schema().values():
+    for o in schema.values():
         default = "" if o.default is None else str(o.default).lower() \
             if isinstance(o.default, bool) else str(o.default)
-        used = ", ".join(owners(o.name)) or "all"
+        used = ", ".join(owners.get(o.name, ())) or "all"
         rows.append(f"| `{o.flag}` | `{o.name}` | {used} | "
                     f"{('`' + default + '`') if default else ''} | {o.help} |")
     return "\n".join(rows)

@@ -12,11 +12,11 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any, Protocol
 
 from ..scene import Box, Style, Text, TextRun
 from ..text.fonts import FontFace, resolve_family
 from ..text.metrics import TextBox, measure
-from ..theme import Theme
 
 
 def shorten(text: str, limit: int) -> str:
@@ -50,13 +50,19 @@ def _extents(texts: tuple[str, ...], families: tuple[str, ...], size: float,
             max((b.centred_extent for b in boxes), default=0.0))
 
 
+class Values(Protocol):
+    """What layout reads from a theme: validated values by key (lengths in points)."""
+
+    def __getitem__(self, key: str) -> Any: ...
+
+
 @dataclass(frozen=True)
 class Context:
     """A theme at a scale (every length and type size multiplied by ``scale``, so a
     figure too wide for its page can be shrunk uniformly by laying it out again) and a
     text mode (``native`` or ``paths``)."""
 
-    theme: Theme
+    theme: Values
     scale: float = 1.0
     text_mode: str = "native"
 

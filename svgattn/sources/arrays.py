@@ -13,10 +13,10 @@ from typing import Any, BinaryIO
 import numpy as np
 from numpy.lib import format as npformat
 
-from .. import limits
 from ..data import Attention, make_attention, to_numpy
 from ..errors import InputWarning, SpecError, printable, quote
 from ..files import open_regular
+from ..limits import check_cells, check_tokens, current, file_bytes
 
 NPZ_KEYS = ("attentions", "tokens", "query_tokens", "key_tokens", "head_names", "layer_names")
 
@@ -73,7 +73,7 @@ def _tokens(tokens: Any, query: Any, key: Any, shape: tuple[int, ...],
         if query is None or key is None:
             raise SpecError(f"{source}: tokens: give both query_tokens and key_tokens")
         return query, key
-    limits.check_tokens(max(shape), f"{source}: attentions")
+    check_tokens(max(shape), f"{source}: attentions")
     return [str(i) for i in range(shape[0])], [str(i) for i in range(shape[1])]
 
 
@@ -147,16 +147,16 @@ def read_npy(fh: BinaryIO, name: str, field: str, *, size: int | None = None) ->
         raise SpecError(f"{where}: holds {dtype} values; save real numbers (attention) or "
                         "strings (tokens)")
     cells = math.prod(shape)
-    limits.check_cells(cells, where)
+    check_cells(cells, where)
     if field == "attentions" and len(shape) >= 2:
-        limits.check_tokens(max(shape[-2:]), where)
+        check_tokens(max(shape[-2:]), where)
     nbytes = cells * dtype.itemsize
     if size is not None and nbytes > size:
         raise SpecError(f"{where}: the header promises {nbytes:,} bytes of data but the file "
                         f"holds {size:,}; it is truncated or damaged: save it again")
-    if nbytes > limits.file_bytes():
+    if nbytes > file_bytes():
         raise SpecError(f"{where}: {nbytes / 2**20:.0f} MB of data exceed the file limit of "
-                        f"{limits.current().file_mb:g} MB; {limits.current().describe('file_mb')}")
+                        f"{current().file_mb:g} MB; {current().describe('file_mb')}")
     data = fh.read(nbytes)
     if len(data) != nbytes:
         raise SpecError(f"{where}: the file is truncated ({len(data)} of {nbytes} bytes); save "
@@ -175,10 +175,10 @@ def read_npz(fh: BinaryIO, name: str) -> dict[str, np.ndarray]:
         with zipfile.ZipFile(fh) as archive:
             members = [m for m in archive.infolist() if not m.is_dir()]
             total = sum(m.file_size for m in members)
-            if total > limits.file_bytes():
+            if total > file_bytes():
                 raise SpecError(f"{name}: inflates to {total / 2**20:.0f} MB, over the file "
-                                f"limit of {limits.current().file_mb:g} MB; "
-                                f"{limits.current().describe('file_mb')}")
+                                f"limit of {current().file_mb:g} MB; "
+                                f"{current().describe('file_mb')}")
             out: dict[str, np.ndarray] = {}
             for member in members[:64]:
                 key = member.filename.removesuffix(".npy")

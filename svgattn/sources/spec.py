@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import limits
 from ..data import Attention
 from ..errors import SpecError, printable, quote
 from ..files import read_text
+from ..limits import current
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -173,7 +173,7 @@ def parse(text: str, suffix: str, where: str) -> Any:
                         f"{exc.colno}); fix the syntax") from None
     except RecursionError:
         raise SpecError(f"{where}: nested too deeply to parse; a spec nests a few levels "
-                        f"(at most {limits.current().depth})") from None
+                        f"(at most {current().depth})") from None
     except ValueError as exc:  # e.g. an integer of more than 4300 digits in TOML
         why = ("an integer has thousands of digits" if "digits" in str(exc)
                else str(exc)[:100])
@@ -205,13 +205,13 @@ def _constant(name: str) -> float:
 
 def check_depth(data: Any, where: str) -> None:
     """Refuse data nested deeper than the ``depth`` limit (iteratively: no recursion)."""
-    limit = limits.current().depth
+    limit = current().depth
     stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
         value, depth = stack.pop()
         if depth > limit:
             raise SpecError(f"{where}: nested more than {limit} levels deep; a spec nests a "
-                            f"few levels; {limits.current().describe('depth')}")
+                            f"few levels; {current().describe('depth')}")
         if isinstance(value, dict):
             stack.extend((v, depth + 1) for v in value.values())
         elif isinstance(value, list):

@@ -75,18 +75,18 @@ def fontconfig(args: list[str], valid: Callable[[str], bool] = bool) -> str:
     """The output of a fontconfig command, remembered across processes (svgattn.cache:
     keyed by a fingerprint of the installed fonts); a remembered answer that ``valid``
     refuses is asked again."""
-    from .. import cache
+    from ..cache import FONTCONFIG
 
     key = "\x1f".join(args[1:])
-    known = cache.FONTCONFIG.get(key)
+    known = FONTCONFIG.get(key)
     if isinstance(known, str) and valid(known):
         return known
-    cache.FONTCONFIG.forget(key)
+    FONTCONFIG.forget(key)
     import subprocess  # only on a cache miss: kept off the start-up path
 
     out = subprocess.run(args, capture_output=True, text=True, check=False).stdout
     if out:
-        cache.FONTCONFIG.put(key, out)
+        FONTCONFIG.put(key, out)
     return out
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .. import limits
 from ..errors import ThemeError, closest, printable, quote
 from ..fields import At
 from ..files import check_regular, read_text
+from ..limits import current
 from ..resources import data_dir
 from .schema import BY_NAME, KEYS, SECTIONS, find
 
@@ -133,10 +133,10 @@ def _load_chain(top: Path) -> tuple[dict[str, Any], dict[str, str]]:
             names = " -> ".join(p.name for p, _, _ in (*chain, (path, "", {})))
             raise ThemeError(f"{printable(path.name, 60)}: 'extends' forms a cycle ({names}); "
                              "remove one 'extends'")
-        if len(chain) >= limits.current().extends:
+        if len(chain) >= current().extends:
             raise ThemeError(f"{quote(top.name)}: the 'extends' chain is longer than "
-                             f"{limits.current().extends} themes; "
-                             f"{limits.current().describe('extends')}")
+                             f"{current().extends} themes; "
+                             f"{current().describe('extends')}")
         text = read_text(path, "theme", ThemeError)
         try:
             data = tomllib.loads(text)
@@ -193,7 +193,7 @@ def _flatten(data: Mapping[str, Any], path: Path, text: str) -> dict[str, Any]:
 
 def _is_table(name: str) -> bool:
     """A theme table: svgattn's own (``[colors]``) or a view's (``[lines]``)."""
-    from ..plugins import find as find_view
+    from ..views.registry import find as find_view
 
     if name in SECTIONS:
         return True

@@ -122,13 +122,13 @@ SECTIONS = frozenset(key.section for key in KEYS)
 
 def find(key: str) -> Field | None:
     """The field of a theme key: svgattn's own, or a view's (loading that view)."""
-    from ..plugins import theme_field
+    from ..views.registry import theme_field
 
     return BY_NAME.get(key) or theme_field(key)
 
 
 def all_keys() -> tuple[Field, ...]:
     """svgattn's keys and every view's own (the README's table)."""
-    from ..plugins import load_all
+    from ..views.registry import load_all
 
     return KEYS + tuple(k for _, view in sorted(load_all().items()) for k in view.theme_keys)

@@ -1,6 +1,6 @@
 """Views: one module per picture (flow, matrix, lines, grid, text), found by name.
 
-:class:`View` is the abstraction (:mod:`svgattn.views.base`); :mod:`svgattn.plugins` finds
+:class:`View` is the abstraction (:mod:`svgattn.views.base`); :mod:`svgattn.views.registry` finds
 views, svgattn's own and other packages', by name; ``svgattn views`` lists them.
 """
 

@@ -6,7 +6,7 @@ records: each becomes a command-line flag, a keyword argument and a spec key, va
 one place), the theme keys only it reads (in its own table: ``lines.gap``), and
 ``layout``, which places what the analysis derived (:class:`~svgattn.analysis.figure.
 FigureData`) into a :class:`~svgattn.scene.Scene`. svgattn's own views are modules of
-this package decorated with :func:`svgattn.plugins.register`; other packages register
+this package decorated with :func:`svgattn.views.registry.register`; other packages register
 theirs in the ``svgattn.views`` entry-point group (README "Writing a view").
 """
 

@@ -32,9 +32,9 @@ from ..layout.matrix_panel import (
 )
 from ..layout.placement import barycentre_order, spread
 from ..options import CELLS, LABELS
-from ..plugins import register
 from ..scene import Box, Group, Node, Path, Rect, Scene, Style, moved
 from .base import View
+from .registry import register
 
 MAX_CELL_EM = 4.0  # cells never grow beyond this when filling a wide figure
 GAP_PER_CELL = 1.5  # connectors get at least this many cell sides of room

@@ -16,9 +16,9 @@ from ..layout.context import Context
 from ..layout.frame import Body, finish, fit
 from ..layout.legend import legend, theme_scale
 from ..layout.matrix_panel import TOOLTIP_CELLS, matrix_panel, raster
-from ..plugins import register
 from ..scene import Box, Group, Node, Path, Rect, Scene, Style, moved
 from .base import View
+from .registry import register
 
 THUMB_CELLS = 128  # longer sequences are max-pooled to at most this many cells a side
 THUMB_LINES = 256  # a lines thumbnail draws at most this many lines

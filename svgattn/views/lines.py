@@ -21,9 +21,9 @@ from ..layout.context import Context
 from ..layout.frame import Body, finish, fit
 from ..layout.legend import head_key
 from ..options import FOCUS
-from ..plugins import register
 from ..scene import Box, Group, Node, Path, Rect, Scene, Style
 from .base import View
+from .registry import register
 
 LONG_ROWS = 48  # more tokens than this: only the strongest lines and the tokens they join
 DEFAULT_TOP = 12  # strongest lines per head kept for a long sequence

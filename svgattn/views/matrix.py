@@ -14,9 +14,9 @@ from ..layout.labels import priority
 from ..layout.legend import legend, theme_scale
 from ..layout.matrix_panel import cell_range, label_need, matrix_panel, raster
 from ..options import CELLS, LABELS
-from ..plugins import register
 from ..scene import Group, Scene, moved
 from .base import View
+from .registry import register
 
 MAX_CELL_EM = 4.0
 

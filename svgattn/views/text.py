@@ -17,9 +17,9 @@ from ..layout.context import Context
 from ..layout.frame import Body, finish
 from ..layout.legend import horizontal_bar, theme_scale
 from ..options import FOCUS
-from ..plugins import register
 from ..scene import Box, Group, Node, Rect, Scene, Style
 from .base import View
+from .registry import register
 
 AUTO_WIDTH_EM = 42.0  # the width of running text when the figure width is auto
 

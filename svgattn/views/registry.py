@@ -17,11 +17,11 @@ import pkgutil
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from .errors import SpecError, closest, printable, quote
+from ..errors import SpecError, closest, printable, quote
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .fields import Field
-    from .views.base import View
+    from ..fields import Field
+    from .base import View
 
 GROUP = "svgattn.views"
 _views: dict[str, View] = {}
@@ -34,7 +34,7 @@ def register(cls: type[View]) -> type[View]:
 
 
 def _add(cls: Any, origin: str) -> View:
-    from .views.base import View
+    from .base import View
 
     if not isinstance(cls, type) or not issubclass(cls, View):
         raise SpecError(f"view: {printable(origin, 80)} is not a svgattn.views.View subclass; "
@@ -124,3 +124,22 @@ def theme_field(key: str) -> Field | None:
     if view is None:
         return None
     return next((f for f in view.theme_keys if f.name == key), None)
+
+
+def option_schema() -> dict[str, Field]:
+    """Every option: the shared ones and each view's own (two views may share an option
+    only by declaring the same record)."""
+    from ..options import COMMON
+
+    out = {o.name: o for o in COMMON}
+    for view in load_all().values():
+        for o in view.options:
+            if o.name in out and out[o.name] != o:
+                raise AssertionError(f"views declare option {o.name} differently")
+            out[o.name] = o
+    return out
+
+
+def option_owners(name: str) -> list[str]:
+    """The views that declare option ``name`` (empty for shared options)."""
+    return sorted(v.name for v in load_all().values() if any(o.name == name for o in v.options))
