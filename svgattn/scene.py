@@ -2,7 +2,8 @@
 styles. It is the contract between the views (which lay figures out) and the backends
 (which only translate): nothing here is specific to one picture.
 
-Primitives: :class:`Rect`, :class:`Path`, :class:`Text`, :class:`CellGrid` (vector
+Primitives: :class:`Rect`, :class:`Path`, :class:`Text` (a :class:`Label`, drawn as text
+or as :class:`Glyphs`), :class:`CellGrid` (vector
 cells or, for long sequences, one image), :class:`Group`; a :class:`Gradient` is a
 definition a rectangle can be filled with. Ids are local to the figure (``head-0``);
 the backend scopes them.
@@ -16,8 +17,6 @@ from dataclasses import dataclass, field, replace
 from typing import Union
 
 import numpy as np
-
-from .text.metrics import TextBox
 
 
 @dataclass(frozen=True)
@@ -113,25 +112,52 @@ class TextRun:
 
 
 @dataclass(frozen=True)
+class Label:
+    """What a label says and how it was measured (points): its text, type size, width,
+    and its extent above and below the baseline."""
+
+    text: str
+    size: float
+    width: float
+    ascent: float
+    descent: float
+    cap_height: float
+
+
+@dataclass(frozen=True)
+class Glyphs:
+    """A run of glyph outlines: path data in font units and the matrix that places them,
+    ``(a, b, c, d, dx, dy)`` with ``(dx, dy)`` relative to the label's anchor."""
+
+    matrix: tuple[float, float, float, float, float, float]
+    d: str
+
+
+@dataclass(frozen=True)
 class Text:
     """One line of text. ``x``/``y`` is the anchor on the baseline; ``rotate`` turns it
     about that point (degrees, negative is counter-clockwise as in SVG). ``bbox`` is the
-    ink box after rotation. ``outline`` draws it as glyph outlines (decided by layout:
-    the paths text mode, or a label renderers would draw wrongly). ``owner`` is the id of
-    the box the label sits in, if any (the layout checks use it)."""
+    ink box after rotation. ``glyphs``, when given, draw it as outlines (decided and
+    shaped by layout: the paths text mode, or a label renderers would draw wrongly);
+    otherwise ``runs`` are its native text. ``owner`` is the id of the box the label sits
+    in, if any (the layout checks use it)."""
 
     id: str
     x: float
     y: float
-    text: TextBox
+    label: Label
     anchor: str  # start | middle | end
     bbox: Box
     style: Style
     role: str = ""
     rotate: float = 0.0
-    outline: bool = False
+    glyphs: tuple[Glyphs, ...] = ()
     runs: tuple[TextRun, ...] = ()
     owner: str | None = None
+
+    @property
+    def outline(self) -> bool:
+        return bool(self.glyphs)
 
 
 @dataclass(frozen=True, eq=False)

@@ -101,3 +101,9 @@ def parse_width(value: object, field: str, *, echo: bool = True) -> float:
             raise SpecError(f"{field}: {shown} neither a length nor a venue; {hint}venues are "
                             f"{', '.join(VENUES)}") from None
         raise exc from None
+
+
+def fmt6(value: float) -> str:
+    """Six decimals, trailing zeros dropped (glyph scales in outline transforms)."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text

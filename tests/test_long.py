@@ -215,12 +215,12 @@ def test_type_never_goes_below_the_minimum_and_labels_thin_first():
     att = attention(4096)
     scene = Diagram.from_attention(att, view="matrix", width="3.25in", theme="paper").scene()
     theme = load_theme("paper")
-    assert min(t.text.size for t in scene.find(Text)) >= theme["text.min_size"] - 1e-9
+    assert min(t.label.size for t in scene.find(Text)) >= theme["text.min_size"] - 1e-9
     rows = texts(scene, "row-label")
     assert 3 <= len(rows) < 100
     assert all(a.bbox.bottom <= b.bbox.y for a, b in itertools.pairwise(rows))
     assert violations(scene) == []
-    caption = " ".join(t.text.text for t in texts(scene, "caption"))
+    caption = " ".join(t.label.text for t in texts(scene, "caption"))
     assert f"{len(rows)} of 4096 rows labelled" in caption
 
 
@@ -230,7 +230,7 @@ def test_window_selects_tokens_and_the_caption_says_so():
     d = Diagram.from_attention(att, view="matrix", window="100:164")
     assert d.data.matrix.shape == (64, 64)
     assert d.data.query_tokens[0] == att.query_tokens[100]
-    caption = " ".join(t.text.text for t in texts(d.scene(), "caption"))
+    caption = " ".join(t.label.text for t in texts(d.scene(), "caption"))
     assert "tokens 100\u2013163 of 512" in caption.lower()
 
 
@@ -246,7 +246,7 @@ def test_pool_means_or_maxes_blocks_and_labels_name_the_ranges():
     assert mean.data.query_labels[1] == f"{att.query_tokens[8]} 8\u201315"
     both = Diagram.from_attention(att, view="matrix", window="100:164", pool="8")
     assert both.data.query_tokens[:2] == ("100\u2013107", "108\u2013115")
-    caption = " ".join(t.text.text for t in texts(peak.scene(), "caption"))
+    caption = " ".join(t.label.text for t in texts(peak.scene(), "caption"))
     assert "pooled: max over 8x8 token blocks" in caption.lower()
     ragged = pool(np.arange(20.0).reshape(4, 5), 3, "mean")
     assert ragged.shape == (2, 2) and ragged[1, 1] == pytest.approx(np.mean([18, 19]))

@@ -213,7 +213,7 @@ def test_vmax_saturates_sinks_and_says_so():
     # the colours saturate; the data the analysis sees keeps the real weights
     assert d.data.matrix.max() == pytest.approx(0.9)
     scene = d.scene()
-    captions = " ".join(t.text.text for t in texts(scene, "caption"))
+    captions = " ".join(t.label.text for t in texts(scene, "caption"))
     assert "Colours saturate at 0.05" in captions
     assert (grid(scene).index[:, 0] == 255).all() and (grid(scene).index[:, 1] == 128).all()
 

@@ -67,7 +67,7 @@ def test_continuous_weights_are_not_binary():
     d = Diagram(["a", "b"], w)
     scene = d.scene()
     assert not scene.find(Rect, "swatch") and scene.find(Rect, "colorbar")
-    top = max(float(t.text.text) for t in scene.find(Text, "tick-label"))
+    top = max(float(t.label.text) for t in scene.find(Text, "tick-label"))
     assert top <= 0.8
 
 

@@ -63,7 +63,7 @@ def test_baselines_come_from_font_metrics_not_dominant_baseline(seed_path):
     scene = d.scene()
     for node, label in zip(rects(scene, "node"), texts(scene, "node-label"), strict=True):
         centre = node.box.y + node.box.h / 2
-        assert label.y == pytest.approx(centre + label.text.cap_height / 2)
+        assert label.y == pytest.approx(centre + label.label.cap_height / 2)
 
 
 def test_fallback_runs_name_their_font():
@@ -170,13 +170,13 @@ def test_invisible_tokens_are_shown(token, shown):
 
 def test_long_labels_end_in_an_ellipsis_and_the_limit_is_a_theme_key(tmp_path):
     scene = Diagram(["x" * 200, "e\u0301" * 30], np.eye(2)).scene()
-    assert texts(scene, "node-label")[0].text.text == "x" * 39 + "…"
-    kept = texts(scene, "node-label")[1].text.text[:-1]
+    assert texts(scene, "node-label")[0].label.text == "x" * 39 + "…"
+    kept = texts(scene, "node-label")[1].label.text[:-1]
     assert kept == "e\u0301" * (len(kept) // 2)  # never an accent cut from its letter
     theme = tmp_path / "t.toml"
     theme.write_text("[text]\nmax_label_chars = 0\n")
     scene = Diagram(["x" * 200, "b"], np.eye(2), theme=theme).scene()
-    assert texts(scene, "node-label")[0].text.text == "x" * 200
+    assert texts(scene, "node-label")[0].label.text == "x" * 200
 
 
 def test_more_heads_than_palette_colours_stay_distinct():

@@ -87,10 +87,10 @@ def test_continuous_data_gets_a_colourbar_with_ticks():
     assert rects(scene, "colorbar")
     ticks = texts(scene, "tick-label")
     assert len(ticks) >= 3
-    values = [float(t.text.text) for t in ticks]
+    values = [float(t.label.text) for t in ticks]
     assert values == sorted(values) and values[0] == 0 and values[-1] <= w.max()
     bar = rects(scene, "colorbar")[0].box
-    zero = next(t for t in ticks if float(t.text.text) == 0)
+    zero = next(t for t in ticks if float(t.label.text) == 0)
     assert zero.bbox.y + zero.bbox.h / 2 == pytest.approx(bar.bottom, abs=1.5)
     assert violations(scene) == []
 
@@ -108,7 +108,7 @@ def test_heads_are_ordered_to_avoid_crossings():
     # Listed bottom-first: the layout must still put the head of tokens 0-1 on top.
     heads = [Head("low", tokens=[4, 5]), Head("mid", tokens=[2, 3]), Head("top", tokens=[0, 1])]
     parts = flow_parts(Diagram(list("abcdef"), w, heads).scene())
-    ys = {parts["head_labels"][i].text.text: parts["heads"][i].box.y for i in range(3)}
+    ys = {parts["head_labels"][i].label.text: parts["heads"][i].box.y for i in range(3)}
     assert ys["top"] < ys["mid"] < ys["low"]
 
 
@@ -124,7 +124,7 @@ def test_width_is_exact_and_text_never_below_the_theme_size_when_it_fits(seed_pa
     for width in (3.25, 6.5, 6.75):
         scene = Diagram.from_spec(seed_path, theme="paper", width=f"{width}in").scene()
         assert scene.width == pytest.approx(width * 72)
-        sizes = {t.text.size for t in texts(scene, "node-label")}
+        sizes = {t.label.size for t in texts(scene, "node-label")}
         assert sizes == {load_theme("paper")["font.size"]}
 
 
@@ -142,7 +142,7 @@ def test_too_many_tokens_for_the_width_thin_labels_not_type():
     assert scene.width == pytest.approx(234)
     rows = texts(scene, "row-label")
     assert [int(t.id.rsplit("-", 1)[1]) for t in rows] == list(range(0, n, 5))
-    assert {t.text.size for t in rows} == {load_theme("paper")["font.size"]}
+    assert {t.label.size for t in rows} == {load_theme("paper")["font.size"]}
     assert all(a.bbox.bottom <= b.bbox.y for a, b in itertools.pairwise(rows))
     assert "12 of 60 rows labelled; 12 of 60 columns labelled" in _caption(scene)
     assert violations(scene) == []
@@ -161,7 +161,7 @@ def test_composition_one_matrix_per_head_shares_rows_and_one_legend():
     assert all(a.box.right < b.box.x for a, b in itertools.pairwise(panels))
     assert len(rects(scene, "colorbar")) == 1
     assert len(texts(scene, "row-label")) == 11  # row labels once, left of the first panel
-    titles = [t.text.text for t in texts(scene, "panel-title")]
+    titles = [t.label.text for t in texts(scene, "panel-title")]
     assert titles == ["L2 H0", "L2 H8", "L2 H9"]
     nodes = flow_parts(scene)["nodes"]
     for i, node in enumerate(nodes):
@@ -198,4 +198,4 @@ def test_a_wide_page_centres_the_figure_on_purpose(seed_path):
 
 
 def _caption(scene) -> str:
-    return " ".join(t.text.text for t in texts(scene, "caption"))
+    return " ".join(t.label.text for t in texts(scene, "caption"))

@@ -20,8 +20,8 @@ def test_every_layer_and_head_of_minilm(theme):
     assert violations(scene) == []
     thumbs = grids(scene)
     assert len(thumbs) == 6 * 12
-    assert [t.text.text for t in texts(scene, "row-header")] == [f"L{i}" for i in range(6)]
-    assert [t.text.text for t in texts(scene, "column-header")] == [f"H{i}" for i in range(12)]
+    assert [t.label.text for t in texts(scene, "row-header")] == [f"L{i}" for i in range(6)]
+    assert [t.label.text for t in texts(scene, "column-header")] == [f"H{i}" for i in range(12)]
     assert len(rects(scene, "colorbar")) == 1  # one shared colour bar
     # thumbnails line up: one x per column, one y per row
     assert len({g.x for g in thumbs}) == 12 and len({g.y for g in thumbs}) == 6
@@ -45,7 +45,7 @@ def test_a_subset_sized_to_a_page():
     scene = d.scene()
     assert scene.width == pytest.approx(396)
     assert len(grids(scene)) == 6
-    assert [t.text.text for t in texts(scene, "column-header")] == ["H0", "H5", "H7"]
+    assert [t.label.text for t in texts(scene, "column-header")] == ["H0", "H5", "H7"]
     assert violations(scene) == []
 
 

@@ -77,7 +77,7 @@ def test_focus_shows_one_query_token_only():
     scene = d.scene()
     rows = {int(p.id.split("-")[2]) for p in paths(scene, "target")}
     assert rows == {2}
-    focus = next(t for t in texts(scene, "query-label") if t.text.text == "c")
+    focus = next(t for t in texts(scene, "query-label") if t.label.text == "c")
     assert focus.style.weight == "bold" and focus.owner == "focus"
     assert violations(scene) == []
 
@@ -115,4 +115,4 @@ def test_top_keeps_each_heads_strongest_lines_and_lists_their_tokens():
     assert len(texts(scene, "position")) == len(texts(scene, "query-label")) + len(
         texts(scene, "key-label"))
     assert "The 2 strongest lines of each head" in " ".join(
-        t.text.text for t in texts(scene, "caption"))
+        t.label.text for t in texts(scene, "caption"))

@@ -25,7 +25,7 @@ def test_real_attention_lays_out_cleanly(theme, width):
     assert violations(scene) == []
     g = grid(scene)
     assert g.index.shape == (13, 13) and g.cell_w == pytest.approx(g.cell_h)
-    assert [t.text.text for t in texts(scene, "row-label")][:3] == ["[CLS]", "the", "cat"]
+    assert [t.label.text for t in texts(scene, "row-label")][:3] == ["[CLS]", "the", "cat"]
     if width:
         assert scene.width == pytest.approx({"icml": 234, "neurips": 396}[width])
 
@@ -35,7 +35,7 @@ def test_cross_attention_is_rectangular():
     d = Diagram(query_tokens=list("abc"), key_tokens=list("VWXYZ"), weights=w, view="matrix")
     g = grid(d.scene())
     assert g.index.shape == (3, 5)
-    assert [t.text.text for t in texts(d.scene(), "col-label")] == list("VWXYZ")
+    assert [t.label.text for t in texts(d.scene(), "col-label")] == list("VWXYZ")
 
 
 def _fills(svg: str) -> dict[tuple[int, int], str]:
@@ -67,7 +67,7 @@ def test_sink_column_saturates_and_the_rest_uses_the_whole_map():
     for (r, c), fill in fills.items():
         want = lut[min(255, round(min(w[r, c] / top, 1) * 255))]
         assert np.abs(_rgb(fill) - want[:3]).max() <= 1.5 / 255, (r, c)
-    captions = " ".join(t.text.text for t in texts(d.scene(), "caption"))
+    captions = " ".join(t.label.text for t in texts(d.scene(), "caption"))
     assert "ignores the sink column" in captions
 
 
@@ -76,7 +76,7 @@ def test_log_norm_spaces_ticks_by_decades():
     d = Diagram(["a", "b"], w, view="matrix", norm="log", vmin=1e-3)
     scene = d.scene()
     ticks = [t for t in texts(scene, "tick-label")]
-    values = [float(t.text.text) for t in ticks]
+    values = [float(t.label.text) for t in ticks]
     assert values == [0.001, 0.01, 0.1, 1.0]
     ys = [t.bbox.centre_y for t in ticks]
     gaps = np.diff(ys)
@@ -99,7 +99,7 @@ def test_a_difference_is_diverging_and_centred_on_zero():
     mid = len(g.colours) // 2
     for r, c in zero:
         assert abs(int(g.index[r, c]) - mid) <= 1
-    ticks = [float(t.text.text) for t in texts(scene, "tick-label")]
+    ticks = [float(t.label.text) for t in texts(scene, "tick-label")]
     assert min(ticks) < 0 < max(ticks) and -min(ticks) == pytest.approx(max(ticks))
 
 

@@ -19,7 +19,7 @@ def test_real_attention_from_one_token(theme):
                                hide_special=True)
     scene = d.scene()
     assert violations(scene) == []
-    labels = [t.text.text for t in texts(scene, "token-label")]
+    labels = [t.label.text for t in texts(scene, "token-label")]
     assert labels == ["the", "cat", "sat", "on", "the", "mat", "because", "it", "was",
                       "tired", "."]
     boxes = rects(scene, "token-box")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Protocol
 
-from ..scene import Box, Style, Text, TextRun
+from ..scene import Box, Glyphs, Label, Style, Text, TextRun
 from ..text.fonts import FontFace, resolve_family
 from ..text.metrics import TextBox, measure
 
@@ -142,9 +142,20 @@ class Context:
               style: Style, role: str, *, rotate: float = 0.0,
               owner: str | None = None) -> Text:
         outline, runs = _plan(box, self.text_mode, self.family)
-        if runs is None:  # several fonts: each run placed at its measured x
+        glyphs: tuple[Glyphs, ...] = ()
+        if outline:  # shaped here, from the box measured here: render only writes it
+            from ..text.outlines import outline as shaped
+
+            glyphs = tuple(Glyphs(m, d) for m, d in shaped(box, anchor, rotate))
+        elif runs is None:  # several fonts: each run placed at its measured x
             runs = _placed(box, x, anchor, self.family)
-        return Text(id_, x, y, box, anchor, bbox, style, role, rotate, outline, runs, owner)
+        return Text(id_, x, y, _label(box), anchor, bbox, style, role, rotate, glyphs,
+                    runs or (), owner)
+
+
+@lru_cache(maxsize=65536)
+def _label(box: TextBox) -> Label:
+    return Label(box.text, box.size, box.width, box.ascent, box.descent, box.cap_height)
 
 
 @lru_cache(maxsize=256)

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from ..errors import SpecError
 from ..resources import data_dir
 from ..scene import CellGrid, Command, Group, Path, Rect, Scene, Style, Text
-from ..units import fmt
+from ..units import fmt, fmt6
 from .cells import cell_runs, grid_path
 
 PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
@@ -85,9 +85,9 @@ class Renderer:
         return "".join(op + " ".join(fmt(v) for v in args) for op, args in commands)
 
     def glyphs(self, t: Text) -> list[tuple[str, str]]:
-        from ..text.outlines import label_paths  # glyph shapes, placed where layout put them
-
-        return label_paths(t.text, t.x, t.y, t.anchor, t.rotate, fmt)
+        """(transform, path data) of each glyph run, as layout shaped and placed it."""
+        return [(f"matrix({fmt6(a)} {fmt6(b)} {fmt6(c)} {fmt6(e)} {fmt(t.x + dx)} "
+                 f"{fmt(t.y + dy)})", g.d) for g in t.glyphs for a, b, c, e, dx, dy in [g.matrix]]
 
     def grid(self, grid: CellGrid) -> str:
         return grid_path(grid, fmt)

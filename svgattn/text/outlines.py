@@ -8,7 +8,6 @@ Indic conjuncts, mark placement, emoji sequences) nor reorders right-to-left tex
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -17,6 +16,7 @@ import uharfbuzz as hb
 from .fonts import FontFace, hb_face, hb_font
 from .metrics import TextBox, _hb_font, split_runs
 
+Matrix = tuple[float, float, float, float, float, float]
 _OFF = {"liga": False, "clig": False, "kern": False, "calt": False, "dlig": False}
 _RTL = ("R", "AL")
 
@@ -226,31 +226,25 @@ def _glyph_path(face: FontFace, gid: int, dx: int, dy: int) -> str:
     return "".join(pen.parts)
 
 
-def label_paths(box: TextBox, x: float, y: float, anchor: str, rotate: float,
-                fmt: Callable[[float], str]) -> list[tuple[str, str]]:
-    """(SVG transform, path data in font units) per glyph run of a label anchored at
-    (``x``, ``y``) on its baseline, rotated by ``rotate`` degrees about that point."""
+@lru_cache(maxsize=65536)
+def outline(box: TextBox, anchor: str, rotate: float) -> tuple[tuple[Matrix, str], ...]:
+    """The glyph runs of a label anchored at ``anchor`` and turned by ``rotate`` degrees:
+    per run, the matrix ``(a, b, c, d, dx, dy)`` placing its path data (font units) with
+    ``(dx, dy)`` relative to the anchor, and that path data. Shaped once per label, however
+    many layouts are tried."""
     import math
 
     runs = shape_label(box)
     width = sum(r.advance * box.size / r.upem for r in runs)
     start = {"start": 0.0, "middle": -width / 2, "end": -width}[anchor]
     cos, sin = math.cos(math.radians(rotate)), math.sin(math.radians(rotate))
-    out = []
+    out: list[tuple[Matrix, str]] = []
     offset = start
     for run in runs:
         s = box.size / run.upem
         d = "".join(_glyph_path(run.face, gid, gx, gy) for gid, gx, gy in run.glyphs)
         # font units (y up) -> label coordinates (y down) -> rotation about the anchor
-        a, b, c, e = s * cos, s * sin, s * sin, s * -cos
-        tx, ty = x + offset * cos, y + offset * sin
         if d:
-            out.append((f"matrix({fmt6(a)} {fmt6(b)} {fmt6(c)} {fmt6(e)} {fmt(tx)} {fmt(ty)})",
-                        d))
+            out.append(((s * cos, s * sin, s * sin, s * -cos, offset * cos, offset * sin), d))
         offset += run.advance * s
-    return out
-
-
-def fmt6(v: float) -> str:
-    text = f"{v:.6f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    return tuple(out)
