@@ -156,3 +156,23 @@ def distance(a: str, b: str) -> float:
 
 def pairwise_min_distance(colours: Sequence[str]) -> float:
     return min((distance(a, b) for a, b in itertools.combinations(colours, 2)), default=math.inf)
+
+
+def colour_name(colour: str) -> str:
+    """A plain word for a colour (``#053061`` is blue), so a caption can say what its
+    colours mean whatever map drew them."""
+    import colorsys
+
+    r, g, b = (c / 255 for c in _rgb(colour))
+    hue, sat, val = colorsys.rgb_to_hsv(r, g, b)
+    if sat < 0.2 or val < 0.12:
+        return "black" if val < 0.2 else "white" if val > 0.9 and sat < 0.1 else "grey"
+    degrees = hue * 360
+    for limit, name in ((15, "red"), (45, "orange"), (70, "yellow"), (165, "green"),
+                        (195, "teal"), (255, "blue"), (290, "purple"), (335, "pink"),
+                        (360, "red")):
+        if degrees < limit:
+            if name == "orange" and val < 0.6:
+                return "brown"
+            return name
+    return "red"  # pragma: no cover - hue is below 360

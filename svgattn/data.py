@@ -18,8 +18,6 @@ from .errors import SpecError, quote
 from .limits import check_cells, check_tokens, current
 from .units import integer_text
 
-AXES = ("layers", "heads", "query", "key")
-
 
 @dataclass(frozen=True, eq=False)
 class Attention:
@@ -59,6 +57,28 @@ class Attention:
         if len(set(out)) != len(out):
             raise SpecError(f"{self.source}: heads: a head is listed twice; list each once")
         return out
+
+
+@dataclass(frozen=True)
+class ExplicitHead:
+    """A head given by hand: the rows it links to (``links``), or its own weights from
+    which links are derived (``links`` is then ``None``), and its own colour."""
+
+    name: str
+    links: tuple[int, ...] | None
+    weights: np.ndarray | None
+    color: str | None
+
+
+@dataclass(frozen=True, eq=False)
+class Explicit:
+    """A figure given by hand (a spec file, ``Diagram(tokens, weights, heads)``),
+    validated: its tokens, its query x key matrix (read-only) and its heads."""
+
+    query_tokens: tuple[str, ...]
+    key_tokens: tuple[str, ...]
+    matrix: np.ndarray
+    heads: tuple[ExplicitHead, ...]
 
 
 def _index(ref: Any, names: tuple[str, ...], n: int, field: str, what: str) -> int:

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .analysis.figure import FigureData, from_attention, from_explicit
+from .analysis.figure import FigureData, Request, from_attention, from_explicit
 from .data import Attention
 from .errors import FontError, SpecError, SvgattnError, closest, quote
 from .export import convert, format_of
@@ -57,12 +57,12 @@ class Diagram:
                  where: str = "Diagram", **options: Any) -> None:
         self._setup(view, theme, width, text, prefix, where, options, explicit_data=True)
         opts = self.options
-        q, k, matrix, parsed = explicit(tokens=tokens, weights=weights, heads=heads,
-                                        query_tokens=query_tokens, key_tokens=key_tokens,
-                                        where=where, links=opts.get("links"))
-        self.data: FigureData = from_explicit(q, k, matrix, parsed, title=opts.get("title"),
-                                              caption=caption, links=opts.get("links"),
-                                              groups=bool(opts.get("groups") or False))
+        given = explicit(tokens=tokens, weights=weights, heads=heads,
+                         query_tokens=query_tokens, key_tokens=key_tokens, where=where)
+        self.data: FigureData = from_explicit(given, title=opts.get("title"), caption=caption,
+                                              links=opts.get("links"),
+                                              groups=bool(opts.get("groups") or False),
+                                              where=where)
 
     def _setup(self, view: str, theme: Any, width: Any, text: Any, prefix: str | None,
                where: str, options: Mapping[str, Any], *, explicit_data: bool) -> None:
@@ -108,17 +108,8 @@ class Diagram:
                             f"{type(attention).__name__}")
         self._setup(view, theme, width, text, prefix, attention.source, options,
                     explicit_data=False)
-        o = self.options
-        self.data = from_attention(
-            attention, layer=o.get("layer"), heads=o.get("heads"), layers=o.get("layers"),
-            combine_by=o.get("combine") or "mean", links=o.get("links"),
-            keep_sinks=bool(o.get("keep_sinks")), hide_special=bool(o.get("hide_special")),
-            merge_words=bool(o.get("merge_words")),
-            leading_space=o.get("leading_space") or "hide",
-            groups=True if o.get("groups") is None else bool(o.get("groups")),
-            title=o.get("title"), default_heads=self.view.default_heads, minus=minus,
-            minus_layer=o.get("minus_layer"), minus_head=o.get("minus_head"),
-            window=o.get("window"), pool=o.get("pool"))
+        self.data = from_attention(attention, Request.of(self.options, self.view.default_heads,
+                                                         minus))
         if self.data.signed and not self.view.signed:
             raise SpecError(f"{attention.source}: minus: the {self.view.name} view cannot draw "
                             "a difference; use the matrix, grid or flow view")

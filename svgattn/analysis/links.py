@@ -97,3 +97,16 @@ def links_from_weights(weights: np.ndarray, rule: LinkRule | None = None) -> lis
         return sorted(int(i) for i in order if scores[i] > 0)
     uniform = 1.0 / weights.shape[1]
     return [int(i) for i in np.flatnonzero(scores >= threshold * uniform - 1e-12)]
+
+
+def warn_if_unlinked(weights: list[np.ndarray | None], rule: LinkRule, where: str) -> None:
+    """Warn when heads given their own weights all link no token under ``rule`` (a
+    flow figure would then have heads with no connector, for no visible reason)."""
+    import warnings
+
+    from ..errors import InputWarning
+
+    own = [w for w in weights if w is not None]
+    if own and not any(links_from_weights(w, rule) for w in own):
+        warnings.warn(InputWarning(f"{where}: links: {rule.describe()} links no token to any "
+                                   "head; lower the threshold or use top:K"), stacklevel=4)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..colours import palette
+from ..colours import colour_name, palette
 from ..errors import SpecError, quote
 
 NORMS = ("linear", "log", "power")
@@ -125,7 +125,9 @@ def scale_for(values: np.ndarray, *, colormap: str | Sequence[str],
                             "vmax (or only vmax)")
         if norm != "linear":
             raise SpecError("norm: a difference is drawn on a linear scale; drop --norm")
-        return ColourScale("diverging", lo, hi, palette(diverging), "linear", gamma, high, low)
+        colours = palette(diverging)
+        words = f"{colour_name(colours[0])}: less, {colour_name(colours[-1])}: more"
+        return ColourScale("diverging", lo, hi, colours, "linear", gamma, high, low, words)
     top = float(core.max()) if core.size else 0.0
     full = float(v.max()) if v.size else 0.0
     hi = vmax if vmax is not None else (top if top > 0 else (full if full > 0 else 1.0))

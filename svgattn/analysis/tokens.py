@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 import numpy as np
+
+from ..errors import SpecError, quote
 
 SPECIAL = re.compile(r"^(\[(CLS|SEP|PAD|MASK|UNK|BOS|EOS)\]|<\|[^|<>]{1,40}\|>|</?s>|<pad>|"
                      r"<unk>|<mask>|<bos>|<eos>|<cls>|<sep>|<\|endoftext\|>)$", re.IGNORECASE)
@@ -133,3 +136,52 @@ def merged_label(tokens: list[str], span: list[int], leading_space: str,
         return clean("".join(tokens[i] for i in span), leading_space, byte_level=True)
     first = clean(tokens[span[0]], leading_space)
     return first + "".join(clean(tokens[i], "hide") for i in span[1:])
+
+
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """Attention after special tokens were hidden and word pieces merged (on every layer
+    and head), with the raw strings options match, the cleaned labels and each key
+    token's spacing in running text."""
+
+    weights: np.ndarray
+    query_raw: list[str]
+    key_raw: list[str]
+    query_labels: list[str]
+    key_labels: list[str]
+    key_spaced: list[bool]
+    notes: tuple[str, ...]
+
+
+def prepare(weights: np.ndarray, q_raw: list[str], k_raw: list[str], hide_special: bool,
+            merge_words: bool, leading_space: str, where: str) -> Prepared:
+    """Hide special tokens (rows renormalised) and merge word pieces, clean labels."""
+    if leading_space not in ("hide", "mark"):
+        raise SpecError(f"{where}: leading_space: {quote(leading_space)} is not hide or mark")
+    notes: list[str] = []
+    if hide_special:
+        keep_q = [i for i, t in enumerate(q_raw) if not is_special(t)]
+        keep_k = [i for i, t in enumerate(k_raw) if not is_special(t)]
+        if not keep_q or not keep_k:
+            raise SpecError(f"{where}: hide_special: every token is special; drop the option")
+        weights = weights[:, :, keep_q][:, :, :, keep_k]
+        sums = weights.sum(axis=-1, keepdims=True)
+        weights = np.divide(weights, sums, out=np.zeros_like(weights), where=sums > 0)
+        q_raw = [q_raw[i] for i in keep_q]
+        k_raw = [k_raw[i] for i in keep_k]
+        notes.append("special tokens hidden, rows renormalised")
+    q_bytes, k_bytes = byte_level(q_raw), byte_level(k_raw)
+    if merge_words:
+        q_spans, k_spans = word_spans(q_raw), word_spans(k_raw)
+        weights = merge_spans(weights, q_spans, k_spans)
+        q_labels = [merged_label(q_raw, s, leading_space, q_bytes) for s in q_spans]
+        k_labels = [merged_label(k_raw, s, leading_space, k_bytes) for s in k_spans]
+        k_spaced = [spaced(k_raw[s[0]], k_bytes) for s in k_spans]
+        q_raw = ["".join(q_raw[i] for i in s) for s in q_spans]
+        k_raw = ["".join(k_raw[i] for i in s) for s in k_spans]
+        notes.append("word pieces merged")
+    else:
+        q_labels = [clean(t, leading_space, q_bytes) for t in q_raw]
+        k_labels = [clean(t, leading_space, k_bytes) for t in k_raw]
+        k_spaced = [spaced(t, k_bytes) for t in k_raw]
+    return Prepared(weights, q_raw, k_raw, q_labels, k_labels, k_spaced, tuple(notes))

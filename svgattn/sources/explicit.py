@@ -9,18 +9,22 @@ and the fix. Tokens are kept exactly as given: heads name them by their raw stri
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..analysis.figure import ExplicitHead
-from ..analysis.links import LinkRule, links_from_weights
 from ..colours import color as _color
-from ..data import check_magnitude, check_text, to_numpy, token_strings
-from ..errors import InputWarning, SpecError, closest, printable, quote
+from ..data import (
+    Explicit,
+    ExplicitHead,
+    check_magnitude,
+    check_text,
+    to_numpy,
+    token_strings,
+)
+from ..errors import SpecError, closest, printable, quote
 
 
 @dataclass(frozen=True)
@@ -125,10 +129,8 @@ def _resolve_token(ref: Any, tokens: tuple[str, ...], where: str, field: str) ->
 
 def explicit(*, tokens: Any = None, weights: Any = None,
              heads: Sequence[Head | Mapping[str, Any] | str] = (), query_tokens: Any = None,
-             key_tokens: Any = None, where: str = "Diagram",
-             links: LinkRule | None = None) -> tuple[tuple[str, ...], tuple[str, ...],
-                                                     np.ndarray, list[ExplicitHead]]:
-    """Validate an explicit figure: (query tokens, key tokens, matrix, heads)."""
+             key_tokens: Any = None, where: str = "Diagram") -> Explicit:
+    """Validate a figure given by hand."""
     if tokens is not None and (query_tokens is not None or key_tokens is not None):
         raise _fail(where, "tokens", "give either tokens or query_tokens + key_tokens, not both")
     if tokens is not None:
@@ -148,7 +150,6 @@ def explicit(*, tokens: Any = None, weights: Any = None,
                     "list of objects in JSON), each with a name")
     out: list[ExplicitHead] = []
     seen: dict[str, int] = {}
-    rule = links or LinkRule()
     for i, head in enumerate(heads):
         field = f"heads[{i}]"
         if isinstance(head, Mapping):
@@ -192,8 +193,4 @@ def explicit(*, tokens: Any = None, weights: Any = None,
         else:
             linked = ()
         out.append(ExplicitHead(name, linked, own, col))
-    derived = [h for h in out if h.links is None and h.weights is not None]
-    if derived and not any(links_from_weights(h.weights, rule) for h in derived):  # type: ignore[arg-type]
-        warnings.warn(InputWarning(f"{where}: links: {rule.describe()} links no token to any "
-                                   "head; lower the threshold or use top:K"), stacklevel=3)
-    return q, k, matrix, out
+    return Explicit(q, k, matrix, tuple(out))

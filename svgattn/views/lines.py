@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.figure import FigureData, token_index
+from ..analysis.figure import FigureData
 from ..colours import head_colour
 from ..fields import Field, choice, length, number
 from ..layout.context import Context
@@ -71,8 +71,7 @@ class Lines(View):
             layers, names, colours = [data.matrix], ["matrix"], [str(ctx.value("colors.text"))]
         stack = np.stack(layers)
         focus = opts.get("focus")
-        row = None if focus is None else token_index(
-            focus, data.query_tokens, data.query_labels, "focus", "lines view")
+        row = None if focus is None else data.index(focus, "focus", "lines view")
         keep = [c for c in range(stack.shape[-1]) if c not in set(data.sinks)] or \
             list(range(stack.shape[-1]))
         shown = stack if row is None else stack[:, [row]]

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.figure import FigureData, token_index
+from ..analysis.figure import FigureData
 from ..colours import contrast_text
 from ..fields import Field, length
 from ..layout.context import Context
@@ -47,7 +47,7 @@ class Text(View):
             what = "attention each token receives, averaged over every query"
             row = None
         else:
-            row = token_index(focus, data.query_tokens, data.query_labels, "focus", "text view")
+            row = data.index(focus, "focus", "text view")
             values = data.matrix[row]
             what = f"attention from {data.query_labels[row]!r} to each token"
         scale = theme_scale(ctx, values[None], sinks=data.sinks, opts=dict(opts), binary=False)

@@ -1,0 +1,77 @@
+"""Differences: the matrix subtracted in a difference figure (``minus``, ``minus_layer``,
+``minus_head``) and the words the caption uses for it. Which colour means "less" is the
+colour scale's to say (:mod:`svgattn.analysis.scale`): the map is the user's choice."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..data import Attention
+from ..errors import SpecError
+from . import tokens as tok
+from .combine import combine, rollout
+from .select import index_of
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .figure import Request
+
+
+class Subtrahend:
+    """The same selection in another attention over the same input (another checkpoint),
+    another layer, or another head of the same layer."""
+
+    def __init__(self, att: Attention, request: Request, prepared: tok.Prepared, layer: int,
+                 heads: list[int], where: str) -> None:
+        self.att, self.request, self.layer, self.heads, self.where = (att, request, layer,
+                                                                      heads, where)
+        minus = request.minus
+        if minus is not None:
+            if minus.query_tokens != att.query_tokens or minus.key_tokens != att.key_tokens:
+                raise SpecError(f"{where}: minus: {minus.source} has other tokens; a difference "
+                                "needs attention over the same input")
+            if minus.shape[:2] != att.shape[:2]:
+                raise SpecError(f"{where}: minus: {minus.source} has {minus.shape[0]} layers x "
+                                f"{minus.shape[1]} heads, this one {att.shape[0]} x "
+                                f"{att.shape[1]}")
+            self.weights = tok.prepare(minus.weights, list(minus.query_tokens),
+                                       list(minus.key_tokens), request.hide_special,
+                                       request.merge_words, request.leading_space,
+                                       where).weights
+        else:
+            self.weights = prepared.weights
+
+    def matrix(self, shape: tuple[int, ...]) -> np.ndarray:
+        """The matrix to subtract, checked to have ``shape``."""
+        other = self._matrix()
+        if other.shape != shape:
+            raise SpecError(f"{self.where}: minus: the other matrix is {other.shape[0]}x"
+                            f"{other.shape[1]}, this one {shape[0]}x{shape[1]}; compare "
+                            "attention over the same tokens")
+        return other
+
+    def _matrix(self) -> np.ndarray:
+        r, w, how = self.request, self.weights, self.request.combine
+        if r.minus is not None:
+            if how == "rollout":
+                return rollout(w[: self.layer + 1][:, self.heads])
+            return combine(w[self.layer][self.heads], how)
+        if r.minus_head is not None:
+            if r.minus_layer is not None:
+                raise SpecError(f"{self.where}: minus: give minus_head or minus_layer, not both")
+            h = index_of(r.minus_head, self.att.head_names, "heads", f"{self.where}: minus_head")
+            return w[self.layer, h]
+        other = self.att.layer_index(r.minus_layer)
+        if how == "rollout":
+            return rollout(w[: other + 1][:, self.heads])
+        return combine(w[other][self.heads], how)
+
+    def caption(self) -> str:
+        r, att = self.request, self.att
+        if r.minus is not None:
+            return f"minus the same in {r.minus.source}"
+        if r.minus_head is not None:
+            head = index_of(r.minus_head, att.head_names, "heads", "minus_head")
+            return f"minus head {att.head_names[head]}"
+        return f"minus layer {att.layer_names[att.layer_index(r.minus_layer)]}"
