@@ -193,13 +193,45 @@ def test_labels_option_every_top_and_named_tokens():
     w = np.zeros((6, 6))
     w[:, 4] = 1
     w[:, 2] = 0.5
-    tokens = ["a", "b", "c", "d", "e", "f"]
-    assert priority("every:3", tokens, tokens, w, 1, "x") == (None, 3)
-    assert priority("top:2", tokens, tokens, w, 1, "x") == ([4, 2], None)
-    assert priority("f, 1", tokens, tokens, w, 1, "x") == ([5, 1], None)
-    assert priority(None, tokens, tokens, w, 1, "x") == (None, None)
+    data = Diagram(["a", "b", "c", "d", "e", "f"], w, view="matrix").data
+    assert priority("every:3", data, 1, "x") == (None, 3)
+    assert priority("top:2", data, 1, "x") == ([4, 2], None)
+    assert priority("f, 1", data, 1, "x") == ([5, 1], None)
+    assert priority(None, data, 1, "x") == (None, None)
     with pytest.raises(SpecError, match="'zz' is not one of the tokens"):
-        priority("zz", tokens, tokens, w, 1, "matrix view")
+        priority("zz", data, 1, "matrix view")
+
+
+def test_positions_mean_the_same_token_with_a_window():
+    """A window shows tokens 100-199: --focus 150 and --labels 150 name token 150 (the
+    51st row shown), and a token outside the window is a clear error."""
+    att = attention(512)
+    shown = Diagram.from_attention(att, view="lines", window="100:200", focus=150, heads="0")
+    assert shown.data.index(150, "focus", "x") == 50
+    assert shown.data.query_spans[50] == (150, 151)
+    scene = Diagram.from_attention(att, view="matrix", window="100:200",
+                                   labels="100,150").scene()
+    assert sorted(int(t.id.rsplit("-", 1)[1]) for t in texts(scene, "col-label")) == [0, 50]
+    with pytest.raises(SpecError, match="token 250 is outside the tokens shown"):
+        Diagram.from_attention(att, view="text", window="100:200", focus=250).scene()
+    pooled = Diagram.from_attention(att, view="matrix", pool="8", heads="0")
+    assert pooled.data.index(21, "focus", "x") == 2  # tokens 16-23 are the third block
+
+
+def test_rollout_with_a_window_is_the_window_of_the_rollout():
+    att = attention(256)
+    full = Diagram.from_attention(att, view="matrix", combine="rollout")
+    part = Diagram.from_attention(att, view="matrix", combine="rollout", window="64:128")
+    np.testing.assert_allclose(part.data.matrix, full.data.matrix[64:128, 64:128], atol=1e-12)
+    assert "of the rollout over every token" in " ".join(part.data.caption)
+
+
+def test_pooling_coarser_than_the_tokens_is_refused():
+    att = attention(300)
+    with pytest.raises(SpecError, match="pool: blocks of 4096 are not smaller than the 300"):
+        Diagram.from_attention(att, view="matrix", pool="4096")
+    with pytest.raises(SpecError, match="not smaller than the 100 tokens of the window"):
+        Diagram.from_attention(att, view="matrix", window="0:100", pool="max:100")
 
 
 def test_named_labels_are_drawn_and_others_are_not():

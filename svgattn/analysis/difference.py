@@ -15,7 +15,7 @@ from .combine import combine, rollout
 from .select import index_of
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .figure import Request
+    from .derive import Request
 
 
 class Subtrahend:

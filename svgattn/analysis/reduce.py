@@ -62,6 +62,14 @@ def pool(weights: np.ndarray, size: int, method: str = "mean") -> np.ndarray:
     return sums / counts
 
 
+def thumbnails(stack: np.ndarray, cells: int) -> tuple[np.ndarray, int]:
+    """Small multiples of at most ``cells`` cells a side: longer sequences max-pooled over
+    blocks (a thin diagonal or a sink column stays visible, where sampling would drop
+    it); (the stack, the block size)."""
+    block = -(-max(stack.shape[-2:]) // cells)
+    return (pool(stack, block, "max"), block) if block > 1 else (stack, 1)
+
+
 def pooled_labels(start: int, stop: int, size: int) -> list[str]:
     """Labels of the blocks pooled from tokens ``start``..``stop - 1``: the positions each
     covers (``12–15``)."""

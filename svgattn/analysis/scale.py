@@ -99,10 +99,23 @@ class ColourScale:
         return [(v, float(self.normalise(v)), s) for v, s in zip(values, labels, strict=True)]
 
 
-def scale_for(values: np.ndarray, *, colormap: str | Sequence[str],
-              diverging: str | Sequence[str], high: str, low: str, signed: bool = False,
-              sinks: Sequence[int] = (), vmin: float | None = None, vmax: float | None = None,
-              norm: str = "linear", gamma: float = 0.5, binary: bool = True) -> ColourScale:
+@dataclass(frozen=True)
+class Settings:
+    """What a figure asks of its colour scale: the theme's maps and colours and the
+    figure's colour options (README "Colour")."""
+
+    colormap: str | Sequence[str] = "Blues"
+    diverging: str | Sequence[str] = "RdBu_r"
+    high: str = "#0072b2"
+    low: str = "#eeeeee"
+    vmin: float | None = None
+    vmax: float | None = None
+    norm: str = "linear"
+    gamma: float = 0.5
+
+
+def scale_for(values: np.ndarray, settings: Settings, *, signed: bool = False,
+              sinks: Sequence[int] = (), binary: bool = True) -> ColourScale:
     """The colour scale for ``values`` (``[..., key]``).
 
     Unless given, the range comes from the data with the ``sinks`` key columns left out
@@ -113,43 +126,53 @@ def scale_for(values: np.ndarray, *, colormap: str | Sequence[str],
     v = np.asarray(values, dtype=np.float64)
     keep = [c for c in range(v.shape[-1]) if c not in set(sinks)] if v.ndim else []
     core = v[..., keep] if keep and len(keep) < v.shape[-1] else v
-    note = ""
-    if norm not in NORMS:
-        raise SpecError(f"norm: {quote(norm)} is not one of {', '.join(NORMS)}")
+    if settings.norm not in NORMS:
+        raise SpecError(f"norm: {quote(settings.norm)} is not one of {', '.join(NORMS)}")
     if signed:
-        m = float(np.abs(core).max()) if core.size else 0.0
-        hi = vmax if vmax is not None else (-vmin if vmin is not None else (m or 1.0))
-        lo = vmin if vmin is not None else -hi
-        if not lo < 0 < hi:
-            raise SpecError("vmin/vmax: a difference is drawn centred on zero; give vmin < 0 < "
-                            "vmax (or only vmax)")
-        if norm != "linear":
-            raise SpecError("norm: a difference is drawn on a linear scale; drop --norm")
-        colours = palette(diverging)
-        words = f"{colour_name(colours[0])}: less, {colour_name(colours[-1])}: more"
-        return ColourScale("diverging", lo, hi, colours, "linear", gamma, high, low, words)
+        return _diverging(core, settings)
+    return _sequential(v, core, settings, binary)
+
+
+def _diverging(core: np.ndarray, s: Settings) -> ColourScale:
+    """A difference: centred on zero, its colours named in the note."""
+    m = float(np.abs(core).max()) if core.size else 0.0
+    hi = s.vmax if s.vmax is not None else (-s.vmin if s.vmin is not None else (m or 1.0))
+    lo = s.vmin if s.vmin is not None else -hi
+    if not lo < 0 < hi:
+        raise SpecError("vmin/vmax: a difference is drawn centred on zero; give vmin < 0 < "
+                        "vmax (or only vmax)")
+    if s.norm != "linear":
+        raise SpecError("norm: a difference is drawn on a linear scale; drop --norm")
+    colours = palette(s.diverging)
+    words = f"{colour_name(colours[0])}: less, {colour_name(colours[-1])}: more"
+    return ColourScale("diverging", lo, hi, colours, "linear", s.gamma, s.high, s.low, words)
+
+
+def _sequential(v: np.ndarray, core: np.ndarray, s: Settings, binary: bool) -> ColourScale:
     top = float(core.max()) if core.size else 0.0
     full = float(v.max()) if v.size else 0.0
-    hi = vmax if vmax is not None else (top if top > 0 else (full if full > 0 else 1.0))
-    if vmax is None and full > hi * (1 + 1e-9):
+    hi = s.vmax if s.vmax is not None else (top if top > 0 else (full if full > 0 else 1.0))
+    note = ""
+    if s.vmax is None and full > hi * (1 + 1e-9):
         note = f"colour scale ignores the sink column(s) (weights up to {full:.3g} saturate)"
-    elif vmax is not None and full > vmax * (1 + 1e-9):
-        note = f"colours saturate at {vmax:g} (weights up to {full:.3g})"
-    if norm == "log":
+    elif s.vmax is not None and full > s.vmax * (1 + 1e-9):
+        note = f"colours saturate at {s.vmax:g} (weights up to {full:.3g})"
+    if s.norm == "log":
         positive = v[v > 0]
-        lo = vmin if vmin is not None else max(float(positive.min()) if positive.size else hi,
-                                               hi * 1e-3)
+        lo = s.vmin if s.vmin is not None else max(float(positive.min()) if positive.size
+                                                   else hi, hi * 1e-3)
         if not 0 < lo < hi:
             raise SpecError("vmin: a log scale needs 0 < vmin < vmax")
     else:
-        lo = vmin if vmin is not None else min(0.0, float(v.min()) if v.size else 0.0)
+        lo = s.vmin if s.vmin is not None else min(0.0, float(v.min()) if v.size else 0.0)
         if not lo < hi:
             raise SpecError(f"vmin/vmax: vmin ({lo:g}) must be below vmax ({hi:g})")
-    is_binary = (binary and vmin is None and norm == "linear" and lo == 0
-                 and bool(np.isin(v, (0.0, hi)).all()))
-    if is_binary:
-        return ColourScale("binary", 0.0, hi, (low, high), "linear", gamma, high, low, note)
-    return ColourScale("sequential", lo, hi, palette(colormap), norm, gamma, high, low, note)
+    if (binary and s.vmin is None and s.norm == "linear" and lo == 0
+            and bool(np.isin(v, (0.0, hi)).all())):
+        return ColourScale("binary", 0.0, hi, (s.low, s.high), "linear", s.gamma, s.high,
+                           s.low, note)
+    return ColourScale("sequential", lo, hi, palette(s.colormap), s.norm, s.gamma, s.high, s.low,
+                       note)
 
 
 def nice_ticks(vmin: float, vmax: float, most: int = 6) -> list[float]:

@@ -12,11 +12,16 @@ import bisect
 import math
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..analysis.received import ranking
 from ..errors import SpecError, quote
 from ..units import integer_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..analysis.figure import FigureData
 
 # round strides: small ones exact, then 10, 20, 25, 50, 100 ... (labels at 0, 20, 40 ...)
 _NICE = [1, 2, 3, 4, 5] + [m * 10**e for e in range(1, 7) for m in (1, 2, 2.5, 5)] + [10**7]
@@ -65,14 +70,14 @@ def _count(text: str, rule: str, where: str) -> int:
     return int(text)
 
 
-def priority(spec: object, raw: Sequence[str], labels: Sequence[str], weights: np.ndarray,
-             axis: int, where: str) -> tuple[list[int] | None, int | None]:
-    """Resolve a ``labels`` option for one axis: (the only indices to label, or ``None``;
-    a least stride, or ``None``).
+def priority(spec: object, data: FigureData, axis: int,
+             where: str) -> tuple[list[int] | None, int | None]:
+    """Resolve a ``labels`` option for the rows (``axis`` 0) or columns (1) of ``data``'s
+    matrix: (the only indices to label, or ``None``; a least stride, or ``None``).
 
     ``auto`` (default): none first, the stride that fits; ``every:K``: every K-th;
-    ``top:K``: the K tokens receiving the most attention (the mean of their column);
-    a comma list of tokens or indices: exactly those."""
+    ``top:K``: the K tokens receiving the most attention; a comma list of tokens or
+    positions in the whole input: exactly those."""
     if spec is None or (isinstance(spec, str) and spec.strip() in ("", "auto")):
         return None, None
     text = str(spec)
@@ -80,21 +85,21 @@ def priority(spec: object, raw: Sequence[str], labels: Sequence[str], weights: n
         return None, _count(m.group(1), "every", where)
     if m := _TOP.match(text):
         k = _count(m.group(1), "top", where)
-        received = np.asarray(weights, dtype=np.float64).mean(axis=0)
-        if axis == 0 and weights.shape[0] != weights.shape[1]:
-            received = np.asarray(weights, dtype=np.float64).max(axis=1)
-        order = np.argsort(-received[: len(raw)], kind="stable")[:k]
+        n = len(data.query_tokens if axis == 0 else data.key_tokens)
+        order = np.argsort(-ranking(data.matrix, axis)[:n], kind="stable")[:k]
         return [int(i) for i in order], None
     named: list[int] = []
     for part in (p.strip() for p in text.split(",")):
         if not part:
             continue
+        raw = data.query_tokens if axis == 0 else data.key_tokens
+        labels = data.query_labels if axis == 0 else data.key_labels
         hits = [i for i, t in enumerate(raw) if t == part] or \
-            [i for i, t in enumerate(labels) if t == part]
-        if not hits and integer_text(part) and -len(raw) <= int(part) < len(raw):
-            hits = [int(part) % len(raw)]
+            [i for i, t in enumerate(labels) if t == part]  # every occurrence of a token
+        if not hits and integer_text(part):
+            hits = [data.index(int(part), "labels", where, query=axis == 0)]
         if not hits:
             raise SpecError(f"{where}: labels: {quote(part)} is not one of the tokens; write "
-                            "auto, every:K, top:K or a comma list of tokens or indices")
+                            "auto, every:K, top:K or a comma list of tokens or positions")
         named.extend(hits)
     return named, None

@@ -136,23 +136,3 @@ def head_key(ctx: Context, heads: Sequence[tuple[str, str]], x: float, top: floa
         else:
             cy += row_h
     return out
-
-
-def theme_scale(ctx: Context, values: object, *, signed: bool = False,
-                sinks: Sequence[int] = (), opts: dict[str, object] | None = None,
-                binary: bool = True) -> ColourScale:
-    """The colour scale of ``values`` with the theme's maps and the figure's colour
-    options (``colormap``, ``vmin``, ``vmax``, ``norm``, ``gamma``)."""
-    import numpy as np
-
-    from ..analysis.scale import scale_for
-
-    o = opts or {}
-    name = o.get("colormap")
-    return scale_for(np.asarray(values), colormap=name or ctx.value("colors.colormap"),  # type: ignore[arg-type]
-                     diverging=name or ctx.value("colors.diverging"),  # type: ignore[arg-type]
-                     high=str(ctx.value("colors.cell_high")),
-                     low=str(ctx.value("colors.cell_low")), signed=signed, sinks=sinks,
-                     vmin=o.get("vmin"), vmax=o.get("vmax"),  # type: ignore[arg-type]
-                     norm=str(o.get("norm") or "linear"),
-                     gamma=float(o.get("gamma") or 0.5), binary=binary)  # type: ignore[arg-type]

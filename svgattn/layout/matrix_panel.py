@@ -74,74 +74,120 @@ def raster(ctx: Context, cells: int, mode: object) -> bool:
     return cells > float(ctx.value("matrix.raster_above"))  # type: ignore[arg-type]
 
 
-def matrix_panel(ctx: Context, values: np.ndarray, scale: ColourScale, *, id_: str = "matrix",
-                 cell_w: float, cell_h: float | None = None,
-                 row_labels: Sequence[str] | None = None,
-                 column_labels: Sequence[str] | None = None,
-                 names: tuple[Sequence[str], Sequence[str]] | None = None,
-                 outlines: Sequence[tuple[int, int, Sequence[str]]] = (),
-                 grid: bool = True, as_image: bool = False,
-                 only: tuple[Sequence[int] | None, Sequence[int] | None] = (None, None),
-                 every: tuple[int | None, int | None] = (None, None),
-                 indexed: tuple[tuple[str, ...], np.ndarray] | None = None) -> Panel:
-    """Cells coloured by ``scale`` (vector cells, or one image with ``as_image``);
-    ``names`` (row, column) fill the cell tooltips of matrices of at most 64 x 64 cells.
-    Labels closer than they need are thinned (:mod:`svgattn.layout.labels`): ``only``
-    the given indices per axis, or every k-th (at least ``every``)."""
-    from .labels import thin
+@dataclass(frozen=True)
+class PanelSpec:
+    """How one heatmap is drawn. ``rows``/``columns``: labels (``None``: none); ``names``
+    (rows, columns) fill the cell tooltips of matrices of at most 64 x 64 cells;
+    ``outlines``: token groups ``(start, stop, colours)``; ``image``: one embedded image
+    instead of vector cells; ``only``/``every`` (rows, columns): thin labels to those
+    indices, or every k-th (at least this); ``indexed``: the cells' colours and colour
+    indices, when already computed."""
 
-    cell_h = cell_w if cell_h is None else cell_h
+    id: str = "matrix"
+    cell_h: float | None = None
+    rows: Sequence[str] | None = None
+    columns: Sequence[str] | None = None
+    names: tuple[Sequence[str], Sequence[str]] | None = None
+    outlines: Sequence[tuple[int, int, Sequence[str]]] = ()
+    grid: bool = True
+    image: bool = False
+    only: tuple[Sequence[int] | None, Sequence[int] | None] = (None, None)
+    every: tuple[int | None, int | None] = (None, None)
+    indexed: tuple[tuple[str, ...], np.ndarray] | None = None
+
+
+def matrix_panel(ctx: Context, values: np.ndarray, scale: ColourScale, cell_w: float,
+                 spec: PanelSpec = PanelSpec()) -> Panel:
+    """Cells coloured by ``scale``, ``cell_w`` wide, with the labels, outlines and
+    tooltips ``spec`` asks for; labels closer than they need are thinned
+    (:mod:`svgattn.layout.labels`)."""
+    cell_h = cell_w if spec.cell_h is None else spec.cell_h
     rows, cols = values.shape
-    colours, index = indexed if indexed is not None else scale.index(values)
+    cells = _cells(ctx, values, scale, cell_w, cell_h, spec)
+    nodes: list[Node] = [cells]
+    nodes += _outlines(ctx, spec, cell_w, cell_h)
+    gap = label_gap(ctx, min(cell_w, cell_h), spec.rows, spec.columns)
+    notes = []
+    if spec.rows:
+        shown, labels = _row_labels(ctx, spec, rows, cell_h, gap)
+        nodes += labels
+        if shown < rows:
+            notes.append(f"{shown} of {rows} rows labelled")
+    height = 0.0
+    if spec.columns:
+        shown, labels, height = _column_labels(ctx, spec, cols, cell_w, gap)
+        nodes += labels
+        if shown < cols:
+            notes.append(f"{shown} of {cols} columns labelled")
+    return Panel(nodes, cells, height, "; ".join(notes))
+
+
+def _cells(ctx: Context, values: np.ndarray, scale: ColourScale, cell_w: float, cell_h: float,
+           spec: PanelSpec) -> CellGrid:
+    rows, cols = values.shape
+    colours, index = spec.indexed if spec.indexed is not None else scale.index(values)
     grid_colour = ctx.value("colors.grid")
     grid_width = ctx["matrix.grid_width"]
     # Lines between cells only while cells are large enough for them not to dominate.
     grid_style = (Style(stroke=str(grid_colour), stroke_width=grid_width)
-                  if grid and grid_colour != "none" and grid_width > 0
+                  if spec.grid and grid_colour != "none" and grid_width > 0
                   and min(cell_w, cell_h) > 4 * grid_width else None)
-    row_names, column_names = names if names else ((), ())
-    cells = CellGrid(id_, 0.0, 0.0, cell_w, cell_h, tuple(colours), index, values,
-                     None if as_image else grid_style,
-                     rows * cols <= TOOLTIP_CELLS and bool(names) and not as_image,
-                     tuple(row_names), tuple(column_names), raster=as_image)
-    nodes: list[Node] = [cells]
+    row_names, column_names = spec.names if spec.names else ((), ())
+    return CellGrid(spec.id, 0.0, 0.0, cell_w, cell_h, tuple(colours), index, values,
+                    None if spec.image else grid_style,
+                    rows * cols <= TOOLTIP_CELLS and bool(spec.names) and not spec.image,
+                    tuple(row_names), tuple(column_names), raster=spec.image)
+
+
+def _outlines(ctx: Context, spec: PanelSpec, cell_w: float, cell_h: float) -> list[Node]:
+    """Token groups outlined in the colours of the heads that form them (nested)."""
+    out: list[Node] = []
     line_w = 1.6 * ctx.scale
     text_colour = str(ctx.value("colors.text"))
-    for g, (start, stop, group_colours) in enumerate(outlines):
+    for g, (start, stop, group_colours) in enumerate(spec.outlines):
         for c, colour in enumerate(group_colours or (text_colour,)):
             inset = (c + 0.5) * line_w
             box = Box(start * cell_w + inset, start * cell_h + inset,
                       (stop - start) * cell_w - 2 * inset, (stop - start) * cell_h - 2 * inset)
             if box.w > 0 and box.h > 0:
-                nodes.append(Rect(f"{id_}-group-{g}-{c}", box,
-                                  Style(stroke=colour, stroke_width=line_w), "group"))
-    gap = label_gap(ctx, min(cell_w, cell_h), row_labels, column_labels)
-    notes = []
-    if row_labels:
-        shown = thin(rows, cell_h, label_need(ctx, row_labels), only[0], every[0])
-        if len(shown) < rows:
-            notes.append(f"{len(shown)} of {rows} rows labelled")
-        for i in shown:
-            nodes.append(ctx.text(f"{id_}-row-{i}", ctx.box(row_labels[i]), -gap,
-                                  (i + 0.5) * cell_h, "end", "row-label", text_colour))
-    height = 0.0
-    if column_labels:
-        boxes_all = ctx.boxes(column_labels)
-        widest = ctx.extents(column_labels)[0]
-        rotate = widest > cell_w - 0.15 * ctx.em
-        need = label_need(ctx, column_labels) if rotate else widest + 0.3 * ctx.em
-        shown = thin(cols, cell_w, need, only[1], every[1])
-        if len(shown) < cols:
-            notes.append(f"{len(shown)} of {cols} columns labelled")
-        height = (max((boxes_all[j].width for j in shown), default=0.0) if rotate else
-                  max((boxes_all[j].height for j in shown), default=0.0)) + gap
-        boxes = [(j, boxes_all[j]) for j in shown]
-        for j, tb in boxes:
-            cx = (j + 0.5) * cell_w
-            if rotate:
-                nodes.append(ctx.up_text(f"{id_}-col-{j}", tb, cx, -gap, "col-label",
-                                         text_colour))
-            else:
-                nodes.append(ctx.baseline_text(f"{id_}-col-{j}", tb, cx, -gap - tb.descent,
-                                               "middle", "col-label", text_colour))
-    return Panel(nodes, cells, height, "; ".join(notes))
+                out.append(Rect(f"{spec.id}-group-{g}-{c}", box,
+                                Style(stroke=colour, stroke_width=line_w), "group"))
+    return out
+
+
+def _row_labels(ctx: Context, spec: PanelSpec, rows: int, cell_h: float,
+                gap: float) -> tuple[int, list[Node]]:
+    from .labels import thin
+
+    assert spec.rows is not None
+    labels = spec.rows
+    shown = thin(rows, cell_h, label_need(ctx, labels), spec.only[0], spec.every[0])
+    colour = str(ctx.value("colors.text"))
+    return len(shown), [ctx.text(f"{spec.id}-row-{i}", ctx.box(labels[i]), -gap,
+                                 (i + 0.5) * cell_h, "end", "row-label", colour) for i in shown]
+
+
+def _column_labels(ctx: Context, spec: PanelSpec, cols: int, cell_w: float,
+                   gap: float) -> tuple[int, list[Node], float]:
+    """Column labels above the cells, turned to read upwards when wider than a cell;
+    (how many are drawn, the labels, the height they take)."""
+    from .labels import thin
+
+    assert spec.columns is not None
+    boxes_all = ctx.boxes(spec.columns)
+    widest = ctx.extents(spec.columns)[0]
+    rotate = widest > cell_w - 0.15 * ctx.em
+    need = label_need(ctx, spec.columns) if rotate else widest + 0.3 * ctx.em
+    shown = thin(cols, cell_w, need, spec.only[1], spec.every[1])
+    height = (max((boxes_all[j].width for j in shown), default=0.0) if rotate else
+              max((boxes_all[j].height for j in shown), default=0.0)) + gap
+    colour = str(ctx.value("colors.text"))
+    nodes: list[Node] = []
+    for j in shown:
+        tb, cx = boxes_all[j], (j + 0.5) * cell_w
+        if rotate:
+            nodes.append(ctx.up_text(f"{spec.id}-col-{j}", tb, cx, -gap, "col-label", colour))
+        else:
+            nodes.append(ctx.baseline_text(f"{spec.id}-col-{j}", tb, cx, -gap - tb.descent,
+                                           "middle", "col-label", colour))
+    return len(shown), nodes, height

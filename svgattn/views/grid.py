@@ -10,18 +10,19 @@ from typing import Any
 import numpy as np
 
 from ..analysis.figure import FigureData
-from ..analysis.reduce import pool
+from ..analysis.lines import THUMB_LINES, thumbnail_lines
+from ..analysis.reduce import thumbnails
 from ..fields import Field, choice, length
 from ..layout.context import Context
 from ..layout.frame import Body, finish, fit
-from ..layout.legend import legend, theme_scale
-from ..layout.matrix_panel import TOOLTIP_CELLS, matrix_panel, raster
+from ..layout.legend import legend
+from ..layout.matrix_panel import TOOLTIP_CELLS, PanelSpec, matrix_panel, raster
+from ..layout.scale import colour_scale
 from ..scene import Box, Group, Node, Path, Rect, Scene, Style, moved
 from .base import View
 from .registry import register
 
 THUMB_CELLS = 128  # longer sequences are max-pooled to at most this many cells a side
-THUMB_LINES = 256  # a lines thumbnail draws at most this many lines
 
 
 @register
@@ -43,7 +44,7 @@ class Grid(View):
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
                width: float | None) -> Scene:
         stack = data.stack  # [layers, heads, q, k]
-        scale = theme_scale(ctx, stack if not data.signed else data.matrix[None],
+        scale = colour_scale(ctx, stack if not data.signed else data.matrix[None],
                             signed=data.signed, sinks=data.sinks, opts=dict(opts),
                             binary=False)
         # 48 levels (2 % steps) per thumbnail: small multiples stay cheap to draw
@@ -53,9 +54,9 @@ class Grid(View):
         lines = opts.get("thumbnail") == "lines"
         # Long sequences: a thumbnail cannot show more cells than it has dots; the maximum
         # over blocks keeps a thin diagonal or a sink visible where sampling would drop it.
-        block = -(-max(stack.shape[-2:]) // THUMB_CELLS)
-        if block > 1 and not lines:
-            stack = pool(stack, block, "max")
+        block = 1
+        if not lines:
+            stack, block = thumbnails(stack, THUMB_CELLS)
         cells = raster(ctx, stack.size, opts.get("cells"))
 
         def arrange(c: Context, side: float) -> Body:
@@ -110,11 +111,10 @@ def _arrange(data: FigureData, ctx: Context, side: float, stack: np.ndarray, sca
                 thumb = _lines(stack[r, c], scale, ctx, w, h, f"thumb-{r}-{c}", text,
                                list(data.sinks))
             else:
-                panel = matrix_panel(ctx, stack[r, c], cells_scale, id_=f"thumb-{r}-{c}",
-                                     cell_w=cell_w, cell_h=cell_h, grid=False,
-                                     as_image=as_image,
-                                     names=(data.query_labels, data.key_labels)
-                                     if layers * heads * q * k <= TOOLTIP_CELLS else None)
+                panel = matrix_panel(ctx, stack[r, c], cells_scale, cell_w, PanelSpec(
+                    id=f"thumb-{r}-{c}", cell_h=cell_h, grid=False, image=as_image,
+                    names=(data.query_labels, data.key_labels)
+                    if layers * heads * q * k <= TOOLTIP_CELLS else None))
                 thumb = panel.nodes
             nodes.append(Group(f"thumbnail-{r}-{c}", tuple(moved(n, x, y) for n in thumb),
                                "thumbnail", title=name))
@@ -138,13 +138,7 @@ def _lines(weights: np.ndarray, scale: Any, ctx: Context, w: float, h: float, id
                                   stroke_width=0.3 * ctx.scale), "thumbnail-frame")]
     t = scale.normalise(weights)
     colours, index = scale.coarser(16).index(weights)
-    i_, j_ = np.nonzero(t >= 0.05)
-    if len(i_) > THUMB_LINES:  # long sequences: the strongest lines only, sinks aside
-        rest = ~np.isin(j_, sinks)
-        i_, j_ = i_[rest], j_[rest]
-        if len(i_) > THUMB_LINES:
-            best = np.sort(np.argpartition(-t[i_, j_], THUMB_LINES - 1)[:THUMB_LINES])
-            i_, j_ = i_[best], j_[best]
+    i_, j_ = thumbnail_lines(t, sinks)
     for i, j in zip(i_.tolist(), j_.tolist(), strict=True):
         y0, y1 = (i + 0.5) * h / q, (j + 0.5) * h / k
         out.append(Path(f"{id_}-{i}-{j}", (("M", (0.08 * w, y0)), ("L", (0.92 * w, y1))),

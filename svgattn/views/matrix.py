@@ -11,8 +11,9 @@ from ..analysis.figure import FigureData
 from ..layout.context import Context
 from ..layout.frame import Body, finish, fit
 from ..layout.labels import priority
-from ..layout.legend import legend, theme_scale
-from ..layout.matrix_panel import cell_range, label_need, matrix_panel, raster
+from ..layout.legend import legend
+from ..layout.matrix_panel import PanelSpec, cell_range, label_need, matrix_panel, raster
+from ..layout.scale import colour_scale
 from ..options import CELLS, LABELS
 from ..scene import Group, Scene, moved
 from .base import View
@@ -30,28 +31,25 @@ class Matrix(View):
 
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
                width: float | None) -> Scene:
-        scale = theme_scale(ctx, data.matrix, signed=data.signed, sinks=data.sinks,
+        scale = colour_scale(ctx, data.matrix, signed=data.signed, sinks=data.sinks,
                             opts=dict(opts))
         rows, cols = data.matrix.shape
         image = raster(ctx, rows * cols, opts.get("cells"))
         indexed = scale.index(data.matrix)  # once, whatever the number of layouts tried
         spec = opts.get("labels")
-        only_rows, every_rows = priority(spec, data.query_tokens, data.query_labels,
-                                         data.matrix, 0, "matrix view")
-        only_cols, every_cols = priority(spec, data.key_tokens, data.key_labels, data.matrix,
-                                         1, "matrix view")
+        only_rows, every_rows = priority(spec, data, 0, "matrix view")
+        only_cols, every_cols = priority(spec, data, 1, "matrix view")
         notes: list[str] = []
 
         def arrange(c: Context, cell: float) -> Body:
             show_rows = bool(c.value("matrix.row_labels"))
             show_cols = bool(c.value("matrix.column_labels"))
-            panel = matrix_panel(c, data.matrix, scale, cell_w=cell,
-                                 row_labels=data.query_labels if show_rows else None,
-                                 column_labels=data.key_labels if show_cols else None,
-                                 names=(data.query_labels, data.key_labels),
-                                 outlines=[(g.start, g.stop, ()) for g in data.groups],
-                                 as_image=image, only=(only_rows, only_cols),
-                                 every=(every_rows, every_cols), indexed=indexed)
+            panel = matrix_panel(c, data.matrix, scale, cell, PanelSpec(
+                rows=data.query_labels if show_rows else None,
+                columns=data.key_labels if show_cols else None,
+                names=(data.query_labels, data.key_labels),
+                outlines=[(g.start, g.stop, ()) for g in data.groups], image=image,
+                only=(only_rows, only_cols), every=(every_rows, every_cols), indexed=indexed))
             notes[:] = [panel.thinned] if panel.thinned else []
             nodes = list(panel.nodes)
             gradients = []

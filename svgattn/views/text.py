@@ -11,11 +11,13 @@ from typing import Any
 import numpy as np
 
 from ..analysis.figure import FigureData
+from ..analysis.received import received
 from ..colours import contrast_text
 from ..fields import Field, length
 from ..layout.context import Context
 from ..layout.frame import Body, finish
-from ..layout.legend import horizontal_bar, theme_scale
+from ..layout.legend import horizontal_bar
+from ..layout.scale import colour_scale
 from ..options import FOCUS
 from ..scene import Box, Group, Node, Rect, Scene, Style
 from .base import View
@@ -43,14 +45,14 @@ class Text(View):
                width: float | None) -> Scene:
         focus = opts.get("focus")
         if focus is None:
-            values = data.matrix.mean(axis=0)
+            values = received(data.matrix)
             what = "attention each token receives, averaged over every query"
             row = None
         else:
             row = data.index(focus, "focus", "text view")
             values = data.matrix[row]
             what = f"attention from {data.query_labels[row]!r} to each token"
-        scale = theme_scale(ctx, values[None], sinks=data.sinks, opts=dict(opts), binary=False)
+        scale = colour_scale(ctx, values[None], sinks=data.sinks, opts=dict(opts), binary=False)
         room = width if width is not None else AUTO_WIDTH_EM * ctx.em + 2 * ctx["figure.margin"]
         inner = room - 2 * ctx["figure.margin"]
         body = _arrange(data, ctx, inner, values, scale, row)

@@ -1,0 +1,190 @@
+"""Derive a figure from real attention: a :class:`Request` (the figure options the
+analysis reads) run through stages: tokens (hide special tokens, merge word pieces),
+causality and sinks, the window and pooling, the heads and layers shown, the combined
+matrix (or rollout, or a difference), then links and groups of what is shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from ..data import Attention
+from ..errors import SpecError
+from ..text.safe import visible, xml_safe
+from . import tokens as tok
+from .combine import combine, describe, rollout
+from .difference import Subtrahend
+from .figure import FigureData, Group, HeadData, frozen, readonly
+from .groups import find_groups, group_heads
+from .links import LinkRule, links_from_weights
+from .reduce import Reduction
+from .select import focused_heads, parse_selection
+from .sinks import is_causal, sink_columns
+
+GROUPS_UP_TO = 1024  # token groups are looked for in matrices up to this many rows
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to show of real attention (README "Real attention"): the figure options the
+    analysis reads."""
+
+    layer: object = None
+    heads: object = None
+    layers: object = None
+    combine: str = "mean"
+    links: LinkRule | None = None
+    keep_sinks: bool = False
+    hide_special: bool = False
+    merge_words: bool = False
+    leading_space: str = "hide"
+    groups: bool = True
+    title: str | None = None
+    default_heads: str = "focused"
+    minus: Attention | None = None
+    minus_layer: object = None
+    minus_head: object = None
+    window: object = None
+    pool: object = None
+
+    @classmethod
+    def of(cls, options: dict[str, Any], default_heads: str,
+           minus: Attention | None = None) -> Request:
+        """A request from validated figure options (absent ones take their defaults)."""
+        names = {f for f in cls.__dataclass_fields__ if f not in ("default_heads", "minus")}
+        given = {k: v for k, v in options.items() if k in names and v is not None}
+        return cls(**given, default_heads=default_heads, minus=minus)
+
+
+@dataclass
+class _Selection:
+    """The heads and layers a figure shows, and what the caption must say about them."""
+
+    layer: int
+    heads: list[int]
+    layers: list[int]
+    notes: list[str] = field(default_factory=list)
+
+
+def _select(att: Attention, weights: np.ndarray, request: Request, li: int, sinks: list[int],
+            where: str) -> _Selection:
+    head_names = list(att.head_names)
+    chosen = parse_selection(request.heads, head_names, "heads", where)
+    notes = []
+    if chosen is None:
+        if request.default_heads == "focused" and request.combine != "rollout":
+            chosen = focused_heads(weights[li], sinks)
+            if len(chosen) < len(head_names):
+                notes.append(f"heads {', '.join(head_names[h] for h in chosen)}: the "
+                             f"{len(chosen)} most focused of {len(head_names)} (lowest "
+                             "attention entropy)")
+        else:
+            chosen = list(range(len(head_names)))
+    layers = parse_selection(request.layers, att.layer_names, "layers", where)
+    return _Selection(li, chosen, layers if layers is not None else
+                      list(range(len(att.layer_names))), notes)
+
+
+def _matrix(att: Attention, weights: np.ndarray, request: Request, pick: _Selection,
+            square: bool, where: str) -> tuple[np.ndarray, str]:
+    """The combined matrix of the whole input, and where it came from."""
+    names = [att.head_names[h] for h in pick.heads]
+    total = len(att.head_names)
+    if request.combine == "rollout":
+        if not square:
+            raise SpecError(f"{where}: combine: rollout needs self-attention; this input is "
+                            "cross-attention")
+        return (rollout(weights[: pick.layer + 1][:, pick.heads]),
+                describe("rollout", att.layer_names[pick.layer], names, total,
+                         att.layer_names[0]))
+    return (combine(weights[pick.layer], request.combine, pick.heads),
+            describe(request.combine, att.layer_names[pick.layer], names, total))
+
+
+@dataclass
+class _Stages:
+    """What the stages derived from the whole input, before the window and pooling."""
+
+    prepared: tok.Prepared
+    reduce: Reduction
+    pick: _Selection
+    sinks: list[int]
+    causal: bool
+    matrix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    caption: str = ""
+    signed: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def from_attention(att: Attention, request: Request | None = None) -> FigureData:
+    """Analyse real attention for a figure (README "Real attention"). Arrays are read
+    where they lie: only the selected layer's heads and the combined matrix are copied
+    (a 4096-token head is 64 MB in float32). A window or pooling applies to what is shown,
+    after the rollout, the sinks and the choice of heads have seen the whole input."""
+    request = request or Request()
+    where = att.source
+    prepared = tok.prepare(att.weights, list(att.query_tokens), list(att.key_tokens),
+                           request.hide_special, request.merge_words, request.leading_space,
+                           where)
+    weights = prepared.weights
+    square = prepared.query_raw == prepared.key_raw
+    li = att.layer_index(request.layer)
+    causal = square and is_causal(weights[li])
+    sinks = [] if request.keep_sinks else sink_columns(prepared.key_raw, weights[li], causal)
+    reduce = Reduction.of(request.window, request.pool, len(prepared.query_raw),
+                          len(prepared.key_raw), square, where)
+    notes = list(prepared.notes)
+    if reduce.active:
+        notes.append(reduce.note() + (" of the rollout over every token"
+                                      if request.combine == "rollout" else ""))
+    pick = _select(att, weights, request, li, sinks, where)
+    stages = _Stages(prepared, reduce, pick, sinks, causal, notes=notes + pick.notes)
+    stages.matrix, stages.caption = _matrix(att, weights, request, pick, square, where)
+    if request.minus is not None or request.minus_layer is not None or \
+            request.minus_head is not None:
+        other = Subtrahend(att, request, prepared, pick.layer, pick.heads, where)
+        stages.matrix = stages.matrix - other.matrix(stages.matrix.shape)
+        stages.signed = True
+        stages.caption += "; " + other.caption()
+    if causal and not stages.signed:
+        stages.caption += "; causal: cells above the diagonal are 0"
+    return _figure(att, request, stages)
+
+
+def _figure(att: Attention, request: Request, st: _Stages) -> FigureData:
+    """The figure data of what is shown: the reduced (windowed, pooled) selection."""
+    reduce, pick, weights = st.reduce, st.pick, st.prepared.weights
+    q_raw, q_labels = reduce.tokens(st.prepared.query_raw, st.prepared.query_labels,
+                                    query=True)
+    k_raw, k_labels = reduce.tokens(st.prepared.key_raw, st.prepared.key_labels, query=False)
+    shown_sinks = reduce.columns(st.sinks) if reduce.active else st.sinks
+    rule = replace(request.links or LinkRule(top_k=3), ignore=tuple(shown_sinks))
+    layer = att.layer_names[pick.layer]
+    heads = []
+    for h in pick.heads:
+        own = readonly(np.asarray(reduce.matrix(weights[pick.layer, h])))
+        heads.append(HeadData(xml_safe(f"{layer} {att.head_names[h]}"), None,
+                              tuple(links_from_weights(own, rule)), own, layer))
+    matrix = reduce.matrix(st.matrix)
+    found: tuple[Group, ...] = ()
+    if request.groups and not st.signed and matrix.shape[0] <= GROUPS_UP_TO:
+        found = tuple(Group(lo, hi, tuple(group_heads((lo, hi), [h.links for h in heads])))
+                      for lo, hi in find_groups(matrix))
+    rows = pick.layers if len(pick.layers) else [pick.layer]
+    names = [att.head_names[h] for h in pick.heads]
+    return FigureData(
+        query_tokens=tuple(q_raw), key_tokens=tuple(k_raw),
+        query_labels=tuple(visible(t) for t in q_labels),
+        key_labels=tuple(visible(t) for t in k_labels), matrix=frozen(matrix, owned=True),
+        heads=tuple(heads), stack_of=lambda: reduce.matrix(weights[rows][:, pick.heads]),
+        stack_layers=tuple(xml_safe(att.layer_names[i]) for i in pick.layers),
+        stack_heads=tuple(xml_safe(n) for n in names),
+        title=None if not request.title else xml_safe(request.title), groups=found,
+        sinks=tuple(shown_sinks), signed=st.signed, causal=st.causal,
+        key_spaced=tuple(reduce.spacing(st.prepared.key_spaced)),
+        matrix_caption=xml_safe(st.caption),
+        notes=tuple(xml_safe(n[:1].upper() + n[1:]) for n in st.notes if n),
+        query_spans=reduce.spans(query=True), key_spans=reduce.spans(query=False),
+        total=reduce.total)
