@@ -144,9 +144,9 @@ def test_fitting_a_long_matrix_never_tries_a_cell_too_wide(monkeypatch):
     tried: list[float] = []
     real = view.matrix_panel
 
-    def spy(ctx, values, scale, **kw):
-        tried.append(kw["cell_w"])
-        return real(ctx, values, scale, **kw)
+    def spy(ctx, values, scale, cell_w, spec):
+        tried.append(cell_w)
+        return real(ctx, values, scale, cell_w, spec)
 
     monkeypatch.setattr(view, "matrix_panel", spy)
     n = 512
