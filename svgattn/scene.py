@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Union
 
 import numpy as np
@@ -230,7 +230,6 @@ class Scene:
     font_family: str
     root: Group
     gradients: tuple[Gradient, ...] = ()
-    meta: dict[str, object] = field(default_factory=dict)  # view-specific facts for tests
 
     @property
     def canvas(self) -> Box:

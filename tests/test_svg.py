@@ -13,7 +13,7 @@ from hypothesis.extra.numpy import arrays
 from svgwrite import validator2
 
 from svgattn import Diagram, Head
-from svgattn.render.cells import merged_rectangles, rectangles
+from svgattn.render.cells import rectangles
 
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
@@ -138,7 +138,7 @@ def test_hovering_a_head_highlights_its_connectors_with_css_only(seed_path):
 @given(arrays(bool, st.tuples(st.integers(1, 12), st.integers(1, 12))))
 def test_merged_rectangles_cover_the_mask_exactly(mask):
     cover = np.zeros(mask.shape, dtype=int)
-    for r0, c0, r1, c1 in merged_rectangles(mask):
+    for r0, c0, r1, c1 in rectangles(np.asarray(mask, dtype=np.int8)).get(1, []):
         cover[r0:r1, c0:c1] += 1
     np.testing.assert_array_equal(cover, mask.astype(int))  # every cell once, no extras
 

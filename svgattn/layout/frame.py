@@ -31,7 +31,6 @@ class Body:
     nodes: list[Node]
     gradients: list[Gradient] = field(default_factory=list)
     desc: str = ""
-    meta: dict[str, object] = field(default_factory=dict)
 
     @property
     def box(self) -> Box:
@@ -212,5 +211,4 @@ def finish(ctx: Context, body: Body, *, title: str | None, caption: Sequence[str
     return Scene(width=width, height=y + 2 * margin,
                  background=None if background == "none" else str(background),
                  title=(title or name), desc=body.desc, font_family=ctx.family,
-                 root=Group("figure", shifted), gradients=tuple(body.gradients),
-                 meta={**body.meta, "scale": ctx.scale})
+                 root=Group("figure", shifted), gradients=tuple(body.gradients))

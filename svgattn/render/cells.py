@@ -45,11 +45,6 @@ def rectangles(index: np.ndarray) -> dict[int, list[tuple[int, int, int, int]]]:
     return {v: sorted(found) for v, found in out.items()}
 
 
-def merged_rectangles(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Cover the True cells of ``mask`` with rectangles (see :func:`rectangles`)."""
-    return rectangles(np.asarray(mask, dtype=np.int8)).get(1, [])
-
-
 def cell_runs(grid: CellGrid, fmt: Callable[[float], str]) -> tuple[str, list[tuple[str, str]]]:
     """Return (background colour, [(colour, path data)]) for the cells."""
     counts = np.bincount(grid.index.ravel(), minlength=len(grid.colours))

@@ -13,7 +13,6 @@ import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 import jinja2
 from markupsafe import Markup
@@ -163,8 +162,3 @@ def render_svg(scene: Scene, *, prefix: str | None = None, interactive: bool = T
     if prefix is None:
         prefix = "sa" + hashlib.sha1(svg.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     return svg.replace(_PLACEHOLDER, prefix)
-
-
-def render(scene: Scene, **options: Any) -> str:
-    """Alias of :func:`render_svg`."""
-    return render_svg(scene, **options)

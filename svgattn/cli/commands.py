@@ -1,0 +1,159 @@
+"""What each subcommand does, once its arguments are parsed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..diagram import Diagram, check_dpi
+from ..errors import SpecError, printable
+from ..export import format_of
+from ..files import check_not_input, check_output, write_atomic
+from ..resources import data_dir
+from ..sources import load_file
+from ..sources.local_model import run_model
+from ..theme import builtin_themes, load_theme
+from . import parser
+
+BATCH_FAILED = 1  # svgattn batch: some figures failed (each reported by name)
+STDOUT = "-"
+
+
+def _output_format(args: argparse.Namespace) -> str:
+    """Check -o/--format/--dpi before any work is done."""
+    check_dpi(args.dpi, "--dpi")
+    if args.output == STDOUT:
+        return args.format or "svg"
+    check_output(args.output)
+    return format_of(args.output, args.format)
+
+
+def _write(diagram: Diagram, args: argparse.Namespace, fmt: str) -> None:
+    if args.output == STDOUT:
+        data = diagram.to_bytes(fmt, dpi=args.dpi)
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    print(f"wrote {printable(str(diagram.save(args.output, fmt=fmt, dpi=args.dpi)))}")
+
+
+def render(args: argparse.Namespace) -> None:
+    fmt = _output_format(args)
+    options = parser.options(args)
+    check_not_input(args.output, _inputs(args))
+    suffix = Path(args.spec).suffix.lower()
+    if suffix not in (".npz", ".npy", ".toml", ".json"):
+        raise SpecError(f"{printable(Path(args.spec).name, 60)}: unknown input format; give a "
+                        ".toml or .json spec, or attention saved as .npz or .npy")
+    if suffix in (".npz", ".npy"):
+        tokens = None if args.tokens is None else args.tokens.split(",")
+        if tokens is not None and not args.tokens.strip():
+            raise SpecError("--tokens: empty; give comma-separated tokens, e.g. --tokens a,b,c")
+        attention = load_file(args.spec, tokens=tokens, batch_index=args.batch_index)
+        minus = None if args.minus is None else load_file(args.minus, tokens=tokens,
+                                                          batch_index=args.batch_index)
+        diagram = Diagram.from_attention(attention, minus=minus, **parser.figure(args), **options)
+    else:
+        for option in ("tokens", "batch_index", "minus"):
+            if getattr(args, option) is not None:
+                raise SpecError(f"--{option.replace('_', '-')}: applies to .npz/.npy attention, "
+                                f"not to the spec file {printable(Path(args.spec).name, 60)}; "
+                                "put it in the spec")
+        diagram = Diagram.from_spec(args.spec, **parser.figure(args), **options)
+    _write(diagram, args, fmt)
+
+
+def _inputs(args: argparse.Namespace) -> dict[str, str | Path | None]:
+    """The files a render reads: the input, --minus, --theme, and what a spec names."""
+    found: dict[str, str | Path | None] = {"input": args.spec, "--minus file": args.minus,
+                                           "--theme file": args.theme}
+    if Path(args.spec).suffix.lower() in (".toml", ".json"):
+        from ..sources.spec import named_files
+
+        found.update(named_files(args.spec))
+    return found
+
+
+def model(args: argparse.Namespace) -> None:
+    # Check what can be checked before spending seconds on loading the model.
+    fmt = _output_format(args)
+    options = parser.options(args)
+    load_theme(args.theme)
+    attention = run_model(args.path, args.text)
+    _write(Diagram.from_attention(attention, **parser.figure(args), **options), args, fmt)
+
+
+def demo(args: argparse.Namespace) -> None:
+    check_dpi(args.dpi, "--dpi")
+    out = Path(args.output_dir)
+    if out.exists() and not out.is_dir():
+        raise SpecError(f"--output-dir: {printable(str(out))} exists and is not a directory; "
+                        "give a directory")
+    diagram = Diagram.from_spec(data_dir("specs") / "seed.toml", **parser.figure_args(args))
+    # Draw everything before creating anything: a bad theme must not leave a directory.
+    outputs = {fmt: diagram.to_bytes(fmt, dpi=args.dpi) for fmt in ("svg", "pdf", "png")}
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SpecError(f"--output-dir: cannot create {printable(str(out))} ({exc.strerror})"
+                        ) from None
+    for fmt, data in outputs.items():
+        path = write_atomic(out / f"seed.{fmt}", data)
+        print(f"wrote {printable(str(path))}")
+
+
+def batch(args: argparse.Namespace) -> int:
+    from ..batch import connect, plan, run
+
+    if args.jobs is not None and not 1 <= args.jobs <= 256:
+        raise SpecError(f"--jobs: {args.jobs} must be between 1 and 256")
+    if args.model and args.inputs:
+        raise SpecError("--model: give either input files or --model with --text, not both")
+    if args.model and not args.text:
+        raise SpecError("--model: give the input sentence(s) with --text")
+    if args.text and not args.model:
+        raise SpecError("--text: the sentences need a model; add --model PATH")
+    if not args.model and not args.inputs:
+        raise SpecError("give input files (.npz, .npy, .toml, .json) or --model with --text")
+    options = parser.options(args)
+    layers, heads = options.pop("layers", None), options.pop("heads", None)
+    inputs: list[Any] = list(args.inputs)
+    if args.model:
+        load_theme(args.theme)
+        inputs = [run_model(args.model, text) for text in args.text]
+    if args.output == STDOUT:
+        raise SpecError("-o: a batch writes files; give a pattern such as 'figs/{layer}-{head}"
+                        ".pdf'")
+    jobs, failed = plan(inputs, args.output, layers=layers, heads=heads,
+                        fmt=args.format, dpi=args.dpi, batch_index=args.batch_index,
+                        **parser.figure(args), **options)
+    executor = None
+    if args.scheduler:
+        client = connect(args.scheduler)
+        executor = client.get_executor()
+    try:
+        report = run(jobs, executor=executor, workers=args.jobs, force=args.force,
+                     progress=False if args.quiet else None, failed=failed)
+    finally:
+        if executor is not None:
+            client.close()
+    for name, message in report.warnings:
+        print(f"svgattn: warning: {printable(name, 120)}: {message}", file=sys.stderr)
+    for name, message in report.failed:
+        print(f"svgattn: failed: {printable(name, 120)}: {message}", file=sys.stderr)
+    print(report.summary())
+    return 0 if report.ok else BATCH_FAILED
+
+
+def views(_: argparse.Namespace) -> None:
+    from ..views.registry import load_all
+
+    for name, view in load_all().items():
+        print(f"{name:8} {view.summary}")
+
+
+def themes(_: argparse.Namespace) -> None:
+    for name in builtin_themes():
+        print(f"{name:8} {load_theme(name)['description']}")
