@@ -14,9 +14,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .analysis.derive import Request, from_attention
+from .analysis.derive import from_attention
 from .analysis.figure import FigureData
 from .analysis.given import from_explicit
+from .analysis.request import Request
 from .data import Attention
 from .errors import FontError, SpecError, SvgattnError, closest, quote
 from .export import convert, format_of

@@ -1,7 +1,7 @@
 """Generate the README's tables from the schemas: theme keys, figure options, views.
 
 ``python -m svgattn.docs --write README.md`` replaces each table between its markers
-(``theme-keys``, ``options``, ``views``); a test fails when the README is out of date.
+(``theme-keys``, ``options``, ``views``, ``limits``); a test fails when the README is out of date.
 A new view's options and theme keys appear here without editing anything else.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .theme.schema import all_keys
 
-MARKERS = ("theme-keys", "options", "views")
+MARKERS = ("theme-keys", "options", "views", "limits")
 
 
 def _default(value: object) -> str:
@@ -51,7 +51,10 @@ def view_table() -> str:
 
 
 def updated(readme: str) -> str:
-    tables = {"theme-keys": table, "options": option_table, "views": view_table}
+    from .limits import table as limit_table
+
+    tables = {"theme-keys": table, "options": option_table, "views": view_table,
+              "limits": limit_table}
     for marker in MARKERS:
         start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
         head, rest = readme.split(start, 1)

@@ -17,34 +17,33 @@ import dataclasses
 import os
 from collections.abc import Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .errors import SpecError
 
 
+def _limit(default: float, doc: str) -> Any:
+    return field(default=default, metadata={"doc": doc})
+
+
 @dataclass(frozen=True)
 class Limits:
-    """Upper bounds on what one figure may be made from."""
+    """Upper bounds on what one figure may be made from (the README's limit table is
+    generated from these fields)."""
 
-    file_mb: float = 1024.0
-    """Bytes of one array file (.npy/.npz) on disk, and of one array in it: room for the
-    ``cells`` limit in float64, so an 8192-token head in float32 (256 MiB) is readable."""
-    spec_mb: float = 16.0
-    """Bytes of one spec or theme file: specs hold figures given by hand (a 16 MB spec is
-    about 1,400 tokens of weights); long attention belongs in .npz files."""
-    tokens: int = 8192
-    """Query or key tokens of one figure."""
-    token_chars: int = 1000
-    """Characters of one token, head name or title (labels are shortened far below this)."""
-    cells: int = 100_000_000
-    """Weights in one attention array ([layers, heads, query, key] elements)."""
-    megapixels: float = 300.0
-    """Pixels of one PNG."""
-    depth: int = 32
-    """Nesting depth of a spec file (tables and lists)."""
-    extends: int = 16
-    """Length of a theme's ``extends`` chain."""
+    file_mb: float = _limit(1024.0, "bytes of one array file (`.npy`/`.npz`), and of one "
+                            "array inside an `.npz` (room for the `cells` limit in float64: "
+                            "an 8192-token head in float32 is 256 MiB)")
+    spec_mb: float = _limit(16.0, "bytes of one spec or theme file (a figure given by hand; "
+                            "about 1,400 tokens of weights; long attention belongs in `.npz`)")
+    tokens: int = _limit(8192, "query or key tokens of one figure")
+    token_chars: int = _limit(1000, "characters of one token, head name or title (labels are "
+                              "shortened to `text.max_label_chars`)")
+    cells: int = _limit(100_000_000, "weights in one attention array")
+    megapixels: float = _limit(300.0, "pixels of one PNG")
+    depth: int = _limit(32, "nesting of a spec file")
+    extends: int = _limit(16, "length of a theme's `extends` chain")
 
     def describe(self, name: str) -> str:
         """How to raise limit ``name`` (for error messages)."""
@@ -130,3 +129,13 @@ def check_cells(count: int, where: str) -> None:
     if count > limit:
         raise SpecError(f"{where}: {count:,} weights exceed the limit of {limit:,}; select "
                         f"fewer layers or tokens, or {current().describe('cells')}")
+
+
+def table() -> str:
+    """Markdown table of the limits (generated into the README)."""
+    rows = ["| limit | default | what it bounds |", "|---|---|---|"]
+    for f in fields(Limits):
+        value = f.default
+        shown = f"{value:,}" if isinstance(value, int) else f"{value:g}"
+        rows.append(f"| `{f.name}` | {shown} | {f.metadata['doc']} |")
+    return "\n".join(rows)

@@ -25,6 +25,7 @@ from svgattn.layout.labels import priority, thin
 from svgattn.render.pdf_images import png_parts, substitute
 from svgattn.scene import Text
 from svgattn.sources import from_array
+from svgattn.views.registry import load_all
 
 
 @lru_cache(maxsize=2)
@@ -286,7 +287,7 @@ def test_pool_means_or_maxes_blocks_and_labels_name_the_ranges():
 
 # --- every view at 512 and 4096 tokens -------------------------------------------------------
 @pytest.mark.parametrize("n", [512, 4096])
-@pytest.mark.parametrize("view", ["flow", "matrix", "lines", "grid", "text"])
+@pytest.mark.parametrize("view", sorted(load_all()))
 def test_every_view_draws_long_real_looking_attention(view, n):
     """Clean layouts (inside the canvas, nothing overlapping), files under 10 MB, and
     what each view does about length."""

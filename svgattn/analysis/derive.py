@@ -6,7 +6,6 @@ matrix (or rollout, or a difference), then links and groups of what is shown."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
 
@@ -20,42 +19,11 @@ from .figure import FigureData, Group, HeadData, frozen, readonly
 from .groups import find_groups, group_heads
 from .links import LinkRule, links_from_weights
 from .reduce import Reduction
+from .request import Request
 from .select import focused_heads, parse_selection
 from .sinks import is_causal, sink_columns
 
 GROUPS_UP_TO = 1024  # token groups are looked for in matrices up to this many rows
-
-
-@dataclass(frozen=True)
-class Request:
-    """What to show of real attention (README "Real attention"): the figure options the
-    analysis reads."""
-
-    layer: object = None
-    heads: object = None
-    layers: object = None
-    combine: str = "mean"
-    links: LinkRule | None = None
-    keep_sinks: bool = False
-    hide_special: bool = False
-    merge_words: bool = False
-    leading_space: str = "hide"
-    groups: bool = True
-    title: str | None = None
-    default_heads: str = "focused"
-    minus: Attention | None = None
-    minus_layer: object = None
-    minus_head: object = None
-    window: object = None
-    pool: object = None
-
-    @classmethod
-    def of(cls, options: dict[str, Any], default_heads: str,
-           minus: Attention | None = None) -> Request:
-        """A request from validated figure options (absent ones take their defaults)."""
-        names = {f for f in cls.__dataclass_fields__ if f not in ("default_heads", "minus")}
-        given = {k: v for k, v in options.items() if k in names and v is not None}
-        return cls(**given, default_heads=default_heads, minus=minus)
 
 
 @dataclass

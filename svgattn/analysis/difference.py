@@ -4,18 +4,14 @@ colour scale's to say (:mod:`svgattn.analysis.scale`): the map is the user's cho
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from ..data import Attention
 from ..errors import SpecError
 from . import tokens as tok
 from .combine import combine, rollout
+from .request import Request
 from .select import index_of
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .derive import Request
 
 
 class Subtrahend:

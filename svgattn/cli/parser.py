@@ -119,8 +119,9 @@ def _figure_options(p: argparse.ArgumentParser) -> None:
     from ..views.registry import load_all
 
     _style_options(p)
-    p.add_argument("--view", default=None, choices=sorted(load_all()),
-                   help="the picture (default: flow; see `svgattn views`)")
+    p.add_argument("--view", default=None, metavar="NAME",
+                   help=f"the picture: {', '.join(load_all())} (default: flow; see "
+                   "`svgattn views`)")
     groups: dict[str, Any] = {}
     for option in option_schema().values():
         group = groups.setdefault(option.group, p.add_argument_group(option.group))

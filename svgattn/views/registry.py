@@ -14,10 +14,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import pkgutil
+import warnings
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from ..errors import SpecError, closest, printable, quote
+from ..errors import SpecError, SvgattnWarning, closest, printable, quote
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..fields import Field
@@ -105,10 +106,21 @@ def get(name: object) -> View:
 
 
 def load_all() -> dict[str, View]:
-    """Every view: svgattn's own and every installed plug-in's, by name."""
-    for name in (*builtin_names(), *_entry_points()):
+    """Every view: svgattn's own and every installed plug-in's, by name. A plug-in that
+    does not load is left out with a warning (asking for it by name is the error)."""
+    for name in builtin_names():
         find(name)
+    for name in _entry_points():
+        try:
+            find(name)
+        except SpecError as exc:
+            if name not in _broken:
+                _broken.add(name)
+                warnings.warn(SvgattnWarning(f"{exc}; it is left out"), stacklevel=2)
     return dict(sorted(_views.items()))
+
+
+_broken: set[str] = set()
 
 
 def theme_field(key: str) -> Field | None:
