@@ -639,7 +639,7 @@ FLAGS: dict[str, tuple[list[str], str, bool]] = {
     "merge-with-spec": (["--merge-words"], "merge_words: applies to real attention", False),
     "sinks-with-spec": (["--keep-sinks"], "keep_sinks: applies to real attention", False),
     "focus-with-flow": (["--focus", "It"], "focus: applies to the lines and text views", False),
-    "view-unknown": (["--view", "pie"], "--view", False),
+    "view-unknown": (["--view", "pie"], "view: 'pie' is not a view; views are", False),
     "matrices-with-matrix": (["--view", "matrix", "--matrices", "heads"], "matrices: applies",
                              False),
     "threshold-range": (["--view", "lines", "--threshold", "2"], "threshold", False),
