@@ -900,3 +900,174 @@ def _diagram_with(weights: Any) -> Any:
     from svgattn import Diagram
 
     return Diagram(TOKENS, weights).to_svg()
+
+
+# --- round two: batches, windows, pooling, labels, cells, colours, selections, limits ----
+
+def batch_case(name: str, make_args: Callable[[Path], list[str]], expect: str) -> None:
+    """A ``svgattn batch`` run on the seed attention (a.npz, 2 layers x 3 heads)."""
+    def make(tmp: Path) -> list[str]:
+        (tmp / "a.npz").write_bytes(GOOD_NPZ)
+        return ["batch", str(tmp / "a.npz"), *make_args(tmp)]
+    CASES.append(Case(f"batch-{name}", "cli", make, expect))
+
+
+BATCH_PATTERNS: dict[str, tuple[str, str]] = {
+    "format-spec-huge": ("{head:>5000000000}.svg", "fields take no format spec"),
+    "format-spec-d": ("{head_name:d}.svg", "fields take no format spec"),
+    "conversion": ("{head_name!r}.svg", "fields take no format spec or conversion"),
+    "unknown-field": ("{nope}.svg", "unknown field '{nope}'"),
+    "attribute": ("{head.real}.svg", "unknown field"),
+    "index": ("{head[0]}.svg", "unknown field"),
+    "unbalanced": ("{head.svg", "write fields as {layer}"),
+    "input-suffix": ("{stem}.npz", "is named like an input (.npz)"),
+    "collision": ("same.svg", "names the same file"),
+}
+for _name, (_pattern, _expect) in BATCH_PATTERNS.items():
+    batch_case(f"pattern-{_name}", lambda tmp, p=_pattern: [
+        "--heads", "all", "-o", str(tmp / p), "--format", "svg"], _expect)
+
+
+def _folder_is_file(tmp: Path) -> list[str]:
+    (tmp / "figs").write_text("a file, not a folder")
+    return ["--heads", "all", "-o", str(tmp / "figs" / "{head}.svg")]
+
+
+def _symlinked_twice(tmp: Path) -> list[str]:
+    (tmp / "d0").mkdir()
+    (tmp / "d1").symlink_to(tmp / "d0")
+    return ["--heads", "0", "--layers", "all", "-o", str(tmp / "d{layer}" / "x.svg")]
+
+
+def _link_to_input(tmp: Path) -> list[str]:
+    (tmp / "out").mkdir()
+    (tmp / "out" / "0.svg").symlink_to(tmp / "a.npz")
+    return ["--heads", "0", "--force", "-o", str(tmp / "out" / "{head}.svg")]
+
+
+def _link_leading_out(tmp: Path) -> list[str]:
+    (tmp / "out").mkdir()
+    (tmp / "elsewhere").mkdir()
+    (tmp / "out" / "H0").symlink_to(tmp / "elsewhere")  # named like a head
+    return ["--heads", "all", "-o", str(tmp / "out" / "{head_name}" / "x.svg")]
+
+
+batch_case("output-folder-is-a-file", _folder_is_file, "is a file, not a folder")
+batch_case("two-names-one-file", _symlinked_twice, "names the same file")
+batch_case("overwrites-its-input", _link_to_input, "is one of the inputs")
+batch_case("link-leads-out", _link_leading_out, "leads outside")
+batch_case("jobs-zero", lambda tmp: ["--jobs", "0", "-o", str(tmp / "{head}.svg")], "--jobs")
+for _name, _address in {"words": "not a url", "no-host": "tcp://", "no-scheme": "127.0.0.1",
+                        "file": "file:///etc/passwd", "open-bracket": "tcp://[::1",
+                        "port-range": "tcp://localhost:99999", "escape": ESC}.items():
+    batch_case(f"scheduler-{_name}", lambda tmp, a=_address: [
+        "-o", str(tmp / "{head}.svg"), "--scheduler", a], "is not a scheduler address")
+
+ROUND_TWO_FLAGS: dict[str, tuple[list[str], str]] = {
+    "window-words": (["--window", "a:b"], "window: 'a:b' is not A:B"),
+    "window-empty": (["--window", "4:2"], "window: '4:2' selects no token"),
+    "window-superscript": (["--window", "\u00b2:4"], "is not A:B"),
+    "pool-word": (["--pool", "big"], "pool: 'big' is not a block size"),
+    "pool-zero": (["--pool", "0"], "is not a block size"),
+    "pool-as-large-as-the-input": (["--pool", "5"], "pool: blocks of 5 are not smaller"),
+    "pool-window": (["--window", "0:3", "--pool", "max:3"], "tokens of the window"),
+    "labels-every-zero": (["--view", "matrix", "--labels", "every:0"],
+                          "labels: every:'0' needs a whole number of at least 1"),
+    "labels-every-negative": (["--view", "matrix", "--labels", "every:-1"],
+                              "every:'-1' needs a whole number"),
+    "labels-every-fraction": (["--view", "matrix", "--labels", "every:2.5"],
+                              "every:'2.5' needs a whole number"),
+    "labels-top-zero": (["--view", "matrix", "--labels", "top:0"],
+                        "top:'0' needs a whole number"),
+    "labels-top-word": (["--view", "matrix", "--labels", "top:many"],
+                        "top:'many' needs a whole number"),
+    "labels-unknown-token": (["--view", "matrix", "--labels", "It,zz"],
+                             "labels: 'zz' is not one of the tokens"),
+    "labels-position-range": (["--view", "matrix", "--labels", "99"],
+                              "position 99 is out of range"),
+    "labels-superscript": (["--view", "matrix", "--labels", "\u00b2"],
+                           "'\u00b2' is not one of the tokens"),
+    "labels-lines-view": (["--view", "lines", "--labels", "auto"],
+                          "labels: applies to the flow and matrix views"),
+    "cells-bogus": (["--view", "matrix", "--cells", "pixels"], "--cells"),
+    "cells-text-view": (["--view", "text", "--cells", "raster"],
+                        "cells: applies to the flow and matrix views"),
+    "colormap-typo": (["--colormap", "viridis_rr"], "is not a known colour map"),
+    "vmin-word": (["--vmin", "low"], "--vmin: 'low' is not a number"),
+    "vmin-nan": (["--vmin", "nan"], "--vmin: nan must be a finite number"),
+    "vmin-inf": (["--vmin=-inf"], "must be a finite number"),
+    "gamma-huge": (["--norm", "power", "--gamma", "100"],
+                   "--gamma: 100 must be between 0.05 and 20"),
+    "log-difference": (["--view", "matrix", "--minus-layer", "0", "--norm", "log"],
+                       "a difference is drawn on a linear scale"),
+    "vmin-positive-difference": (["--view", "matrix", "--minus-layer", "0", "--vmin", "0.1"],
+                                 "centred on zero"),
+    "layers-superscript": (["--view", "grid", "--layers", "\u00b2"],
+                           "layers: '\u00b2' is neither an index"),
+    "heads-superscript": (["--heads", "\u00b2"], "heads: '\u00b2' is neither an index"),
+    "layer-superscript": (["--layer", "\u00b2"], "layer: '\u00b2' is neither an index"),
+    "focus-superscript": (["--view", "text", "--focus", "\u00b2"],
+                          "focus: '\u00b2' is not one of the tokens"),
+    "minus-head-superscript": (["--view", "matrix", "--minus-head", "\u00b2"],
+                               "minus_head: heads: '\u00b2' is neither an index"),
+    "heads-backwards": (["--heads", "2-1"], "runs backwards"),
+    "top-fraction": (["--view", "lines", "--top", "2.5"], "--top: '2.5' is not a whole number"),
+    "top-zero": (["--view", "lines", "--top", "0"], "--top: 0 must be between 1 and 10000"),
+    "focus-outside-window": (["--view", "text", "--window", "0:2", "--focus", "4"],
+                             "token 4 is outside the tokens shown (0\u20131)"),
+    "png-taller-than-cairo": (["--limit", "megapixels=100000", "--dpi", "4800", "--width",
+                               "90in"], "cairo draws at most 32767 a side"),
+}
+for _name, (_flags, _expect) in ROUND_TWO_FLAGS.items():
+    flag_case(_name, _flags, _expect, npz=True,
+              output="out.png" if _name.startswith("png") else "out.svg")
+
+json_case("vmax-quoted", spec(vmax="0.5"), "vmax: '0.5' is a string; write a number")
+json_case("gamma-string", spec(gamma="2", norm="power"), "gamma: '2' is a string")
+json_case("overflowing-weights", spec(weights=[[1e308] * 5] * 5, heads=[]),
+          "weights: weights up to 1e+308 overflow when 5 of them are added")
+json_case("spec-over-spec-mb", spec(title="x" * 900), "spec file limit of 0.0001 MB",
+          "--limit", "spec_mb=0.0001")
+file_case("npz-duplicate-head-names", "a.npz", npz_bytes(
+    attentions=GOOD, tokens=np.array(TOKENS), head_names=np.array(["h", "g", "h"])),
+    "head_names[2]: 'h' names two heads")
+file_case("npz-duplicate-layer-names", "a.npz", npz_bytes(
+    attentions=GOOD, tokens=np.array(TOKENS), layer_names=np.array(["L", "L"])),
+    "layer_names[1]: 'L' names two layers")
+file_case("npz-overflow", "a.npz", npz_bytes(attentions=np.full((1, 1, 5, 5), 1e308),
+                                             tokens=np.array(TOKENS)), "overflow when")
+file_case("npz-member-truncated", "a.npz", npz_bytes(
+    attentions=npy_header((2, 3, 5, 5)) + b"\x00" * 64, tokens=np.array(TOKENS)),
+    "the header promises 1,200 bytes of data but the file holds")
+theme_case("extends-missing-not-toml", 'extends = "base.txt"\n',
+           "extends: 'base.txt' is not a .toml file")
+theme_case("colormap-not-in-catalogue", '[colors]\ncolormap = "notamap"\n',
+           "is not a known colour map")
+theme_case("lines-table-unknown-key", '[lines]\nwidht = 2\n', "unknown theme key 'lines.widht'")
+
+
+@cli("theme-extends-not-toml-file-exists", "is not a .toml file")
+def _(tmp: Path) -> list[str]:
+    (tmp / "base.txt").write_text("not a theme\n")
+    (tmp / "t.toml").write_text('extends = "base.txt"\n')
+    return ["demo", "-o", str(tmp / "out"), "--theme", str(tmp / "t.toml")]
+
+
+@cli("render-over-its-spec", "is the input this run reads")
+def _(tmp: Path) -> list[str]:
+    spec_path = tmp / "s.json"
+    spec_path.write_text(json.dumps(spec()))
+    (tmp / "link.svg").symlink_to(spec_path)
+    return ["render", str(spec_path), "-o", str(tmp / "link.svg")]
+
+
+@cli("render-over-its-theme", "is the --theme file this run reads")
+def _(tmp: Path) -> list[str]:
+    (tmp / "t.toml").write_text('extends = "paper"\n')
+    (tmp / "t.svg").symlink_to(tmp / "t.toml")
+    return ["render", str(SEED_SPEC), "--theme", str(tmp / "t.toml"), "-o", str(tmp / "t.svg")]
+
+
+@cli("render-format-input-suffix", "is named like an input (.toml)")
+def _(tmp: Path) -> list[str]:
+    return ["render", str(SEED_SPEC), "-o", str(tmp / "fig.toml"), "--format", "svg"]

@@ -186,13 +186,13 @@ def _check_places(jobs: list[Job], pattern: str, inputs: list[str]) -> None:
         check_writable_folder(folder)
     for job in jobs:
         real = os.path.realpath(job.output)
+        if real in sources:
+            raise SpecError(f"-o: {quote_path(job.output)} is one of the inputs; a batch never "
+                            "writes over what it reads: change the pattern")
         if not Path(real).is_relative_to(base):
             raise SpecError(f"-o: {quote_path(job.output)} ({job.name}) leads outside "
                             f"{quote_path(base)}, the folder the pattern names; remove the "
                             "symbolic link or change the pattern")
-        if real in sources:
-            raise SpecError(f"-o: {quote_path(job.output)} is one of the inputs; a batch never "
-                            "writes over what it reads: change the pattern")
         if os.path.lexists(job.output):
             check_output(job.output)
 

@@ -41,6 +41,14 @@ def _interrupted(report: Any) -> str:
             "were not drawn")
 
 
+def _deaf() -> None:
+    """Once interrupted, further Ctrl-C and SIGTERM change nothing: the process is ending
+    (a second Ctrl-C while it says so must not add a traceback)."""
+    if threading.current_thread() is threading.main_thread():
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, signal.SIG_IGN)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 2 bad input, 1 internal bug)."""
     warnings.showwarning = _warn  # one line, no source location
@@ -62,9 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"svgattn: error: {exc}", file=sys.stderr)
         return USER_ERROR
     except Interrupted as exc:  # a batch: it says what it had written
+        _deaf()
         print(_interrupted(exc.report), file=sys.stderr)
         return 128 + int(exc.signal_number)
     except (KeyboardInterrupt, Terminated) as exc:
+        _deaf()
         print("svgattn: interrupted; no output was changed", file=sys.stderr)
         return 143 if isinstance(exc, Terminated) else 130
     except Exception as exc:  # a bug in svgattn: one line, the traceback on request

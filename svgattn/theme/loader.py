@@ -88,7 +88,7 @@ def load_theme(theme: str | os.PathLike[str] | Theme | None = None) -> Theme:
 
 def _looks_like_path(ref: str | Path) -> bool:
     text = str(ref)
-    return isinstance(ref, Path) or "/" in text or "\\" in text or text.endswith(".toml")
+    return isinstance(ref, Path) or "/" in text or "\\" in text or Path(text).suffix != ""
 
 
 def _locate(ref: str | Path, base: Path | None) -> Path:
