@@ -175,7 +175,7 @@ class Diagram:
         # whole pixels, so native text would drift from the measured label widths.
         scene = self.scene(text="paths" if fmt == "png" else None)
         if fmt == "png":
-            scene = pixel_canvas(scene, dpi)
+            scene = at_pixels(pixel_canvas(scene, dpi), dpi)
         images: list[bytes] | None = [] if fmt == "pdf" else None
         svg = render_svg(scene, prefix=self.prefix, interactive=False, images=images)
         if images:  # raster matrices: cairo draws placeholders, the PDF gets the PNG rows
@@ -227,6 +227,21 @@ def check_dpi(dpi: object, field: str = "dpi") -> float:
         raise SpecError(f"{field}: {quote(dpi)} must be a number between 10 and 4800 (300 for "
                         "print)")
     return float(dpi)
+
+
+def at_pixels(scene: Scene, dpi: float) -> Scene:
+    """The scene for a device of ``dpi``: image cells smaller than a pixel pooled to one
+    per pixel, by their strongest colour, before the rasteriser sees them (it would drop
+    all but one cell of each pixel's worth)."""
+    from .render.raster import to_pixels
+    from .scene import CellGrid, Group, mapped
+
+    def fit(node: Any) -> Any:
+        return to_pixels(node, dpi / 72) if isinstance(node, CellGrid) else node
+
+    root = mapped(scene.root, fit)
+    assert isinstance(root, Group)
+    return replace(scene, root=root)
 
 
 def pixel_canvas(scene: Scene, dpi: float) -> Scene:

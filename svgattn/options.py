@@ -95,6 +95,12 @@ COMMON: tuple[Field, ...] = (
     Field("colormap", colormap(stops=False), None, "Colour map by name (viridis, cividis, "
           "magma, Blues, Greys, RdBu_r, PuOr ...; default: the theme's).", group="colour",
           metavar="NAME"),
+    Field("scale", choice("auto", "weight", "uniform", "row"), "auto", "Colour each weight as "
+          "it is (weight), relative to uniform attention over the keys its query can see "
+          "(uniform: 1 is a uniform share, log scale), or relative to its row's strongest "
+          "weight (row); auto: uniform for causal attention of 128 tokens or more (where raw "
+          "weights fade with the number of keys a row sees), weight otherwise.",
+          group="colour"),
     Field("vmin", number(), None, "Weight drawn in the weakest colour (default 0, or the "
           "data's minimum).", group="colour", metavar="X"),
     Field("vmax", number(), None, "Weight drawn in the strongest colour; larger weights "

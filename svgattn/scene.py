@@ -12,7 +12,7 @@ the backend scopes them.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Union
 
@@ -179,6 +179,11 @@ class CellGrid:
     column_names: tuple[str, ...] = ()
     role: str = "cells"
     raster: bool = False  # drawn as one embedded image (long sequences), not vector cells
+    # When a device has fewer pixels than cells, blocks of cells keep their strongest
+    # colour: "max" (a larger index is stronger) or "extreme" (the farther from the middle
+    # colour: diverging maps); with ``masked`` the last colour is masked cells, the weakest.
+    pooling: str = "max"
+    masked: bool = False
 
     @property
     def box(self) -> Box:
@@ -254,6 +259,13 @@ class Scene:
             if getattr(node, "id", None) == id_:
                 return node
         raise KeyError(id_)
+
+
+def mapped(node: Node, change: Callable[[Node], Node]) -> Node:
+    """``node`` with ``change`` applied to every primitive in it (groups rebuilt)."""
+    if isinstance(node, Group):
+        return replace(node, children=tuple(mapped(c, change) for c in node.children))
+    return change(node)
 
 
 def moved(node: Node, dx: float, dy: float) -> Node:

@@ -117,7 +117,7 @@ def from_attention(att: Attention, request: Request | None = None) -> FigureData
         stages.signed = True
         stages.caption += "; " + other.caption()
     if causal and not stages.signed:
-        stages.caption += "; causal: cells above the diagonal are 0"
+        stages.caption += "; causal: each query sees the keys up to itself"
     return _figure(att, request, stages)
 
 
@@ -128,7 +128,8 @@ def _figure(att: Attention, request: Request, st: _Stages) -> FigureData:
                                     query=True)
     k_raw, k_labels = reduce.tokens(st.prepared.key_raw, st.prepared.key_labels, query=False)
     shown_sinks = reduce.columns(st.sinks) if reduce.active else st.sinks
-    rule = replace(request.links or LinkRule(top_k=3), ignore=tuple(shown_sinks))
+    rule = replace(request.links or LinkRule(top_k=3), ignore=tuple(shown_sinks),
+                   causal=st.causal)
     layer = att.layer_names[pick.layer]
     heads = []
     for h in pick.heads:

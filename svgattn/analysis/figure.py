@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import SpecError, quote
 from ..units import integer_text
 from .reduce import Span
+from .scale import Rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,6 +83,37 @@ class FigureData:
     def caption(self) -> tuple[str, ...]:
         """The caption of a view that draws ``matrix``: its provenance, then the notes."""
         return tuple(x for x in (self.matrix_caption, *self.notes) if x)
+
+    def positioned(self, query: bool = True) -> tuple[str, ...]:
+        """Labels with their position in the whole input (``is ·512``), for wherever only
+        some tokens are named (a pooled block's label already names its positions)."""
+        labels = self.query_labels if query else self.key_labels
+        spans = self.query_spans if query else self.key_spans
+        if not spans or any(e - s > 1 for s, e in spans):
+            return labels
+        return tuple(f"{label} \u00b7{s}" for label, (s, _) in zip(labels, spans, strict=True))
+
+    def rows(self, query_spans: tuple[Span, ...] | None = None,
+             key_spans: tuple[Span, ...] | None = None) -> Rows:
+        """What colouring needs of the rows (of this matrix, or of one pooled from it with
+        ``query_spans``/``key_spans``): the columns each row can see (causal: keys at or
+        before its queries), the key positions its queries see on average, the sinks."""
+        q = query_spans or self.query_spans
+        k = key_spans or self.key_spans
+        ends = np.array([e for _, e in q], dtype=np.int64)
+        starts = np.array([s for s, _ in q], dtype=np.float64)
+        if self.causal:
+            key_starts = np.array([s for s, _ in k], dtype=np.int64)
+            visible = np.searchsorted(key_starts, ends - 1, side="right")
+            seen = (starts + ends + 1) / 2  # the mean of (position + 1) over the row
+        else:
+            visible = np.full(len(q), len(k), dtype=np.int64)
+            seen = np.full(len(q), float(self.total[1] or len(k)))
+        sinks: list[int] = list(self.sinks)
+        if key_spans is not None:  # a sink column lies inside one block of the pooled matrix
+            positions = [self.key_spans[c][0] for c in self.sinks]
+            sinks = sorted({b for b, (a, z) in enumerate(k) for p in positions if a <= p < z})
+        return Rows(visible, seen, tuple(sinks), self.causal)
 
     def index(self, ref: object, field_: str, where: str, *, query: bool = True) -> int:
         """The row (``query``) or column a token names: by raw string or label (an

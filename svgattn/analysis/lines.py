@@ -18,14 +18,14 @@ Pair = tuple[int, int]  # (query row, key column)
 
 @dataclass(frozen=True)
 class LineSelection:
-    """The lines of a head view: per head its (query, key) pairs, the query rows and key
-    columns they join (every token when not ``long``), and the weight drawn at full
-    strength."""
+    """The lines of a head view: per head its (query, key) pairs and the weight drawn at
+    full strength (the head's strongest outside sinks, or the ``vmax`` asked for); the
+    query rows and key columns they join (every token when not ``long``)."""
 
     lines: tuple[tuple[Pair, ...], ...]
     queries: tuple[int, ...]
     keys: tuple[int, ...]
-    vmax: float
+    full: tuple[float, ...]  # per head: the weight drawn at full strength
     threshold: float
     top: int | None  # strongest lines kept per head (long sequences), else None
     long: bool
@@ -34,19 +34,19 @@ class LineSelection:
 def select_lines(stack: np.ndarray, sinks: Sequence[int], *, focus: int | None = None,
                  threshold: float = 0.05, vmax: float | None = None,
                  top: int | None = None) -> LineSelection:
-    """The lines of ``stack`` (``[heads, query, key]``): weights of at least ``threshold``
-    times the strongest (outside sink columns; only row ``focus`` if given); above
-    :data:`LONG_ROWS` tokens, or with ``top``, each head's ``top`` strongest (default
-    :data:`DEFAULT_TOP`), and only the tokens they join."""
+    """The lines of ``stack`` (``[heads, query, key]``): per head, weights of at least
+    ``threshold`` times its strongest (only row ``focus`` if given), never to a sink
+    column; above :data:`LONG_ROWS` tokens, or with ``top``, each head's ``top``
+    strongest (default :data:`DEFAULT_TOP`), and only the tokens they join."""
     keep = [c for c in range(stack.shape[-1]) if c not in set(sinks)] or \
         list(range(stack.shape[-1]))
     shown = stack if focus is None else stack[:, [focus]]
-    strongest = float(shown[..., keep].max()) if shown.size else 0.0
-    full = float(vmax or strongest or 1.0)
+    full = tuple(float(vmax or (float(head[..., keep].max()) if head.size else 0.0) or 1.0)
+                 for head in shown)
     long = max(stack.shape[1:]) > LONG_ROWS or top is not None
     count = (top or DEFAULT_TOP) if long else None
-    lines = tuple(tuple(_pairs(weights, focus, threshold * full, keep, count))
-                  for weights in stack)
+    lines = tuple(tuple(_pairs(weights, focus, threshold * f, keep, count))
+                  for weights, f in zip(stack, full, strict=True))
     if long:
         queries = sorted({i for head in lines for i, _ in head})
         keys = sorted({j for head in lines for _, j in head})
@@ -65,7 +65,9 @@ def _pairs(weights: np.ndarray, focus: int | None, floor: float, keep: list[int]
     floor = max(floor, 1e-12)
     view = weights if focus is None else weights[[focus]]
     if strongest is None:
-        i, j = np.nonzero(view >= floor)
+        masked = np.where(view[:, keep] >= floor, 1, 0)
+        i, j = np.nonzero(masked)
+        j = np.asarray(keep)[j] if len(j) else j
     else:
         masked = np.where(view[:, keep] >= floor, view[:, keep], -1.0)
         flat = masked.ravel()

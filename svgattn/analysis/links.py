@@ -1,11 +1,18 @@
 """Which tokens a head connects to in the flow view, derived from its own attention.
 
-Rule (documented in the README): normalise each non-empty row of the head's matrix to
-sum to 1, then score each row token:
+Rule (documented in the README), scoring each row token:
 
-- square matrices (self-attention): the mean attention the token receives, i.e. the
-  mean of its column; connected when the score is at least ``threshold / n_keys``
-  (``threshold = 1``: the token receives at least a uniform share);
+- square matrices (self-attention): normalise each non-empty row to sum to 1; the score
+  is the mean attention the token receives, i.e. the mean of its column; connected when
+  the score is at least ``threshold / n_keys`` (``threshold = 1``: a uniform share);
+- causal attention (every query sees only the keys up to itself): how many times more
+  attention the token receives than uniform attention over the keys each query can see
+  would give it, ``(o + m) / (e + m)``: ``o`` the weight it receives, ``e`` what uniform
+  attention over each row's visible keys (sinks aside) would give it, and ``m`` one
+  average row's weight, so a token seen by a few queries is not ranked on one weight.
+  Uniform attention scores 1 everywhere: no position is favoured by construction, and no
+  row is renormalised (a row that gave a sink 95 % keeps its 5 %). Connected when the
+  score is at least ``threshold``;
 - rectangular matrices (cross-attention, rows are queries): the row's peak weight;
   connected when it is at least ``2 * threshold / n_keys`` (the query is focused);
 - with ``top_k``, the ``k`` best-scoring tokens instead (ties keep token order);
@@ -33,6 +40,7 @@ class LinkRule:
     top_k: int | None = None
     ignore: tuple[int, ...] = ()
     ignore_self: bool = False
+    causal: bool = False  # score by the causal lift (the module's rule)
 
     @classmethod
     def parse(cls, text: object) -> LinkRule:
@@ -58,12 +66,15 @@ class LinkRule:
 
 
 def link_scores(weights: np.ndarray, ignore: tuple[int, ...] = (),
-                ignore_self: bool = False) -> np.ndarray:
-    """Per row token, the mean attention received by that token (square matrices) or the
-    row's peak weight (rectangular), from row-normalised weights. Computed 256 rows at a
-    time: a 4096-token head needs 8 MB of temporaries, not 256."""
+                ignore_self: bool = False, causal: bool = False) -> np.ndarray:
+    """Per row token (the module's rule): the mean attention received of row-normalised
+    weights (square), the causal lift (``causal``), or the row's peak weight
+    (rectangular). Computed 256 rows at a time: a 4096-token head needs 8 MB of
+    temporaries, not 256."""
     q, k = weights.shape
     square = q == k
+    if square and causal:
+        return _causal_lift(weights, ignore, ignore_self)
     out = np.zeros(k if square else q)
     for start in range(0, q, ROWS):
         block = np.array(weights[start:start + ROWS], dtype=np.float64)
@@ -82,6 +93,33 @@ def link_scores(weights: np.ndarray, ignore: tuple[int, ...] = (),
     return out / q if square else out
 
 
+def _causal_lift(weights: np.ndarray, ignore: tuple[int, ...], ignore_self: bool) -> np.ndarray:
+    """``(o + m) / (e + m)`` per key of causal attention (the module's rule)."""
+    n = weights.shape[0]
+    sink = np.zeros(n, dtype=bool)
+    sink[list(ignore)] = True
+    received = np.zeros(n)
+    mass = np.zeros(n)
+    for start in range(0, n, ROWS):
+        block = np.array(weights[start:start + ROWS], dtype=np.float64)
+        block[:, sink] = 0.0
+        if ignore_self:
+            at = np.arange(len(block))
+            block[at, at + start] = 0.0
+        received += block.sum(axis=0)
+        mass[start:start + len(block)] = block.sum(axis=1)
+    visible = np.cumsum(~sink)  # keys 0..i outside sinks
+    if ignore_self:
+        visible = visible - (~sink)
+    share = np.divide(mass, visible, out=np.zeros(n), where=visible > 0)
+    expected = np.cumsum(share[::-1])[::-1]  # key j: what rows i >= j give it uniformly
+    expected[sink] = 0.0
+    prior = float(mass.mean())
+    if prior <= 0:
+        return np.zeros(n)
+    return (received + prior) / (expected + prior)
+
+
 ROWS = 256
 
 
@@ -89,13 +127,14 @@ def links_from_weights(weights: np.ndarray, rule: LinkRule | None = None) -> lis
     """Row tokens a head connects to: score >= threshold / n_keys, or the top ``k``."""
     rule = rule or LinkRule()
     threshold, top_k, ignore = rule.threshold, rule.top_k, rule.ignore
-    scores = link_scores(weights, ignore, rule.ignore_self)
+    scores = link_scores(weights, ignore, rule.ignore_self, rule.causal)
     if ignore and len(scores) == weights.shape[1]:
         scores[list(ignore)] = 0.0
     if top_k is not None:
         order = np.argsort(-scores, kind="stable")[:top_k]
         return sorted(int(i) for i in order if scores[i] > 0)
-    uniform = 1.0 / weights.shape[1]
+    uniform = 1.0 if rule.causal and weights.shape[0] == weights.shape[1] \
+        else 1.0 / weights.shape[1]
     return [int(i) for i in np.flatnonzero(scores >= threshold * uniform - 1e-12)]
 
 

@@ -70,6 +70,12 @@ def thumbnails(stack: np.ndarray, cells: int) -> tuple[np.ndarray, int]:
     return (pool(stack, block, "max"), block) if block > 1 else (stack, 1)
 
 
+def pooled_spans(spans: tuple[Span, ...], block: int) -> tuple[Span, ...]:
+    """The original positions each block of ``block`` rows (or columns) covers."""
+    return tuple((spans[i][0], spans[min(i + block, len(spans)) - 1][1])
+                 for i in range(0, len(spans), block))
+
+
 def pooled_labels(start: int, stop: int, size: int) -> list[str]:
     """Labels of the blocks pooled from tokens ``start``..``stop - 1``: the positions each
     covers (``12–15``)."""

@@ -16,13 +16,32 @@ from ..errors import SpecError, quote
 NORMS = ("linear", "log", "power")
 
 
-@dataclass(frozen=True)
+RELATIVE = ("weight", "uniform", "row")
+
+
+@dataclass(frozen=True, eq=False)
+class Rows:
+    """What colouring needs to know of a matrix's rows: how many columns each row's
+    queries can see (``visible``: the rest are masked, a causal model's future), how many
+    key positions of the whole input they see (``seen``: a uniform share is 1/seen), and
+    the sink columns (left out of ranges and row maxima)."""
+
+    visible: np.ndarray  # per row: columns 0..visible-1 are visible
+    seen: np.ndarray  # per row: key positions its queries can see (mean over a pooled row)
+    sinks: tuple[int, ...] = ()
+    causal: bool = False
+
+
+@dataclass(frozen=True, eq=False)
 class ColourScale:
     """How weights become colours.
 
     ``kind``: ``binary`` (every weight is 0 or the maximum: two swatches), ``sequential``
-    or ``diverging`` (signed values, centred on zero). ``norm``: ``linear``, ``log`` or
-    ``power`` (``t ** gamma``). Values beyond ``vmin``/``vmax`` take the end colours.
+    or ``diverging`` (signed values, centred on zero). ``relative``: a weight is shown as
+    it is (``weight``), times the keys its query can see (``uniform``: 1 is the share
+    uniform attention gives), or over its row's strongest weight outside sinks (``row``).
+    ``norm``: ``linear``, ``log`` or ``power`` (``t ** gamma``). Values beyond
+    ``vmin``/``vmax`` take the end colours; masked cells (``rows``), ``masked``.
     """
 
     kind: str
@@ -34,10 +53,13 @@ class ColourScale:
     high: str = "#000000"
     low: str = "#ffffff"
     note: str = ""  # how the range was chosen, for the caption
+    relative: str = "weight"
+    rows: Rows | None = None
+    masked: str | None = None  # the colour of masked cells (None: none are)
 
     def normalise(self, values: np.ndarray | float) -> np.ndarray:
-        """Positions 0..1 on the colour bar (NaN-free, clipped), in float64; computed in
-        place, one temporary the size of ``values``."""
+        """Positions 0..1 on the colour bar (NaN-free, clipped), in float64, of values
+        already made relative; computed in place, one temporary the size of ``values``."""
         t = np.array(values, dtype=np.float64)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if self.norm == "log":
@@ -57,20 +79,66 @@ class ColourScale:
 
     def index(self, values: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
         """(colours, index array): value ``v`` is painted ``colours[index]`` (uint8 when
-        the colours fit a byte: a 4096-token matrix is then 16 MB, not 128)."""
+        the colours fit a byte: a 4096-token matrix is then 16 MB, not 128). ``values``
+        is ``[..., row, column]``; masked cells take the last colour."""
         if self.kind == "binary":
-            return (self.low, self.high), (np.asarray(values) >= self.vmax).astype(np.uint8)
+            out = (np.asarray(values) >= self.vmax).astype(np.uint8)
+            return self._mask((self.low, self.high), out)
         levels = len(self.colours) - 1
         values = np.asarray(values)
-        out = np.empty(values.shape, dtype=np.uint8 if levels < 256 else np.int32)
-        flat_in, flat_out = values.reshape(-1), out.reshape(-1)
-        step = 1 << 20  # a million values at a time: the float64 temporary stays at 8 MB
-        for start in range(0, flat_in.size, step):
-            t = self.normalise(flat_in[start:start + step])
-            t *= levels
-            np.rint(t, out=t)
-            flat_out[start:start + step] = t
-        return self.colours, out
+        out = np.empty(values.shape, dtype=np.uint8 if levels < 255 else np.int32)
+        flat_in = values.reshape(-1, *values.shape[-2:]) if values.ndim >= 2 else values[None]
+        flat_out = out.reshape(flat_in.shape)
+        rows = flat_in.shape[-2] if flat_in.ndim == 3 else 1
+        step = max(1, (1 << 20) // max(1, flat_in.shape[-1]))  # a million values at a time
+        for m in range(flat_in.shape[0]):
+            for start in range(0, rows, step):
+                block = flat_in[m, start:start + step] if flat_in.ndim == 3 else flat_in[m]
+                t = self.normalise(self.relative_values(block, start))
+                t *= levels
+                np.rint(t, out=t)
+                if flat_in.ndim == 3:
+                    flat_out[m, start:start + step] = t
+                else:
+                    flat_out[m] = t
+        return self._mask(self.colours, out)
+
+    def relative_values(self, block: np.ndarray, start: int = 0) -> np.ndarray:
+        """``block`` (rows ``start``.. of a matrix) as the colours show it: the weights,
+        or relative to uniform attention or to each row's strongest weight."""
+        if self.relative == "weight" or self.rows is None or block.ndim != 2:
+            return block
+        r = self.rows
+        n = len(block)
+        if self.relative == "uniform":
+            return block * r.seen[start:start + n, None]
+        return block / _row_max(block, r.visible[start:start + n], r.sinks)[:, None]
+
+    def _mask(self, colours: tuple[str, ...],
+              index: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
+        """Masked cells (a causal model's future) get a colour of their own, last."""
+        if self.masked is None or self.rows is None or not self.rows.causal or index.ndim < 2:
+            return colours, index
+        columns = np.arange(index.shape[-1])
+        hidden = columns[None, :] >= self.rows.visible[:, None]
+        index[..., hidden] = len(colours)
+        return (*colours, self.masked), index
+
+    def words(self) -> list[str]:
+        """What a caption must say about these colours: how the range was chosen, what a
+        relative colour means, which colour marks masked cells."""
+        out = [self.note[:1].upper() + self.note[1:]] if self.note else []
+        norm = {"log": "; log scale", "power": f"; power scale (gamma {self.gamma:g})"}.get(
+            self.norm, "")
+        if self.relative == "uniform":
+            out.append("Colours: each weight times the number of keys its query can see (1 "
+                       f"is a uniform share){norm}")
+        elif self.relative == "row":
+            out.append(f"Colours: each weight over its row's strongest weight{norm}")
+        if self.masked is not None:
+            out.append(f"{colour_name(self.masked).capitalize()}: masked (a query cannot see "
+                       "later keys)")
+        return out
 
     def coarser(self, levels: int) -> ColourScale:
         """The same scale with ``levels`` colours (small multiples: fewer distinct paints,
@@ -81,8 +149,9 @@ class ColourScale:
         return replace(self, colours=tuple(self.colours[i] for i in picks))
 
     def colour(self, value: float) -> str:
-        colours, index = self.index(np.array([value]))
-        return colours[int(index[0])]
+        """The colour of a value already made relative (a tick of the colour bar)."""
+        t = self.normalise(np.array([value]))
+        return self.colours[int(np.rint(t[0] * (len(self.colours) - 1)))]
 
     def gradient(self, count: int = 17) -> tuple[tuple[float, str], ...]:
         """Evenly spaced stops for the colour bar (its axis is the normalised one)."""
@@ -112,30 +181,101 @@ class Settings:
     vmax: float | None = None
     norm: str = "linear"
     gamma: float = 0.5
+    relative: str = "weight"
+    masked: str = "#d9d9d9"
+
+
+@dataclass
+class _Range:
+    """What the data spans, visible cells only: the largest value outside sinks, the
+    largest anywhere, the smallest, and the smallest positive."""
+
+    top: float = -math.inf
+    top_low: float = math.inf  # the smallest value outside sinks
+    full: float = -math.inf
+    low: float = math.inf
+    positive: float = math.inf
+    only: set[float] | None = None  # the distinct values, while there are at most two
+
+    def add(self, block: np.ndarray, hidden: np.ndarray | None, sinks: Sequence[int]) -> None:
+        shown = block if hidden is None else np.where(hidden, np.nan, block)
+        with np.errstate(invalid="ignore"):
+            if not np.isfinite(shown).any():
+                return
+            self.full = max(self.full, float(np.nanmax(shown)))
+            self.low = min(self.low, float(np.nanmin(shown)))
+            positive = shown[shown > 0]
+            if positive.size:
+                self.positive = min(self.positive, float(positive.min()))
+            keep = np.array(shown, dtype=np.float64)
+            if sinks:
+                keep[..., [c for c in sinks if c < keep.shape[-1]]] = np.nan
+            if np.isfinite(keep).any():
+                self.top = max(self.top, float(np.nanmax(keep)))
+                self.top_low = min(self.top_low, float(np.nanmin(keep)))
+            if self.only is None or len(self.only) <= 2:
+                found = set(np.unique(shown[np.isfinite(shown)]).tolist())
+                self.only = found if self.only is None else self.only | found
+
+
+def _measure(values: np.ndarray, rows: Rows | None, relative: str,
+             sinks: Sequence[int]) -> _Range:
+    """The range of ``values`` as coloured (made relative, masked cells aside), read a
+    block of rows at a time (a 4096-token matrix is never copied whole)."""
+    probe = ColourScale("sequential", 0.0, 1.0, ("#000000", "#ffffff"), relative=relative,
+                        rows=rows)
+    found = _Range()
+    v = np.asarray(values)
+    if v.ndim < 2:
+        found.add(np.asarray(v, dtype=np.float64), None, sinks)
+        return found
+    stack = v.reshape(-1, *v.shape[-2:])
+    step = max(1, (1 << 20) // max(1, v.shape[-1]))
+    columns = np.arange(v.shape[-1])
+    for m in range(stack.shape[0]):
+        for start in range(0, v.shape[-2], step):
+            block = np.asarray(probe.relative_values(stack[m, start:start + step], start),
+                               dtype=np.float64)
+            hidden = None
+            if rows is not None and rows.causal:
+                hidden = columns[None, :] >= rows.visible[start:start + len(block), None]
+            found.add(block, hidden, sinks)
+    return found
 
 
 def scale_for(values: np.ndarray, settings: Settings, *, signed: bool = False,
-              sinks: Sequence[int] = (), binary: bool = True) -> ColourScale:
-    """The colour scale for ``values`` (``[..., key]``).
+              sinks: Sequence[int] = (), binary: bool = True,
+              rows: Rows | None = None) -> ColourScale:
+    """The colour scale for ``values`` (``[..., row, key]``) with ``rows`` (what the rows
+    can see, for masked cells and relative colours).
 
     Unless given, the range comes from the data with the ``sinks`` key columns left out
     (they saturate instead of washing the scale out; the note says so). Signed values (a
     difference) get the ``diverging`` map centred on zero. Data that is only 0 and its
     maximum, on a linear scale, is ``binary`` (two swatches) when ``binary`` is allowed.
     """
-    v = np.asarray(values, dtype=np.float64)
-    keep = [c for c in range(v.shape[-1]) if c not in set(sinks)] if v.ndim else []
-    core = v[..., keep] if keep and len(keep) < v.shape[-1] else v
     if settings.norm not in NORMS:
         raise SpecError(f"norm: {quote(settings.norm)} is not one of {', '.join(NORMS)}")
+    if settings.relative not in RELATIVE:
+        raise SpecError(f"scale: {quote(settings.relative)} is not one of "
+                        f"{', '.join(RELATIVE)}")
+    relative = "weight" if signed else settings.relative
+    found = _measure(values, rows, relative, sinks)
     if signed:
-        return _diverging(core, settings)
-    return _sequential(v, core, settings, binary)
+        scale = _diverging(found, settings)
+    else:
+        scale = _sequential(found, settings, binary, relative)
+    masked = rows is not None and rows.causal and bool((rows.visible < np.asarray(values)
+                                                        .shape[-1]).any())
+    if masked:
+        scale = replace(scale.coarser(255) if scale.kind != "binary" else scale,
+                        masked=settings.masked)
+    return replace(scale, relative=relative, rows=rows)
 
 
-def _diverging(core: np.ndarray, s: Settings) -> ColourScale:
+def _diverging(found: _Range, s: Settings) -> ColourScale:
     """A difference: centred on zero, its colours named in the note."""
-    m = float(np.abs(core).max()) if core.size else 0.0
+    m = max(abs(found.top), abs(found.top_low)) if math.isfinite(found.top) else 0.0
     hi = s.vmax if s.vmax is not None else (-s.vmin if s.vmin is not None else (m or 1.0))
     lo = s.vmin if s.vmin is not None else -hi
     if not lo < 0 < hi:
@@ -148,31 +288,45 @@ def _diverging(core: np.ndarray, s: Settings) -> ColourScale:
     return ColourScale("diverging", lo, hi, colours, "linear", s.gamma, s.high, s.low, words)
 
 
-def _sequential(v: np.ndarray, core: np.ndarray, s: Settings, binary: bool) -> ColourScale:
-    top = float(core.max()) if core.size else 0.0
-    full = float(v.max()) if v.size else 0.0
+def _sequential(found: _Range, s: Settings, binary: bool, relative: str) -> ColourScale:
+    top = found.top if math.isfinite(found.top) else 0.0
+    full = found.full if math.isfinite(found.full) else 0.0
     hi = s.vmax if s.vmax is not None else (top if top > 0 else (full if full > 0 else 1.0))
     note = ""
+    what = "weights" if relative == "weight" else "values"
     if s.vmax is None and full > hi * (1 + 1e-9):
-        note = f"colour scale ignores the sink column(s) (weights up to {full:.3g} saturate)"
+        note = f"colour scale ignores the sink column(s) ({what} up to {full:.3g} saturate)"
     elif s.vmax is not None and full > s.vmax * (1 + 1e-9):
-        note = f"colours saturate at {s.vmax:g} (weights up to {full:.3g})"
+        note = f"colours saturate at {s.vmax:g} ({what} up to {full:.3g})"
     if s.norm == "log":
-        positive = v[v > 0]
-        lo = s.vmin if s.vmin is not None else max(float(positive.min()) if positive.size
-                                                   else hi, hi * 1e-3)
+        floor = 0.1 if relative == "uniform" else hi * 1e-3  # a tenth of a uniform share
+        lo = s.vmin if s.vmin is not None else max(
+            found.positive if math.isfinite(found.positive) else hi, floor)
         if not 0 < lo < hi:
             raise SpecError("vmin: a log scale needs 0 < vmin < vmax")
     else:
-        lo = s.vmin if s.vmin is not None else min(0.0, float(v.min()) if v.size else 0.0)
+        low = found.low if math.isfinite(found.low) else 0.0
+        lo = s.vmin if s.vmin is not None else min(0.0, low)
         if not lo < hi:
             raise SpecError(f"vmin/vmax: vmin ({lo:g}) must be below vmax ({hi:g})")
-    if (binary and s.vmin is None and s.norm == "linear" and lo == 0
-            and bool(np.isin(v, (0.0, hi)).all())):
+    if (binary and s.vmin is None and s.norm == "linear" and lo == 0 and relative == "weight"
+            and found.only is not None and found.only <= {0.0, hi}):
         return ColourScale("binary", 0.0, hi, (s.low, s.high), "linear", s.gamma, s.high,
                            s.low, note)
     return ColourScale("sequential", lo, hi, palette(s.colormap), s.norm, s.gamma, s.high, s.low,
                        note)
+
+
+def _row_max(block: np.ndarray, visible: np.ndarray, sinks: Sequence[int]) -> np.ndarray:
+    """Each row's largest weight among its visible columns, sinks aside (1 when none)."""
+    work = np.array(block, dtype=np.float64)
+    columns = np.arange(work.shape[1])
+    work[columns[None, :] >= visible[:, None]] = 0.0
+    if sinks:
+        work[:, [s for s in sinks if s < work.shape[1]]] = 0.0
+    top = work.max(axis=1)
+    top[top <= 0] = 1.0
+    return top
 
 
 def nice_ticks(vmin: float, vmax: float, most: int = 6) -> list[float]:

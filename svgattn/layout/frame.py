@@ -152,7 +152,22 @@ def wrap(ctx: Context, text: str, width: float, factor: float, bold: bool = Fals
             current = trial
     if current:
         lines.append(current)
-    return lines
+    return _no_orphan(ctx, lines, width, factor, bold)
+
+
+def _no_orphan(ctx: Context, lines: list[str], width: float, factor: float,
+               bold: bool) -> list[str]:
+    """A last line of one word takes a word from the line above when both still fit (a
+    lone word under a caption reads as a mistake)."""
+    if len(lines) < 2 or " " in lines[-1]:
+        return lines
+    above = lines[-2].rsplit(" ", 1)
+    if len(above) < 2 or " " not in above[0]:
+        return lines
+    moved_down = f"{above[1]} {lines[-1]}"
+    if ctx.measure(moved_down, ctx.em * factor, bold=bold).width > width:
+        return lines
+    return [*lines[:-2], above[0], moved_down]
 
 
 def finish(ctx: Context, body: Body, *, title: str | None, caption: Sequence[str],

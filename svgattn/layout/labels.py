@@ -86,7 +86,8 @@ def priority(spec: object, data: FigureData, axis: int,
     if m := _TOP.match(text):
         k = _count(m.group(1), "top", where)
         n = len(data.query_tokens if axis == 0 else data.key_tokens)
-        order = np.argsort(-ranking(data.matrix, axis)[:n], kind="stable")[:k]
+        order = np.argsort(-ranking(data.matrix, axis, data.causal, data.sinks)[:n],
+                           kind="stable")[:k]
         return [int(i) for i in order], None
     named: list[int] = []
     for part in (p.strip() for p in text.split(",")):

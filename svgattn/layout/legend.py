@@ -56,7 +56,7 @@ def colour_bar(ctx: Context, scale: ColourScale, x: float, top: float, height: f
     out = Legend()
     em = ctx.em
     muted = str(ctx.value("colors.muted"))
-    heading = ctx.box(title if title is not None else str(ctx.value("legend.title")),
+    heading = ctx.box(title if title is not None else _title(ctx, scale),
                       factor=0.9, shorten_to=0)
     bar_top = top + heading.centred_extent + 0.8 * em
     bar_h = max(height - (bar_top - top), 5 * em)
@@ -85,7 +85,7 @@ def horizontal_bar(ctx: Context, scale: ColourScale, x: float, top: float, width
     out = Legend()
     em = ctx.em
     muted = str(ctx.value("colors.muted"))
-    heading = ctx.box(title if title is not None else str(ctx.value("legend.title")),
+    heading = ctx.box(title if title is not None else _title(ctx, scale),
                       factor=0.9, shorten_to=0)
     bar_h = 0.8 * em
     out.nodes.append(ctx.text(f"{id_}-title", heading, x, top + bar_h / 2, "start",
@@ -136,3 +136,10 @@ def head_key(ctx: Context, heads: Sequence[tuple[str, str]], x: float, top: floa
         else:
             cy += row_h
     return out
+
+
+def _title(ctx: Context, scale: ColourScale) -> str:
+    """The colour bar's title: the theme's, with the unit of relative colours."""
+    base = str(ctx.value("legend.title"))
+    unit = {"uniform": "\u00d7 uniform", "row": "\u00f7 row max"}.get(scale.relative, "")
+    return f"{base} ({unit})" if unit else base

@@ -87,6 +87,9 @@ class PanelSpec:
     cell_h: float | None = None
     rows: Sequence[str] | None = None
     columns: Sequence[str] | None = None
+    # the labels with their positions, drawn instead when only some can be (thinned)
+    rows_at: Sequence[str] | None = None
+    columns_at: Sequence[str] | None = None
     names: tuple[Sequence[str], Sequence[str]] | None = None
     outlines: Sequence[tuple[int, int, Sequence[str]]] = ()
     grid: bool = True
@@ -133,10 +136,12 @@ def _cells(ctx: Context, values: np.ndarray, scale: ColourScale, cell_w: float, 
                   if spec.grid and grid_colour != "none" and grid_width > 0
                   and min(cell_w, cell_h) > 4 * grid_width else None)
     row_names, column_names = spec.names if spec.names else ((), ())
+    masked = scale.masked is not None and len(colours) > len(scale.colours)
     return CellGrid(spec.id, 0.0, 0.0, cell_w, cell_h, tuple(colours), index, values,
                     None if spec.image else grid_style,
                     rows * cols <= TOOLTIP_CELLS and bool(spec.names) and not spec.image,
-                    tuple(row_names), tuple(column_names), raster=spec.image)
+                    tuple(row_names), tuple(column_names), raster=spec.image,
+                    pooling="extreme" if scale.kind == "diverging" else "max", masked=masked)
 
 
 def _outlines(ctx: Context, spec: PanelSpec, cell_w: float, cell_h: float) -> list[Node]:
@@ -162,6 +167,9 @@ def _row_labels(ctx: Context, spec: PanelSpec, rows: int, cell_h: float,
     assert spec.rows is not None
     labels = spec.rows
     shown = thin(rows, cell_h, label_need(ctx, labels), spec.only[0], spec.every[0])
+    if len(shown) < rows and spec.rows_at is not None:  # only some named: say where they are
+        labels = spec.rows_at
+        shown = thin(rows, cell_h, label_need(ctx, labels), spec.only[0], spec.every[0])
     colour = str(ctx.value("colors.text"))
     return len(shown), [ctx.text(f"{spec.id}-row-{i}", ctx.box(labels[i]), -gap,
                                  (i + 0.5) * cell_h, "end", "row-label", colour) for i in shown]
@@ -171,14 +179,11 @@ def _column_labels(ctx: Context, spec: PanelSpec, cols: int, cell_w: float,
                    gap: float) -> tuple[int, list[Node], float]:
     """Column labels above the cells, turned to read upwards when wider than a cell;
     (how many are drawn, the labels, the height they take)."""
-    from .labels import thin
-
     assert spec.columns is not None
-    boxes_all = ctx.boxes(spec.columns)
-    widest = ctx.extents(spec.columns)[0]
-    rotate = widest > cell_w - 0.15 * ctx.em
-    need = label_need(ctx, spec.columns) if rotate else widest + 0.3 * ctx.em
-    shown = thin(cols, cell_w, need, spec.only[1], spec.every[1])
+    labels, rotate, shown = _column_choice(ctx, spec.columns, cols, cell_w, spec)
+    if len(shown) < cols and spec.columns_at is not None:  # thinned: with positions
+        labels, rotate, shown = _column_choice(ctx, spec.columns_at, cols, cell_w, spec)
+    boxes_all = ctx.boxes(labels)
     height = (max((boxes_all[j].width for j in shown), default=0.0) if rotate else
               max((boxes_all[j].height for j in shown), default=0.0)) + gap
     colour = str(ctx.value("colors.text"))
@@ -191,3 +196,14 @@ def _column_labels(ctx: Context, spec: PanelSpec, cols: int, cell_w: float,
             nodes.append(ctx.baseline_text(f"{spec.id}-col-{j}", tb, cx, -gap - tb.descent,
                                            "middle", "col-label", colour))
     return len(shown), nodes, height
+
+
+def _column_choice(ctx: Context, labels: Sequence[str], cols: int, cell_w: float,
+                   spec: PanelSpec) -> tuple[Sequence[str], bool, list[int]]:
+    """(labels, turned upwards?, the columns labelled) for one set of labels."""
+    from .labels import thin
+
+    widest = ctx.extents(labels)[0]
+    rotate = widest > cell_w - 0.15 * ctx.em
+    need = label_need(ctx, labels) if rotate else widest + 0.3 * ctx.em
+    return labels, rotate, thin(cols, cell_w, need, spec.only[1], spec.every[1])

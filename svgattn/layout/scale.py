@@ -1,28 +1,53 @@
 """A figure's colour scale: the theme's colour maps and colours with the figure's colour
-options (``colormap``, ``vmin``, ``vmax``, ``norm``, ``gamma``), made by the analysis
-(:func:`svgattn.analysis.scale.scale_for`)."""
+options (``colormap``, ``scale``, ``vmin``, ``vmax``, ``norm``, ``gamma``), made by the
+analysis (:func:`svgattn.analysis.scale.scale_for`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from ..analysis.scale import ColourScale, Settings, scale_for
+from ..analysis.figure import FigureData
+from ..analysis.scale import ColourScale, Rows, Settings, scale_for
 from .context import Context
 
+LONG_CAUSAL = 128  # causal attention of this many tokens or more: colours relative to uniform
 
-def colour_scale(ctx: Context, values: object, *, signed: bool = False,
-                 sinks: Sequence[int] = (), opts: Mapping[str, Any] | None = None,
-                 binary: bool = True) -> ColourScale:
-    """The colour scale of ``values`` for a view drawn with ``ctx`` and options ``opts``."""
-    o = opts or {}
-    name = o.get("colormap")
+
+def colour_scale(ctx: Context, values: object, data: FigureData, opts: Mapping[str, Any], *,
+                 binary: bool = True, rows: Rows | None = None,
+                 signed: bool | None = None) -> ColourScale:
+    """The colour scale of ``values`` (``data``'s matrix, its heads or its small multiples,
+    whose rows are ``rows``, by default ``data``'s own) for a view drawn with ``ctx``.
+    ``scale = "auto"`` colours long causal attention relative to uniform on a log scale,
+    where a raw weight fades with the number of keys its row sees."""
+    name = opts.get("colormap")
+    v = np.asarray(values)
+    if rows is None and v.ndim >= 2 and v.shape[-2:] == data.matrix.shape:
+        rows = data.rows()
+    relative, norm = choose(data, opts) if rows is not None else (
+        "weight", str(opts.get("norm") or "linear"))
     settings = Settings(colormap=name or ctx.value("colors.colormap"),  # type: ignore[arg-type]
                         diverging=name or ctx.value("colors.diverging"),  # type: ignore[arg-type]
                         high=str(ctx.value("colors.cell_high")),
-                        low=str(ctx.value("colors.cell_low")), vmin=o.get("vmin"),
-                        vmax=o.get("vmax"), norm=str(o.get("norm") or "linear"),
-                        gamma=float(o.get("gamma") or 0.5))
-    return scale_for(np.asarray(values), settings, signed=signed, sinks=sinks, binary=binary)
+                        low=str(ctx.value("colors.cell_low")), vmin=opts.get("vmin"),
+                        vmax=opts.get("vmax"), norm=norm,
+                        gamma=float(opts.get("gamma") or 0.5), relative=relative,
+                        masked=str(ctx.value("colors.masked")))
+    return scale_for(v, settings, signed=data.signed if signed is None else signed,
+                     sinks=rows.sinks if rows is not None else data.sinks, binary=binary,
+                     rows=rows)
+
+
+def choose(data: FigureData, opts: Mapping[str, Any]) -> tuple[str, str]:
+    """(relative, norm) for ``data``: as asked, or by the ``auto`` rule."""
+    asked = opts.get("scale") or "auto"
+    norm = opts.get("norm")
+    if asked == "auto":
+        long = data.causal and not data.signed and data.total[0] >= LONG_CAUSAL
+        asked = "uniform" if long else "weight"
+        if long and norm is None:
+            norm = "log"
+    return str(asked), str(norm or "linear")

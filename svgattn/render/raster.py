@@ -11,9 +11,12 @@ librsvg before 2.58 ignores both, so images of fewer than 2048 cells a side are 
 from __future__ import annotations
 
 import base64
+import math
+from dataclasses import replace
 
 import numpy as np
 
+from ..scene import CellGrid
 from .png import encode
 
 TARGET = 2048  # pixels per side an image is pre-scaled towards
@@ -43,3 +46,35 @@ def indexed_png(index: np.ndarray, palette: tuple[str, ...], scale: int = 1,
 
 def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def to_pixels(grid: CellGrid, pixels_per_point: float) -> CellGrid:
+    """``grid`` with no more cells than device pixels: when a cell is smaller than a
+    pixel, blocks of k x k cells become one, keeping the block's strongest colour (its
+    maximum, or for a diverging map the colour farthest from the middle; masked cells
+    only where the whole block is masked), so a one-cell column, row or diagonal
+    survives any downsampling; the image still fills the same box."""
+    rows, cols = grid.index.shape
+    px = min(grid.cell_w, grid.cell_h) * pixels_per_point
+    if not grid.raster or px >= 1.0:
+        return grid
+    k = math.ceil(1.0 / px)
+    index = np.asarray(grid.index)
+    last = len(grid.colours) - 1
+    # priorities in int16 (a 4096-token index is 32 MB there, not 128 in int64)
+    key = index.astype(np.int16)
+    if grid.pooling == "extreme":  # distance from the middle colour, doubled to stay whole
+        key = np.abs(2 * key - (last - (1 if grid.masked else 0)))
+    if grid.masked:
+        key[index == last] = -1
+    r, c = -(-rows // k), -(-cols // k)
+    padded = np.full((r * k, c * k), -2, dtype=np.int16)
+    padded[:rows, :cols] = key
+    blocks = padded.reshape(r, k, c, k).transpose(0, 2, 1, 3).reshape(r, c, k * k)
+    best = blocks.argmax(axis=2)
+    inner_r, inner_c = np.divmod(best, k)
+    src_r = np.minimum(np.arange(r)[:, None] * k + inner_r, rows - 1)
+    src_c = np.minimum(np.arange(c)[None, :] * k + inner_c, cols - 1)
+    pooled = grid.index[src_r, src_c]
+    return replace(grid, index=pooled, cell_w=grid.cell_w * cols / c,
+                   cell_h=grid.cell_h * rows / r, values=np.zeros((0, 0)))

@@ -48,6 +48,8 @@ KEYS: tuple[Field, ...] = (
           "Matrix cells of a binary matrix that are 1."),
     Field('colors.cell_low', colour(), "#eeeeee",
           "Matrix cells of a binary matrix that are 0."),
+    Field('colors.masked', colour(), "#d4d4d4",
+          "Cells a query cannot see (a causal model's future), distinct from a zero weight."),
     Field('colors.colormap', colormap(), "Blues",
           "Continuous weights: a colour-map name (viridis, cividis, magma, Blues, Greys ...) or a "
         "list of >= 2 colour stops from the lowest to the highest weight."),

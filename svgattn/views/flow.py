@@ -70,7 +70,7 @@ class Flow(View):
         panels = ([h.weights for h in data.heads if h.weights is not None] if per_head
                   else [data.matrix])
         values = panels[0][None] if len(panels) == 1 else np.stack(panels)
-        scale = colour_scale(ctx, values, signed=data.signed, sinks=data.sinks, opts=dict(opts))
+        scale = colour_scale(ctx, values, data, opts)
         palette = ctx.value("colors.heads")
         colours = [h.color or head_colour(palette, i)  # type: ignore[arg-type]
                    for i, h in enumerate(data.heads)]
@@ -91,8 +91,7 @@ class Flow(View):
                            largest=max(MAX_CELL_EM * ctx.em, natural), tiny=tiny,
                            what=f"{len(data.query_labels)} tokens")
         caption = list(data.caption)
-        if scale.note:
-            caption.append(scale.note.capitalize())
+        caption += scale.words()
         caption += [n_[:1].upper() + n_[1:] for n_ in plan.notes]
         return finish(fitted, body, title=data.title, caption=caption, room=width,
                       name="Attention heads and attention matrix",
@@ -183,7 +182,9 @@ class _Flow:
         long = cell * NODE_FRACTION < line
         nq = len(data.query_labels)
         named = sorted({t for h in data.heads for t in h.links}) if long else list(range(nq))
-        node_boxes = {i: ctx.box(data.query_labels[i]) for i in named}
+        # a long sequence names only some tokens: each with its position
+        labels = data.positioned(query=True) if long else data.query_labels
+        node_boxes = {i: ctx.box(labels[i]) for i in named}
         head_line = max((b.centred_extent for b in head_boxes), default=0.0)
         box_h = max(ctx["flow.box_height"], head_line + 0.4 * em)
         node_h = max(ctx["flow.box_height"], line + 0.4 * em)
@@ -224,7 +225,9 @@ class _Flow:
             built.append(matrix_panel(ctx, values, self.scale, cell, PanelSpec(
                 id="matrix" if not self.per_head else f"matrix-{p}",
                 rows=data.query_labels if (cols.show_rows and p == 0) else None,
-                columns=cols.columns, names=(data.query_labels, data.key_labels)
+                columns=cols.columns, rows_at=data.positioned(query=True),
+                columns_at=data.positioned(query=False) if cols.columns else None,
+                names=(data.query_labels, data.key_labels)
                 if sum(v.size for v in self.panels) <= TOOLTIP_CELLS else None,
                 outlines=outlines, image=self.image, indexed=self.indexed[p],
                 only=(None, self.labels[0]), every=(None, self.labels[1]))))

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..analysis.figure import FigureData
 from ..analysis.lines import THUMB_LINES, thumbnail_lines
-from ..analysis.reduce import thumbnails
+from ..analysis.reduce import pooled_spans, thumbnails
 from ..fields import Field, choice, length
 from ..layout.context import Context
 from ..layout.frame import Body, finish, fit
@@ -44,11 +44,6 @@ class Grid(View):
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
                width: float | None) -> Scene:
         stack = data.stack  # [layers, heads, q, k]
-        scale = colour_scale(ctx, stack if not data.signed else data.matrix[None],
-                            signed=data.signed, sinks=data.sinks, opts=dict(opts),
-                            binary=False)
-        # 48 levels (2 % steps) per thumbnail: small multiples stay cheap to draw
-        cells_scale = scale.coarser(48)
         if data.signed:  # a difference is one matrix: the grid shows it once
             stack = data.matrix[None, None]
         lines = opts.get("thumbnail") == "lines"
@@ -57,6 +52,11 @@ class Grid(View):
         block = 1
         if not lines:
             stack, block = thumbnails(stack, THUMB_CELLS)
+        rows = None if block == 1 else data.rows(pooled_spans(data.query_spans, block),
+                                                 pooled_spans(data.key_spans, block))
+        scale = colour_scale(ctx, stack, data, opts, binary=False, rows=rows)
+        # 48 levels (2 % steps) per thumbnail: small multiples stay cheap to draw
+        cells_scale = scale.coarser(48)
         cells = raster(ctx, stack.size, opts.get("cells"))
 
         def arrange(c: Context, side: float) -> Body:
@@ -74,9 +74,15 @@ class Grid(View):
         elif lines and stack.shape[-1] * stack.shape[-2] > THUMB_LINES:
             caption.append(f"Each thumbnail: its {THUMB_LINES} strongest lines"
                            + (" outside the sink columns" if data.sinks else ""))
-        caption.append("One colour scale for every thumbnail" + (
-            f"; {scale.note}" if scale.note else "") if not lines else
-            "Line colour and opacity from the weight, one scale for every thumbnail")
+        if lines:
+            caption.append("Line colour and opacity from the weight, one scale for every "
+                           "thumbnail")
+        else:
+            words = scale.words()
+            first = words[0][:1].lower() + words[0][1:] if scale.note else ""
+            caption.append("One colour scale for every thumbnail" + (f"; {first}" if first
+                                                                      else ""))
+            caption += words[1:] if scale.note else words
         return finish(fitted, body, title=data.title, caption=[c for c in caption if c],
                       room=width, name="Attention model view",
                       show_title=opts.get("show_title"))

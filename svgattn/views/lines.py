@@ -19,9 +19,9 @@ import numpy as np
 from ..analysis.figure import FigureData
 from ..analysis.lines import DEFAULT_TOP, LONG_ROWS, LineSelection, select_lines
 from ..colours import head_colour
-from ..fields import Field, choice, length, number
+from ..fields import Field, boolean, choice, length, number
 from ..layout.context import Context
-from ..layout.frame import Body, finish, fit
+from ..layout.frame import Body, finish, fit, wrap
 from ..layout.legend import head_key
 from ..options import FOCUS
 from ..scene import Box, Group, Node, Path, Rect, Scene, Style
@@ -32,13 +32,13 @@ from .registry import register
 @register
 class Lines(View):
     name = "lines"
-    summary = ("BertViz's head view: query and key columns joined by one line per pair, "
-               "opacity from the weight, one colour per head")
+    summary = ("BertViz's head view: token columns joined by one line per pair, opacity from "
+               "the weight, one panel (and colour) per head")
     signed = False
     options = (
         FOCUS,
         Field("threshold", number(0, 1), 0.05, "Lines view: drop lines fainter than this share "
-              "of the strongest line (0 keeps every line).", group="lines view",
+              "of the head's strongest line (0 keeps every line).", group="lines view",
               metavar="SHARE"),
         Field("encode", choice("opacity", "width"), "opacity", "Lines view: show a weight as "
               "the line's opacity or its width.", group="lines view"),
@@ -46,16 +46,19 @@ class Lines(View):
               f"strongest lines and list only the tokens they join, with their positions "
               f"(default: {DEFAULT_TOP} above {LONG_ROWS} tokens, every line otherwise).",
               group="lines view", metavar="K"),
+        Field("overlay", boolean(), False, "Lines view: draw every head's lines over one pair "
+              "of token columns instead of one panel per head (colours then mix where lines "
+              "cross).", group="lines view"),
     )
     theme_keys = (
         Field("lines.gap", length(10, 2000), "9em",
-              "Lines view: room between the two token columns."),
+              "Lines view: room between two token columns."),
         Field("lines.row_pitch", length(4, 200), "1.6em",
               "Lines view: distance between token rows."),
         Field("lines.width", length(0.1, 20), 1.6,
               "Lines view: stroke width of a line at full weight."),
-        Field("lines.opacity", number(0.05, 1), 0.9,
-              "Lines view: opacity of a line at full weight."),
+        Field("lines.opacity", number(0.05, 1), 1.0,
+              "Lines view: opacity of a head's strongest line (its colour at full strength)."),
     )
 
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
@@ -76,7 +79,9 @@ class Lines(View):
         chosen = select_lines(stack, data.sinks, focus=row,
                               threshold=0.05 if threshold is None else float(threshold),
                               vmax=opts.get("vmax"), top=opts.get("top"))
-        plan = _Plan(data, stack, names, colours, row, opts.get("encode") or "opacity", chosen)
+        panels = len(names) > 1 and not opts.get("overlay") and not data.cross
+        plan = _Plan(data, stack, names, colours, row, opts.get("encode") or "opacity", chosen,
+                     panels)
         body, fitted = fit(plan.arrange, ctx, width, ctx["lines.gap"], smallest=3 * ctx.em,
                            largest=4 * ctx["lines.gap"], what="tokens")
         return finish(fitted, body, title=data.title, caption=plan.caption(), room=width,
@@ -85,7 +90,12 @@ class Lines(View):
 
 @dataclass(frozen=True)
 class _Plan:
-    """What the head view draws, decided once; :meth:`arrange` places it for a gap."""
+    """What the head view draws, decided once; :meth:`arrange` places it for a gap.
+
+    One panel per head (``panels``): token columns and the lines between them, each
+    panel's lines going from the column on its left (the queries) to the one on its right
+    (the keys); the columns between panels serve both. Otherwise the heads overlay one
+    pair of columns. A head's strongest line is its colour at full strength."""
 
     data: FigureData
     stack: np.ndarray
@@ -94,77 +104,115 @@ class _Plan:
     focus: int | None
     encode: str
     chosen: LineSelection
+    panels: bool
 
     def caption(self) -> list[str]:
         c, data = self.chosen, self.data
         caption = list(data.notes)
-        rule = (f"lines below {c.threshold:.0%} of the strongest ({c.vmax:.3g}) are not drawn"
-                if c.threshold > 0 else "every line drawn")
-        caption.append(f"Lines: {self.encode} from the weight (full at {c.vmax:.3g}); {rule}"
+        full = ("the head's strongest weight" if len(set(c.full)) > 1 or len(c.full) > 1
+                else f"{c.full[0]:.3g}")
+        rule = (f"lines below {c.threshold:.0%} of it are not drawn" if c.threshold > 0
+                else "every line drawn")
+        caption.append(f"Lines: {self.encode} from the weight, full at {full}; {rule}"
                        + (f"; only the attention of {data.query_labels[self.focus]!r}"
                           if self.focus is not None else ""))
+        if data.sinks:
+            sinks = ", ".join(data.key_labels[j] for j in data.sinks[:3])
+            caption.append(f"Lines to the sink column(s) ({sinks}) are not drawn")
         if c.long:
-            caption.append(f"The {c.top} strongest lines of each head (sink columns aside); "
-                           f"only the {len(c.queries)} query and {len(c.keys)} key tokens "
-                           f"they join are listed, with their positions (of "
-                           f"{self.stack.shape[1]} and {self.stack.shape[2]})")
+            caption.append(f"The {c.top} strongest lines of each head; only the tokens they "
+                           f"join are listed, with their positions (of {self.stack.shape[1]})")
         return caption
+
+    @property
+    def _tokens(self) -> tuple[list[int], list[int]]:
+        """The query rows and key columns listed (panels share one list of tokens)."""
+        c = self.chosen
+        if self.panels:
+            both = sorted(set(c.queries) | set(c.keys))
+            return both, both
+        return list(c.queries), list(c.keys)
 
     def arrange(self, ctx: Context, gap: float) -> Body:
         em = ctx.em
-        data, focus, c = self.data, self.focus, self.chosen
+        data, focus = self.data, self.focus
+        queries, keys = self._tokens
         pitch = ctx["lines.row_pitch"]
-        text = str(ctx.value("colors.text"))
         muted = str(ctx.value("colors.muted"))
-        q_boxes = {i: ctx.box(data.query_labels[i], bold=i == focus) for i in c.queries}
-        k_boxes = {j: ctx.box(data.key_labels[j]) for j in c.keys}
-        # long sequences: positions (in the whole input) in a muted column outside the tokens
-        q_pos = {i: ctx.box(str(data.query_spans[i][0]), factor=0.85)
-                 for i in c.queries} if c.long else {}
-        k_pos = {j: ctx.box(str(data.key_spans[j][0]), factor=0.85)
-                 for j in c.keys} if c.long else {}
-        pos_gap = 0.5 * em if c.long else 0.0
-        pos_w = max((b.width for b in q_pos.values()), default=0.0) + pos_gap
-        left_w = pos_w + max((b.width for b in q_boxes.values()), default=0.0)
+        columns = len(self.names) + 1 if self.panels else 2
+        q_w = max((ctx.box(self._label(i, True), bold=i == focus).width for i in queries),
+                  default=0.0)
+        k_w = max((ctx.box(self._label(j, False)).width for j in keys), default=0.0)
+        column_w = max(q_w, k_w) if self.panels else 0.0
         pad = 0.5 * em
-        x_left = left_w + pad  # lines start here
-        x_right = x_left + gap  # and end here
-        q_y = {i: (r + 0.5) * pitch for r, i in enumerate(c.queries)}
-        k_y = {j: (r + 0.5) * pitch for r, j in enumerate(c.keys)}
-        items: list[Node] = []
-        for i in c.queries:
-            label_colour = text if focus is None or i == focus else muted
-            parts: list[Node] = [ctx.text(f"query-{i}", q_boxes[i], left_w, q_y[i], "end",
-                                          "query-label", label_colour, bold=i == focus,
-                                          owner="focus" if i == focus else None)]
-            if c.long:
-                parts.append(ctx.text(f"query-pos-{i}", q_pos[i], pos_w - pos_gap, q_y[i],
-                                      "end", "position", muted))
-            parts += self._lines(ctx, i, x_left, x_right, q_y[i], k_y)
-            items.append(Group(f"query-group-{i}", tuple(parts), hover="item"))
-        keys_w = max((b.width for b in k_boxes.values()), default=0.0)
-        key_nodes: list[Node] = [ctx.text(f"key-{j}", k_boxes[j], x_right + pad, k_y[j],
-                                          "start", "key-label", text) for j in c.keys]
-        key_nodes += [ctx.text(f"key-pos-{j}", k_pos[j], x_right + pad + keys_w + pos_gap,
-                               k_y[j], "start", "position", muted) for j in c.keys if c.long]
-        nodes: list[Node] = [Group("queries", tuple(items), "queries", hover="scope"),
-                             Group("keys", tuple(key_nodes), "keys")]
-        bottom = max(len(c.queries), len(c.keys), 1) * pitch
-        right = x_right + pad + keys_w + (pos_gap + max((b.width for b in k_pos.values()),
-                                                        default=0.0) if c.long else 0.0)
-        if focus is not None:  # a quiet box behind the focus token
-            fb = q_boxes[focus]
-            top = q_y[focus] - 0.42 * pitch
-            nodes.insert(0, Rect("focus", Box(left_w - fb.width - 0.25 * em, top,
-                                              fb.width + 0.5 * em, 0.84 * pitch),
-                                 Style(fill=str(ctx.value("colors.cell_low"))), "focus",
-                                 0.2 * em))
-        if self.names != ["matrix"] and ctx.value("legend.show"):
+        titles: list[list[str]] = []
+        title_h = 0.0
+        if self.panels:  # a panel's title wraps within it (at least its longest word)
+            gap = max(gap, *(ctx.box(w, factor=0.9, bold=True).width + 0.5 * em
+                             for n in self.names for w in n.split(" ")))
+            titles = [wrap(ctx, n, gap, 0.9, bold=True) for n in self.names]
+            line_h = ctx.box("Hg", factor=0.9, bold=True).height
+            title_h = max(len(t) for t in titles) * line_h + 0.5 * em
+        q_y = {i: title_h + (r + 0.5) * pitch for r, i in enumerate(queries)}
+        k_y = {j: title_h + (r + 0.5) * pitch for r, j in enumerate(keys)}
+        nodes: list[Node] = []
+        x = 0.0
+        for col in range(columns):
+            is_first, is_last = col == 0, col == columns - 1
+            width_ = (q_w if is_first else k_w) if not self.panels else column_w
+            rows = queries if is_first else keys
+            ys = q_y if is_first else k_y
+            anchor = "end" if is_first else "start"
+            x_text = x + width_ if is_first else x
+            for i in rows:
+                bold = is_first and i == focus
+                colour = str(ctx.value("colors.text")) if focus is None or i == focus \
+                    or not is_first else muted
+                nodes.append(ctx.text(f"token-{col}-{i}", ctx.box(self._label(i, is_first),
+                                                                   bold=bold),
+                                      x_text, ys[i], anchor, "query-label" if is_first else
+                                      "key-label", colour, bold=bold,
+                                      owner="focus" if bold else None))
+            if is_first and focus is not None:  # a quiet box behind the focus token
+                fb = ctx.box(self._label(focus, True), bold=True)
+                nodes.insert(0, Rect("focus", Box(x_text - fb.width - 0.25 * em,
+                                                  q_y[focus] - 0.42 * pitch, fb.width + 0.5 * em,
+                                                  0.84 * pitch),
+                                     Style(fill=str(ctx.value("colors.cell_low"))), "focus",
+                                     0.2 * em))
+            if is_last:
+                break
+            left, right = x + width_ + pad, x + width_ + pad + gap
+            heads = [col] if self.panels else list(range(len(self.names)))
+            nodes.append(self._panel(ctx, heads, left, right, q_y if is_first else k_y, k_y,
+                                     f"panel-{col}"))
+            if self.panels:
+                nodes += self._title(ctx, col, titles[col], (left + right) / 2, title_h)
+            x = right + pad
+        bottom = title_h + max(len(queries), len(keys), 1) * pitch
+        if not self.panels and self.names != ["matrix"] and ctx.value("legend.show"):
             key = head_key(ctx, list(zip(self.names, self.colours, strict=True)), 0.0,
-                           bottom + 0.6 * em, width=right)
+                           bottom + 0.6 * em, width=x + k_w)
             nodes.append(Group("legend", tuple(key.nodes), "legend"))
         return Body(nodes, [], f"Head view: {len(self.names)} head(s) over "
                     f"{len(data.query_labels)} query and {len(data.key_labels)} key tokens.")
+
+    def _title(self, ctx: Context, col: int, lines: list[str], centre: float,
+               height: float) -> list[Node]:
+        """A panel's title, in its head's colour, its lines above the tokens."""
+        line_h = ctx.box("Hg", factor=0.9, bold=True).height
+        top = height - 0.5 * ctx.em - len(lines) * line_h
+        return [ctx.text(f"panel-title-{col}" + (f"-{k}" if k else ""),
+                         ctx.box(line, factor=0.9, bold=True), centre,
+                         top + (k + 0.5) * line_h, "middle", "panel-title", self.colours[col],
+                         bold=True) for k, line in enumerate(lines)]
+
+    def _label(self, i: int, query: bool) -> str:
+        labels = self.data.query_labels if query or self.panels else self.data.key_labels
+        if not self.chosen.long:
+            return labels[i]
+        spans = self.data.query_spans if query or self.panels else self.data.key_spans
+        return f"{labels[i]} \u00b7{spans[i][0]}"
 
     @cached_property
     def _by_query(self) -> dict[int, list[tuple[int, int]]]:
@@ -175,22 +223,26 @@ class _Plan:
                 out.setdefault(q, []).append((h, j))
         return {q: sorted(pairs) for q, pairs in out.items()}
 
-    def _lines(self, ctx: Context, i: int, x_left: float, x_right: float, y0: float,
-               k_y: dict[int, float]) -> list[Node]:
-        """Query ``i``'s lines, each head's in its colour, opacity or width from the weight."""
+    def _panel(self, ctx: Context, heads: list[int], x_left: float, x_right: float,
+               q_y: dict[int, float], k_y: dict[int, float], id_: str) -> Node:
+        """The lines of ``heads`` between two columns, a hover group per query: hovering
+        one dims the others (their own opacity scaled down, never raised)."""
         line_w = ctx["lines.width"]
         full = float(ctx.value("lines.opacity"))  # type: ignore[arg-type]
-        n_heads = self.stack.shape[0]
-        out: list[Node] = []
-        for h, j in self._by_query.get(i, ()):
-            t = min(1.0, float(self.stack[h, i, j]) / self.chosen.vmax)
-            # overlaid heads share the ink (BertViz divides by the number of heads;
-            # the square root keeps single heads of a crowded figure visible)
-            style = (Style(stroke=self.colours[h], stroke_width=line_w,
-                           opacity=round(full * t / max(1, n_heads) ** 0.5, 3))
-                     if self.encode == "opacity" else
-                     Style(stroke=self.colours[h], stroke_width=round(line_w * 2.5 * t, 2),
-                           opacity=round(full / max(1, n_heads) ** 0.5, 3)))
-            out.append(Path(f"line-{h}-{i}-{j}", (("M", (x_left, y0)), ("L", (x_right, k_y[j]))),
-                            style, "target"))
-        return out
+        items: list[Node] = []
+        for i in sorted(q_y):
+            parts: list[Node] = []
+            for h, j in self._by_query.get(i, ()):
+                if h not in heads:
+                    continue
+                t = min(1.0, float(self.stack[h, i, j]) / self.chosen.full[h])
+                style = (Style(stroke=self.colours[h], stroke_width=line_w,
+                               opacity=round(full * t, 3)) if self.encode == "opacity" else
+                         Style(stroke=self.colours[h], stroke_width=round(line_w * 2.5 * t, 2),
+                               opacity=full))
+                parts.append(Path(f"line-{h}-{i}-{j}", (("M", (x_left, q_y[i])),
+                                                        ("L", (x_right, k_y[j]))),
+                                  style, "target"))
+            if parts:
+                items.append(Group(f"{id_}-query-{i}", tuple(parts), hover="item"))
+        return Group(id_, tuple(items), "lines", hover="scope")

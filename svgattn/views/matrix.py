@@ -31,8 +31,7 @@ class Matrix(View):
 
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
                width: float | None) -> Scene:
-        scale = colour_scale(ctx, data.matrix, signed=data.signed, sinks=data.sinks,
-                            opts=dict(opts))
+        scale = colour_scale(ctx, data.matrix, data, opts)
         rows, cols = data.matrix.shape
         image = raster(ctx, rows * cols, opts.get("cells"))
         indexed = scale.index(data.matrix)  # once, whatever the number of layouts tried
@@ -40,6 +39,7 @@ class Matrix(View):
         only_rows, every_rows = priority(spec, data, 0, "matrix view")
         only_cols, every_cols = priority(spec, data, 1, "matrix view")
         notes: list[str] = []
+        positioned = (data.positioned(query=True), data.positioned(query=False))
 
         def arrange(c: Context, cell: float) -> Body:
             show_rows = bool(c.value("matrix.row_labels"))
@@ -47,6 +47,7 @@ class Matrix(View):
             panel = matrix_panel(c, data.matrix, scale, cell, PanelSpec(
                 rows=data.query_labels if show_rows else None,
                 columns=data.key_labels if show_cols else None,
+                rows_at=positioned[0], columns_at=positioned[1],
                 names=(data.query_labels, data.key_labels),
                 outlines=[(g.start, g.stop, ()) for g in data.groups], image=image,
                 only=(only_rows, only_cols), every=(every_rows, every_cols), indexed=indexed))
@@ -67,7 +68,7 @@ class Matrix(View):
         body, fitted = fit(arrange, ctx, width, natural, smallest=smallest,
                            largest=max(MAX_CELL_EM * ctx.em, natural), tiny=tiny, span=cols,
                            what=f"{n} tokens")
-        caption = list(data.caption) + ([scale.note.capitalize()] if scale.note else [])
+        caption = list(data.caption) + scale.words()
         caption += [n_.capitalize() for n_ in notes]
         return finish(fitted, body, title=data.title, caption=caption, room=width,
                       name="Attention matrix", show_title=opts.get("show_title"))

@@ -24,6 +24,7 @@ from .base import View
 from .registry import register
 
 AUTO_WIDTH_EM = 42.0  # the width of running text when the figure width is auto
+PAGE = 8.5 * 72  # points: running text taller than this shows a stretch that fits a page
 
 
 @register
@@ -45,43 +46,114 @@ class Text(View):
                width: float | None) -> Scene:
         focus = opts.get("focus")
         if focus is None:
-            values = received(data.matrix)
-            what = "attention each token receives, averaged over every query"
+            values = received(data.matrix, data.causal)
+            what = ("attention each token receives relative to uniform attention over the "
+                    "keys each query can see (causal; white: no more than uniform)"
+                    if data.causal else
+                    "attention each token receives, averaged over every query")
             row = None
         else:
             row = data.index(focus, "focus", "text view")
             values = data.matrix[row]
             what = f"attention from {data.query_labels[row]!r} to each token"
-        scale = colour_scale(ctx, values[None], sinks=data.sinks, opts=dict(opts), binary=False)
         room = width if width is not None else AUTO_WIDTH_EM * ctx.em + 2 * ctx["figure.margin"]
         inner = room - 2 * ctx["figure.margin"]
-        body = _arrange(data, ctx, inner, values, scale, row)
-        caption = [*data.caption, f"Shading: {what}" + (f"; {scale.note}" if scale.note else "")]
+        shown, why = _window(data, ctx, inner, values, row)
+        lift = focus is None and data.causal  # 1: as much as uniform attention gives
+        shading = {**opts, "vmin": 1.0} if lift and opts.get("vmin") is None else opts
+        scale = colour_scale(ctx, values[shown[0]:shown[1]][None], data, shading,
+                             binary=False)
+        body = _arrange(data, ctx, inner, values, scale, row, shown,
+                        f"{ctx.value('legend.title')} (\u00d7 uniform)" if lift else None)
+        words = scale.words()[1 if scale.note else 0:]  # the note joins the shading line
+        caption = [*data.notes, f"Shading: {what}, {_source(data)}"
+                   + (f"; {scale.note}" if scale.note else ""), *words]
+        if why:
+            caption.append(why)
         return finish(ctx, body, title=data.title, caption=caption, room=room,
                       name="Attention over the text", show_title=opts.get("show_title"))
 
 
-def _arrange(data: FigureData, ctx: Context, inner: float, values: np.ndarray, scale: Any,
-             focus: int | None) -> Body:
-    em = ctx.em
-    line_h = ctx["text.line_height"]
+def _source(data: FigureData) -> str:
+    """Where the shaded weights come from (the provenance, without a matrix's words)."""
+    text = data.matrix_caption.removeprefix("Matrix: ")
+    return text[:1].lower() + text[1:] if text else "as given"
+
+
+def _lines(data: FigureData, ctx: Context, inner: float, start: int, stop: int) -> list[int]:
+    """The line each token of ``start..stop-1`` falls on when the text wraps at ``inner``."""
     pad = ctx["text.padding"]
     space = ctx.measure(" ").width
     spaced = data.key_spaced or (True,) * len(data.key_labels)
-    colours, index = scale.index(values)
-    nodes: list[Node] = []
-    x, y = 0.0, 0.0
-    focus_key = None
-    if focus is not None and data.query_tokens == data.key_tokens:
-        focus_key = focus
-    for j, label in enumerate(data.key_labels):
-        box = ctx.box(label)
-        step = (space if spaced[j] and x > 0 else 0.0)
+    boxes = ctx.boxes(data.key_labels[start:stop])
+    out, x, line = [], 0.0, 0
+    for j, box in zip(range(start, stop), boxes, strict=True):
+        step = space if spaced[j] and x > 0 else 0.0
         if x > 0 and x + step + box.width + 2 * pad > inner:
-            x, y, step = 0.0, y + line_h, 0.0
-        x += step
-        fill = colours[int(index[j])]
-        centre = y + line_h / 2
+            x, line, step = 0.0, line + 1, 0.0
+        x += step + box.width + 2 * pad
+        out.append(line)
+    return out
+
+
+def _window(data: FigureData, ctx: Context, inner: float, values: np.ndarray,
+            focus: int | None) -> tuple[tuple[int, int], str]:
+    """The tokens shown: all when they fit one page (at most :data:`PAGE_LINES` of
+    ``text.line_height``... in :data:`PAGE` points); else a stretch that fits, ending just
+    after ``focus`` (causal: it attends backwards) or centred on it, or without a focus
+    the stretch that receives the most attention; and the caption's words for the cut."""
+    n = len(data.key_labels)
+    most = max(1, int(PAGE // ctx["text.line_height"]))
+    lines = _lines(data, ctx, inner, 0, n)
+    if lines[-1] < most:
+        return (0, n), ""
+    count = next(j for j, line in enumerate(lines) if line >= most)
+    for _ in range(20):  # a stretch of the same size elsewhere may wrap differently
+        start = _start(data, values, focus, count)
+        if _lines(data, ctx, inner, start, start + count)[-1] < most:
+            break
+        count = max(1, int(count * 0.95))
+    why = ("ending just after the focus token" if focus is not None and data.causal else
+           "around the focus token" if focus is not None else
+           "the stretch that receives the most attention")
+    return (start, start + count), (f"Tokens {data.key_spans[start][0]}\u2013"
+                                    f"{data.key_spans[start + count - 1][1] - 1} of "
+                                    f"{data.total[1] or n}, {why}: the whole text is taller "
+                                    "than a page")
+
+
+def _start(data: FigureData, values: np.ndarray, focus: int | None, count: int) -> int:
+    n = len(values)
+    if focus is not None:
+        key = focus if data.query_tokens == data.key_tokens else 0
+        start = key - count + max(1, count // 10) if data.causal else key - count // 2
+    else:
+        sums = np.convolve(np.nan_to_num(values), np.ones(count), mode="valid")
+        start = int(np.argmax(sums))
+    return max(0, min(start, n - count))
+
+
+def _arrange(data: FigureData, ctx: Context, inner: float, values: np.ndarray, scale: Any,
+             focus: int | None, shown: tuple[int, int], title: str | None) -> Body:
+    em = ctx.em
+    line_h = ctx["text.line_height"]
+    pad = ctx["text.padding"]
+    start, stop = shown
+    colours, index = scale.index(values[start:stop])
+    lines = _lines(data, ctx, inner, start, stop)
+    space = ctx.measure(" ").width
+    spaced = data.key_spaced or (True,) * len(data.key_labels)
+    nodes: list[Node] = []
+    x, line = 0.0, 0
+    focus_key = focus if focus is not None and data.query_tokens == data.key_tokens else None
+    for k, j in enumerate(range(start, stop)):
+        label, box = data.key_labels[j], ctx.box(data.key_labels[j])
+        if lines[k] != line:
+            x, line = 0.0, lines[k]
+        elif spaced[j] and x > 0:
+            x += space
+        fill = colours[int(index[k])]
+        centre = line * line_h + line_h / 2
         rect = Box(x, centre - (box.centred_extent / 2 + pad), box.width + 2 * pad,
                    box.centred_extent + 2 * pad)
         is_focus = j == focus_key
@@ -93,11 +165,11 @@ def _arrange(data: FigureData, ctx: Context, inner: float, values: np.ndarray, s
             ctx.text(f"token-label-{j}", box, x + pad, centre, "start", "token-label",
                      contrast_text(fill), owner=f"token-box-{j}")), "token"))
         x += box.width + 2 * pad
-    bottom = y + line_h
+    bottom = (line + 1) * line_h
     gradients = []
     if ctx.value("legend.show"):
-        bar = horizontal_bar(ctx, scale, 0.0, bottom + 0.6 * em, min(inner, 24 * em))
+        bar = horizontal_bar(ctx, scale, 0.0, bottom + 0.6 * em, min(inner, 24 * em), title)
         nodes.append(Group("legend", tuple(bar.nodes), "legend"))
         gradients = bar.gradients
-    return Body(nodes, gradients, f"Running text of {len(data.key_labels)} tokens shaded by "
+    return Body(nodes, gradients, f"Running text of {stop - start} tokens shaded by "
                 "attention.")
