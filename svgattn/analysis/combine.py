@@ -11,21 +11,28 @@ METHODS = ("mean", "max", "sum", "rollout")
 
 def combine(weights: np.ndarray, method: str = "mean",
             heads: list[int] | None = None) -> np.ndarray:
-    """Combine ``[n, query, key]`` (or the ``heads`` among them) into a float64
-    ``[query, key]``: ``mean`` keeps rows stochastic, ``max`` shows the strongest head per
-    cell, ``sum`` adds heads up. Heads are added one by one into the result: no copy of
-    the selection is made."""
+    """Combine ``[n, query, key]`` (or the ``heads`` among them) into one ``[query, key]``:
+    ``mean`` keeps rows stochastic, ``max`` shows the strongest head per cell, ``sum``
+    adds heads up. Added in float64 a block of rows at a time and kept in the input's
+    precision (float32 heads give a float32 matrix: a 4096-token one is 64 MB, and no
+    full-size float64 temporary is made)."""
     if method not in ("mean", "max", "sum"):
         raise SpecError(f"combine: {quote(method)} is not one of {', '.join(METHODS)}")
     chosen = list(range(weights.shape[0])) if heads is None else list(heads)
-    out = np.array(weights[chosen[0]], dtype=np.float64)
-    for h in chosen[1:]:
-        if method == "max":
-            np.maximum(out, weights[h], out=out)
-        else:
-            out += weights[h]
-    if method == "mean" and len(chosen) > 1:
-        out /= len(chosen)
+    dtype = np.float32 if weights.dtype == np.float32 else np.float64
+    q, k = weights.shape[-2:]
+    out = np.empty((q, k), dtype=dtype)
+    step = max(1, (1 << 20) // max(1, k))
+    for start in range(0, q, step):
+        block = np.array(weights[chosen[0], start:start + step], dtype=np.float64)
+        for h in chosen[1:]:
+            if method == "max":
+                np.maximum(block, weights[h, start:start + step], out=block)
+            else:
+                block += weights[h, start:start + step]
+        if method == "mean" and len(chosen) > 1:
+            block /= len(chosen)
+        out[start:start + step] = block
     return out
 
 

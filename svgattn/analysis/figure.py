@@ -54,7 +54,7 @@ class FigureData:
     key_labels: tuple[str, ...]
     matrix: np.ndarray
     heads: tuple[HeadData, ...]
-    stack_of: Callable[[], np.ndarray]  # the small multiples, made when a view asks
+    stack_of: Callable[[int, int], np.ndarray]  # one small multiple (layer, head), on demand
     stack_layers: tuple[str, ...]
     stack_heads: tuple[str, ...]
     title: str | None = None
@@ -71,8 +71,21 @@ class FigureData:
 
     @property
     def stack(self) -> np.ndarray:
-        """``[layers, heads, query, key]`` of the selected layers and heads."""
-        return self.stack_of()
+        """``[layers, heads, query, key]`` of the selected layers and heads (a copy: for
+        long sequences, :meth:`thumbnails` pools one at a time)."""
+        return np.stack([np.stack([self.stack_of(r, c) for c in range(len(self.stack_heads))])
+                         for r in range(len(self.stack_layers))])
+
+    def thumbnails(self, cells: int) -> tuple[np.ndarray, int]:
+        """The small multiples with at most ``cells`` cells a side, longer sequences
+        max-pooled over blocks (a thin diagonal or a sink column stays visible where
+        sampling would drop it), one at a time: (stack, block size)."""
+        from .reduce import thumbnails
+
+        pooled = [[thumbnails(self.stack_of(r, c), cells) for c in range(len(self.stack_heads))]
+                  for r in range(len(self.stack_layers))]
+        block = pooled[0][0][1]
+        return np.stack([np.stack([p for p, _ in row]) for row in pooled]), block
 
     @property
     def cross(self) -> bool:
@@ -154,10 +167,11 @@ class FigureData:
 
 
 def frozen(array: np.ndarray, *, owned: bool = False) -> np.ndarray:
-    """A read-only float64 array. The caller's arrays are copied (freezing them would
-    change the caller's object); one computed here (``owned``) is not: a 4096-token
-    matrix is 128 MB."""
-    out = np.ascontiguousarray(array, dtype=np.float64)
+    """A read-only float array (float32 stays float32, anything else becomes float64).
+    The caller's arrays are copied (freezing them would change the caller's object); one
+    computed here (``owned``) is not: a 4096-token matrix is 64 MB in float32."""
+    dtype = np.float32 if np.asarray(array).dtype == np.float32 else np.float64
+    out = np.ascontiguousarray(array, dtype=dtype)
     if not owned and (out is array or (out.base is not None and not out.flags.writeable)):
         out = out.copy()
     out.setflags(write=False)

@@ -41,7 +41,7 @@ def from_explicit(given: Explicit, *, title: str | None = None, caption: str | N
     return FigureData(
         query_tokens=tuple(q), key_tokens=tuple(k),
         query_labels=tuple(visible(t) for t in q), key_labels=tuple(visible(t) for t in k),
-        matrix=frozen(given.matrix), heads=tuple(head_data), stack_of=lambda: stack,
+        matrix=frozen(given.matrix), heads=tuple(head_data), stack_of=lambda r, c: stack[r, c],
         stack_layers=("",),
         stack_heads=tuple(h.name for h in head_data if h.weights is not None) or ("",),
         title=None if not title else xml_safe(title), groups=found,

@@ -31,53 +31,72 @@ class LineSelection:
     long: bool
 
 
-def select_lines(stack: np.ndarray, sinks: Sequence[int], *, focus: int | None = None,
-                 threshold: float = 0.05, vmax: float | None = None,
-                 top: int | None = None) -> LineSelection:
-    """The lines of ``stack`` (``[heads, query, key]``): per head, weights of at least
-    ``threshold`` times its strongest (only row ``focus`` if given), never to a sink
-    column; above :data:`LONG_ROWS` tokens, or with ``top``, each head's ``top``
-    strongest (default :data:`DEFAULT_TOP`), and only the tokens they join."""
-    keep = [c for c in range(stack.shape[-1]) if c not in set(sinks)] or \
-        list(range(stack.shape[-1]))
-    shown = stack if focus is None else stack[:, [focus]]
-    full = tuple(float(vmax or (float(head[..., keep].max()) if head.size else 0.0) or 1.0)
-                 for head in shown)
-    long = max(stack.shape[1:]) > LONG_ROWS or top is not None
+def select_lines(stack: Sequence[np.ndarray], sinks: Sequence[int], *,
+                 focus: int | None = None, threshold: float = 0.05,
+                 vmax: float | None = None, top: int | None = None) -> LineSelection:
+    """The lines of ``stack`` (one ``[query, key]`` matrix per head): per head, weights of
+    at least ``threshold`` times its strongest (only row ``focus`` if given), never to a
+    sink column; above :data:`LONG_ROWS` tokens, or with ``top``, each head's ``top``
+    strongest (default :data:`DEFAULT_TOP`), and only the tokens they join. Read a block
+    of rows at a time: a 4096-token head is never copied."""
+    q, k = stack[0].shape
+    sink = np.zeros(k, dtype=bool)
+    sink[[c for c in sinks if c < k]] = True
+    if sink.all():
+        sink[:] = False
+    full = tuple(float(vmax or _strongest(head, focus, sink) or 1.0) for head in stack)
+    long = max(q, k) > LONG_ROWS or top is not None
     count = (top or DEFAULT_TOP) if long else None
-    lines = tuple(tuple(_pairs(weights, focus, threshold * f, keep, count))
-                  for weights, f in zip(stack, full, strict=True))
+    lines = tuple(tuple(_pairs(head, focus, threshold * f, sink, count))
+                  for head, f in zip(stack, full, strict=True))
     if long:
         queries = sorted({i for head in lines for i, _ in head})
         keys = sorted({j for head in lines for _, j in head})
         if focus is not None and focus not in queries:
             queries = sorted([*queries, focus])
     else:
-        queries, keys = list(range(stack.shape[1])), list(range(stack.shape[2]))
+        queries, keys = list(range(q)), list(range(k))
     return LineSelection(lines, tuple(queries), tuple(keys), full, threshold, count, long)
 
 
-def _pairs(weights: np.ndarray, focus: int | None, floor: float, keep: list[int],
+def _blocks(weights: np.ndarray, focus: int | None) -> list[tuple[int, np.ndarray]]:
+    """(first row, rows) of ``weights``, 256 rows at a time (only ``focus`` if given)."""
+    if focus is not None:
+        return [(focus, weights[focus:focus + 1])]
+    return [(s, weights[s:s + 256]) for s in range(0, weights.shape[0], 256)]
+
+
+def _strongest(weights: np.ndarray, focus: int | None, sink: np.ndarray) -> float:
+    best = 0.0
+    for _, block in _blocks(weights, focus):
+        if block.size and (~sink).any():
+            best = max(best, float(block[:, ~sink].max()))
+    return best
+
+
+def _pairs(weights: np.ndarray, focus: int | None, floor: float, sink: np.ndarray,
            strongest: int | None) -> list[Pair]:
-    """One head's lines: every weight at least ``floor`` (and 1e-12), only row ``focus``
-    if given; with ``strongest``, the K strongest outside the columns ``keep`` leaves
-    out, strongest first."""
+    """One head's lines: every weight at least ``floor`` (and 1e-12) outside sink columns,
+    only row ``focus`` if given; with ``strongest``, the K strongest, strongest first."""
     floor = max(floor, 1e-12)
-    view = weights if focus is None else weights[[focus]]
-    if strongest is None:
-        masked = np.where(view[:, keep] >= floor, 1, 0)
-        i, j = np.nonzero(masked)
-        j = np.asarray(keep)[j] if len(j) else j
-    else:
-        masked = np.where(view[:, keep] >= floor, view[:, keep], -1.0)
-        flat = masked.ravel()
-        k = min(strongest, int(np.count_nonzero(flat >= 0)))
-        best = np.argpartition(-flat, k - 1)[:k] if k else np.zeros(0, np.int64)
-        best = best[np.argsort(-flat[best], kind="stable")]
-        i, j = np.divmod(best, len(keep))
-        j = np.asarray(keep)[j] if len(j) else j
-    rows = i if focus is None else np.full(len(i), focus)
-    return [(int(a), int(b)) for a, b in zip(rows, j, strict=True)]
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    for start, block in _blocks(weights, focus):
+        keep = (block >= floor) & ~sink[None, :]
+        i, j = np.nonzero(keep)
+        v = block[i, j]
+        if strongest is not None and len(v) > strongest:  # this block's best only
+            best = np.argpartition(-v, strongest - 1)[:strongest]
+            i, j, v = i[best], j[best], v[best]
+        rows.append(i + start)
+        cols.append(j)
+        vals.append(v)
+    i, j, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+    if strongest is not None:
+        order = np.lexsort((j, i, -v))[:strongest]  # strongest first, ties in order
+        i, j = i[order], j[order]
+    return [(int(a), int(b)) for a, b in zip(i, j, strict=True)]
 
 
 def thumbnail_lines(normalised: np.ndarray, sinks: Sequence[int],

@@ -20,9 +20,9 @@ def received(matrix: np.ndarray, causal: bool = False) -> np.ndarray:
     """Each key token's attention received (``[query, key]``): averaged over every query,
     or for ``causal`` attention, how many times what uniform attention over each query's
     visible keys would give it."""
-    values = np.asarray(matrix, dtype=np.float64)
+    values = np.asarray(matrix)  # read in blocks below: a 4096-token matrix is not copied
     if not causal or values.shape[0] != values.shape[1]:
-        return values.mean(axis=0)
+        return values.mean(axis=0, dtype=np.float64)
     return link_scores(values, (), causal=True)
 
 
@@ -32,9 +32,9 @@ def ranking(matrix: np.ndarray, axis: int, causal: bool = False,
     the attention received (for causal attention, how many times more than uniform
     attention over the visible keys gives, as links are scored); a cross-attention query
     (rows of another sequence) by its strongest weight."""
-    values = np.asarray(matrix, dtype=np.float64)
+    values = np.asarray(matrix)
     if axis == 0 and values.shape[0] != values.shape[1]:
-        return values.max(axis=1)
+        return values.max(axis=1).astype(np.float64)
     if causal and values.shape[0] == values.shape[1]:
         return link_scores(values, tuple(sinks), causal=True)
     return received(values)

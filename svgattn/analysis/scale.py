@@ -120,8 +120,12 @@ class ColourScale:
         if self.masked is None or self.rows is None or not self.rows.causal or index.ndim < 2:
             return colours, index
         columns = np.arange(index.shape[-1])
-        hidden = columns[None, :] >= self.rows.visible[:, None]
-        index[..., hidden] = len(colours)
+        flat = index.reshape(-1, *index.shape[-2:])
+        step = max(1, (1 << 20) // max(1, index.shape[-1]))
+        for start in range(0, index.shape[-2], step):  # a block of rows at a time
+            hidden = columns[None, :] >= self.rows.visible[start:start + step, None]
+            for m in range(flat.shape[0]):
+                np.copyto(flat[m, start:start + step], len(colours), where=hidden)
         return (*colours, self.masked), index
 
     def words(self) -> list[str]:

@@ -157,11 +157,18 @@ def read_npy(fh: BinaryIO, name: str, field: str, *, size: int | None = None) ->
     if nbytes > file_bytes():
         raise SpecError(f"{where}: {nbytes / 2**20:.0f} MB of data exceed the file limit of "
                         f"{current().file_mb:g} MB; {current().describe('file_mb')}")
-    data = fh.read(nbytes)
-    if len(data) != nbytes:
-        raise SpecError(f"{where}: the file is truncated ({len(data)} of {nbytes} bytes); save "
+    array = np.empty(cells, dtype=dtype)  # filled in pieces: no second full-size copy
+    view = array.reshape(-1).view(np.uint8)
+    got = 0
+    while got < nbytes:
+        chunk = fh.read(min(nbytes - got, 1 << 24))
+        if not chunk:
+            break
+        view[got:got + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+        got += len(chunk)
+    if got != nbytes:
+        raise SpecError(f"{where}: the file is truncated ({got} of {nbytes} bytes); save "
                         "the array again")
-    array = np.frombuffer(data, dtype=dtype)
     return array.reshape(shape, order="F" if fortran else "C")
 
 

@@ -43,15 +43,18 @@ class Grid(View):
 
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
                width: float | None) -> Scene:
-        stack = data.stack  # [layers, heads, q, k]
-        if data.signed:  # a difference is one matrix: the grid shows it once
-            stack = data.matrix[None, None]
         lines = opts.get("thumbnail") == "lines"
         # Long sequences: a thumbnail cannot show more cells than it has dots; the maximum
         # over blocks keeps a thin diagonal or a sink visible where sampling would drop it.
         block = 1
-        if not lines:
-            stack, block = thumbnails(stack, THUMB_CELLS)
+        if data.signed:  # a difference is one matrix: the grid shows it once
+            stack = data.matrix[None, None]
+            if not lines:
+                stack, block = thumbnails(stack, THUMB_CELLS)
+        elif lines:
+            stack = data.stack  # [layers, heads, q, k]
+        else:
+            stack, block = data.thumbnails(THUMB_CELLS)
         rows = None if block == 1 else data.rows(pooled_spans(data.query_spans, block),
                                                  pooled_spans(data.key_spans, block))
         scale = colour_scale(ctx, stack, data, opts, binary=False, rows=rows)

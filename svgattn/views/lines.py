@@ -72,7 +72,7 @@ class Lines(View):
                        for i, h in enumerate(data.heads) if h.weights is not None]
         else:  # a matrix given by hand: one set of lines in the text colour
             layers, names, colours = [data.matrix], ["matrix"], [str(ctx.value("colors.text"))]
-        stack = np.stack(layers)
+        stack = [np.asarray(layer) for layer in layers]  # views of each head: no copy
         focus = opts.get("focus")
         row = None if focus is None else data.index(focus, "focus", "lines view")
         threshold = opts.get("threshold")
@@ -98,7 +98,7 @@ class _Plan:
     pair of columns. A head's strongest line is its colour at full strength."""
 
     data: FigureData
-    stack: np.ndarray
+    stack: list[np.ndarray]
     names: list[str]
     colours: list[str]
     focus: int | None
@@ -121,7 +121,7 @@ class _Plan:
             caption.append(f"Lines to the sink column(s) ({sinks}) are not drawn")
         if c.long:
             caption.append(f"The {c.top} strongest lines of each head; only the tokens they "
-                           f"join are listed, with their positions (of {self.stack.shape[1]})")
+                           f"join are listed, with their positions (of {self.stack[0].shape[0]})")
         return caption
 
     @property
@@ -235,7 +235,7 @@ class _Plan:
             for h, j in self._by_query.get(i, ()):
                 if h not in heads:
                     continue
-                t = min(1.0, float(self.stack[h, i, j]) / self.chosen.full[h])
+                t = min(1.0, float(self.stack[h][i, j]) / self.chosen.full[h])
                 style = (Style(stroke=self.colours[h], stroke_width=line_w,
                                opacity=round(full * t, 3)) if self.encode == "opacity" else
                          Style(stroke=self.colours[h], stroke_width=round(line_w * 2.5 * t, 2),
