@@ -8,7 +8,7 @@ from invariants import violations
 from models import minilm, require, run, smollm2
 from scenes import grid, texts
 
-from svgattn import Diagram, SpecError
+from svgattn import Diagram, SpecError, load_theme
 from svgattn.data import make_attention
 from svgattn.sources import from_array, from_huggingface, from_transformerlens, load_file
 
@@ -170,7 +170,12 @@ def test_smollm2_is_causal_and_the_figure_shows_it():
     assert d.data.query_labels[:3] == ("The", "cat", "sat")  # Ġ stripped
     assert "causal" in " ".join(d.data.caption)
     scene = d.scene()
-    assert (grid(scene).index[upper] == 0).all()  # drawn in the colour map's zero colour
+    cells = grid(scene)
+    assert cells.masked and cells.colours[-1] == load_theme("light")["colors.masked"]
+    assert (cells.index[upper] == len(cells.colours) - 1).all()  # masked, not zero
+    assert (cells.index[~upper] != len(cells.colours) - 1).all()
+    assert "masked (a query cannot see later keys)" in " ".join(
+        t.label.text for t in texts(scene, "caption"))
     assert violations(scene) == []
 
 

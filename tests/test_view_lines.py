@@ -1,8 +1,8 @@
-"""The lines view (BertViz's head view): opacities from weights, heads overlaid, focus."""
+"""The lines view (BertViz's head view): one panel per head, each head's strongest line at
+its colour's full strength, opacities from the weights, sinks left out, focus, hover."""
 
 from __future__ import annotations
 
-import math
 import re
 
 import numpy as np
@@ -24,51 +24,84 @@ def _weights() -> np.ndarray:
     return w / w.sum(axis=-1, keepdims=True)
 
 
+def _opacities(d: Diagram) -> dict[tuple[int, int, int], float]:
+    """Every line's opacity, read back from the SVG's styles."""
+    root = parse(d.to_svg())
+    css = styles(root)
+    out = {}
+    for key, el in by_id(root).items():
+        m = re.fullmatch(r"line-(\d+)-(\d+)-(\d+)", key)
+        if m:
+            klass = next(c for c in local_classes(el, root) if c in css)
+            out[tuple(map(int, m.groups()))] = float(css[klass].get("opacity", 1))
+    return out
+
+
 @pytest.mark.parametrize("theme", ["light", "dark", "paper"])
-def test_real_attention_lays_out_cleanly(theme):
+def test_real_attention_lays_out_cleanly_one_panel_per_head(theme):
     d = Diagram.from_attention(attention(), view="lines", theme=theme, layer=2)
     scene = d.scene()
     assert violations(scene) == []
-    assert len(texts(scene, "query-label")) == 13 and len(texts(scene, "key-label")) == 13
-    # four heads by default (the most focused), each in its own colour, in the key
-    assert len(texts(scene, "legend-label")) == 4
-    assert len({r.style.fill for r in rects(scene, "head-key")}) == 4
+    heads = 4  # the four most focused, by default
+    titles = texts(scene, "panel-title")
+    assert len({t.id.split("-")[2] for t in titles}) == heads
+    assert {t.style.fill for t in titles} == set(load_theme(theme)["colors.heads"][:heads])
+    # token columns between the panels: the first lists queries, the others keys
+    assert len(texts(scene, "query-label")) == 13
+    assert len(texts(scene, "key-label")) == 13 * heads
+    for line in paths(scene, "target"):  # each head's lines in its own panel
+        h = int(line.id.split("-")[1])
+        assert line.style.stroke == load_theme(theme)["colors.heads"][h]
+    assert not rects(scene, "head-key")  # the titles name the panels
 
 
-def test_line_opacities_read_back_equal_the_weights():
-    """Every line's opacity, read from the SVG's styles, is the weight over the strongest
-    (non-sink) weight, times the theme's full opacity, shared by the overlaid heads."""
+def test_each_heads_strongest_line_is_its_colour_at_full_strength():
+    """Opacity = weight / the head's own strongest weight (sinks aside), times the
+    theme's full opacity (1: the legend's colour itself); heads never share the ink."""
     w = _weights()
-    d = Diagram.from_attention(from_array(w, TOKENS), view="lines", threshold=0)
-    root = parse(d.to_svg())
-    css = styles(root)
+    found = _opacities(Diagram.from_attention(from_array(w, TOKENS), view="lines",
+                                              threshold=0))
     full = load_theme("light")["lines.opacity"]
-    vmax = w.max()
-    count = 0
-    for key, el in by_id(root).items():
-        m = re.fullmatch(r"line-(\d+)-(\d+)-(\d+)", key)
-        if not m:
-            continue
-        h, i, j = map(int, m.groups())
-        klass = next(c for c in local_classes(el, root) if c in css)
-        opacity = float(css[klass].get("opacity", 1))
-        assert opacity == pytest.approx(full * w[0, h, i, j] / vmax / math.sqrt(2), abs=1e-3)
-        count += 1
-    assert count == np.count_nonzero(w >= 1e-12)
+    assert full == 1.0
+    for (h, i, j), opacity in found.items():
+        assert opacity == pytest.approx(full * w[0, h, i, j] / w[0, h].max(), abs=1e-3)
+    for h in range(2):
+        assert max(o for (g, _, _), o in found.items() if g == h) == pytest.approx(1.0)
+    assert len(found) == np.count_nonzero(w >= 1e-12)
 
 
-def test_threshold_drops_faint_lines_and_colours_follow_heads():
+def test_overlay_draws_every_head_between_one_pair_of_columns():
+    w = _weights()
+    d = Diagram.from_attention(from_array(w, TOKENS), view="lines", overlay=True, threshold=0)
+    scene = d.scene()
+    assert not texts(scene, "panel-title")
+    assert len(texts(scene, "query-label")) == 4 and len(texts(scene, "key-label")) == 4
+    assert len(rects(scene, "head-key")) == 2  # a key of head colours instead
+    xs = {p.points[0][0] for p in paths(scene, "target")}
+    assert len(xs) == 1  # every line starts at the one query column
+
+
+def test_lines_to_sinks_are_left_out_and_said():
+    att = attention()
+    d = Diagram.from_attention(att, view="lines", layer=2, heads="0,1")
+    sinks = set(d.data.sinks)
+    assert sinks
+    for line in paths(d.scene(), "target"):
+        assert int(line.id.split("-")[3]) not in sinks
+    caption = " ".join(t.label.text for t in texts(d.scene(), "caption"))
+    assert "Lines to the sink column(s) ([CLS], [SEP]) are not drawn" in caption
+    kept = Diagram.from_attention(att, view="lines", layer=2, heads="0,1", keep_sinks=True)
+    assert any(int(p.id.split("-")[3]) in sinks for p in paths(kept.scene(), "target"))
+
+
+def test_threshold_drops_faint_lines_per_head():
     w = _weights()
     d = Diagram.from_attention(from_array(w, TOKENS), view="lines", threshold=0.2)
-    scene = d.scene()
-    lines = paths(scene, "target")
-    assert len(lines) == np.count_nonzero(w >= 0.2 * w.max())
-    palette = load_theme("light")["colors.heads"]
+    lines = paths(d.scene(), "target")
+    assert len(lines) == sum(np.count_nonzero(w[0, h] >= 0.2 * w[0, h].max()) for h in range(2))
     for line in lines:
-        head = int(line.id.split("-")[1])
-        assert line.style.stroke == palette[head]
         (x0, _), (x1, _) = line.points
-        assert x0 < x1  # query column on the left, keys on the right
+        assert x0 < x1  # queries on the left of a panel, keys on its right
 
 
 def test_focus_shows_one_query_token_only():
@@ -82,15 +115,17 @@ def test_focus_shows_one_query_token_only():
     assert violations(scene) == []
 
 
-def test_width_encoding_and_hover_groups():
+def test_width_encoding_and_hover_that_never_raises_a_line():
     w = _weights()
     d = Diagram.from_attention(from_array(w, TOKENS), view="lines", encode="width",
                                threshold=0)
     widths = [p.style.stroke_width for p in paths(d.scene(), "target")]
     assert max(widths) > 3 * min(w for w in widths if w > 0)
     root = parse(d.to_svg())
-    groups = [el for key, el in by_id(root).items() if key.startswith("query-group-")]
-    assert len(groups) == 4 and all("item" in local_classes(g, root) for g in groups)
+    groups = [el for key, el in by_id(root).items() if "-query-" in key]
+    assert len(groups) == 8 and all("item" in local_classes(g, root) for g in groups)
+    css = root.find(f"{SVG_NS}style").text
+    assert ":not(:hover) { opacity: 0.2; }" in css and "opacity: 1;" not in css
     assert not any(el.tag == f"{SVG_NS}script" for el in root.iter())
 
 
@@ -101,18 +136,18 @@ def test_top_keeps_each_heads_strongest_lines_and_lists_their_tokens():
     d = Diagram.from_attention(att, view="lines", layer=2, heads="0,1", top=2)
     scene = d.scene()
     lines = paths(scene, "target")
-    assert len(lines) <= 4
     heads = [int(p.id.split("-")[1]) for p in lines]
-    assert heads.count(0) <= 2 and heads.count(1) <= 2
+    assert 1 <= len(lines) <= 4 and heads.count(0) <= 2 and heads.count(1) <= 2
     sinks = set(d.data.sinks)
     for p in lines:
         _, h, i, j = p.id.split("-")
         w = d.data.heads[int(h)].weights
         kept = np.delete(w, list(sinks), axis=1) if sinks else w
         assert w[int(i), int(j)] >= np.sort(kept.ravel())[-2] - 1e-12  # among its top 2
-    shown = {int(t.id.split("-")[-1]) for t in texts(scene, "query-label")}
-    assert shown == {int(p.id.split("-")[2]) for p in lines}
-    assert len(texts(scene, "position")) == len(texts(scene, "query-label")) + len(
-        texts(scene, "key-label"))
+    joined = {int(p.id.split("-")[k]) for p in lines for k in (2, 3)}
+    listed = texts(scene, "query-label")
+    assert {int(t.id.split("-")[-1]) for t in listed} == joined
+    for t in listed:
+        assert t.label.text.endswith(f" \u00b7{t.id.split('-')[-1]}")  # with its position
     assert "The 2 strongest lines of each head" in " ".join(
         t.label.text for t in texts(scene, "caption"))
