@@ -91,6 +91,9 @@ class Diagram:
             if explicit_data and fields[name].real_only:
                 raise SpecError(f"{where}: {name}: applies to real attention (.npz/.npy files "
                                 "and models), not to a matrix given by hand; drop it")
+        refused = self.view.refuse(opts)
+        if refused:  # an option the view would ignore is a mistake, never silently dropped
+            raise SpecError(f"{where}: {refused}")
         if opts.get("vmax") is not None:
             opts["vmax"] = check_vmax(opts["vmax"], f"{where}: vmax")
         self.options: dict[str, Any] = opts

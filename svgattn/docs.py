@@ -38,8 +38,16 @@ def option_table() -> str:
     from .options import table as options_table
     from .views.registry import option_owners, option_schema
 
+    from .views.registry import load_all
+
     fields = option_schema()
-    return options_table(fields, {n: option_owners(n) for n in fields if option_owners(n)})
+    views = load_all()
+    users = {}
+    for name in fields:
+        own = option_owners(name)
+        everyone = [v for v, view in views.items() if name not in view.unused]
+        users[name] = own or (everyone if len(everyone) < len(views) else [])
+    return options_table(fields, {n: u for n, u in users.items() if u})
 
 
 def view_table() -> str:

@@ -95,14 +95,18 @@ class Context:
 
     def measure(self, text: str, size: float | None = None, *, bold: bool = False) -> TextBox:
         """``text`` measured at ``size`` points (default: the label size)."""
-        return measure(text, self.theme["font.family"], size or self.em, bold)
+        return measure(text, self.theme["font.family"], self._size(size or self.em), bold)
 
     def box(self, text: str, *, factor: float = 1.0, bold: bool = False,
             shorten_to: int | None = None) -> TextBox:
         """A label's measured box at ``factor`` times the label size, shortened to the
         theme's ``text.max_label_chars`` (what is drawn is what is measured)."""
         limit = self.limit if shorten_to is None else shorten_to
-        return _box(text, self.theme["font.family"], self.em * factor, bold, limit)
+        return _box(text, self.theme["font.family"], self._size(self.em * factor), bold, limit)
+
+    def _size(self, size: float) -> float:
+        """Smaller labels (captions, ticks) never below the theme's smallest type."""
+        return max(size, min(self.em, float(self.theme["text.min_size"])))
 
     def boxes(self, texts: Sequence[str]) -> tuple[TextBox, ...]:
         """:meth:`box` of every label (long sequences: one cached lookup for thousands of

@@ -13,8 +13,8 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ..errors import SvgattnWarning
-from ..scene import Box, Gradient, Group, Node, Scene, bounds, moved
+from ..errors import SpecError, SvgattnWarning
+from ..scene import Box, Gradient, Group, Node, Scene, Text, bounds, moved
 from .context import Context
 
 SHRINK_WARNING = 0.7  # type shrinks to 70 % silently; beyond, labels thin, or a warning
@@ -31,6 +31,7 @@ class Body:
     nodes: list[Node]
     gradients: list[Gradient] = field(default_factory=list)
     desc: str = ""
+    shrunk: str = ""  # set by fit when type had to shrink: finish warns with the real size
 
     @property
     def box(self) -> Box:
@@ -80,16 +81,14 @@ def fit(arrange: Arrange, ctx: Context, target: float | None, natural: float, *,
         body = _solve(arrange, floor, room, tiny if tiny is not None else smallest * min_scale,
                       smallest * min_scale) if tiny is not None else None
         scale = min_scale
-        if body is None:  # nothing fits at the smallest type: go below it, and say so
-            scale, body = _shrink(arrange, ctx, room, smallest, 0.0)
-    if scale < SHRINK_WARNING:
-        size = ctx.em * 72.27 / 72
-        warnings.warn(LayoutWarning(
-            f"figure.width: {target / 72:.2f}in is too narrow for these {what} at "
-            f"{size:.3g}pt; all type shrinks to {size * scale:.1f}pt; widen the figure, "
-            "select fewer tokens or heads, or lower font.size or text.max_label_chars"),
-            stacklevel=3)
-    assert body is not None
+    if body is None:  # never below the theme's smallest type: the user lowers it, not svgattn
+        raise SpecError(f"figure.width: {target / 72:.2f}in is too narrow for these {what} "
+                        f"even with type at text.min_size "
+                        f"({float(ctx.value('text.min_size')) * 72.27 / 72:.3g}pt); widen the "  # type: ignore[arg-type]
+                        "figure, select fewer tokens or heads, or lower text.min_size in the "
+                        "theme")
+    body.shrunk = f"figure.width: {target / 72:.2f}in is too narrow for these {what} at " \
+        f"{ctx.em * 72.27 / 72:.3g}pt" if scale < SHRINK_WARNING else ""
     return body, ctx.at(scale)
 
 
@@ -222,8 +221,26 @@ def finish(ctx: Context, body: Body, *, title: str | None, caption: Sequence[str
             y += tb.height + 0.1 * em
     width = room if room is not None else inner + 2 * margin
     shifted = tuple(moved(n, margin, margin) for n in nodes)
+    if body.shrunk:  # the smallest type actually drawn, captions and ticks included
+        smallest = min(n.label.size for n in _texts(shifted)) * 72.27 / 72
+        warnings.warn(LayoutWarning(
+            f"{body.shrunk}; type shrinks to {smallest:.1f}pt at the smallest; widen the "
+            "figure, select fewer tokens or heads, or lower font.size or "
+            "text.max_label_chars"), stacklevel=3)
     background = ctx.value("colors.background")
     return Scene(width=width, height=y + 2 * margin,
                  background=None if background == "none" else str(background),
                  title=(title or name), desc=body.desc, font_family=ctx.family,
                  root=Group("figure", shifted), gradients=tuple(body.gradients))
+
+
+def _texts(nodes: Sequence[Node]) -> list[Text]:
+    out: list[Text] = []
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Group):
+            stack.extend(node.children)
+        elif isinstance(node, Text):
+            out.append(node)
+    return out

@@ -32,6 +32,16 @@ class View:
     theme_keys: ClassVar[tuple[Field, ...]] = ()
     default_heads: ClassVar[str] = "focused"  # focused: the few most focused heads; all
     signed: ClassVar[bool] = True  # can draw a difference (diverging colours)
+    # options every view is offered but this one does not use: giving one is an error
+    unused: ClassVar[Mapping[str, str]] = {}  # option -> what to do instead
+
+    def refuse(self, options: Mapping[str, Any]) -> str | None:
+        """Why ``options`` hold one this view would ignore (``None``: they do not)."""
+        for name, hint in self.unused.items():
+            if options.get(name) is not None:
+                return (f"{name}: the {self.name} view does not use it; "
+                        f"{hint or 'drop it or choose another view'}")
+        return None
 
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
                width: float | None) -> Scene:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -52,6 +52,9 @@ class Flow(View):
     name = "flow"
     summary = ("heads joined by curves to the tokens they attend to, beside the attention "
                "matrix (or one matrix per head)")
+    unused: ClassVar[Mapping[str, str]] = {
+        "layers": "use --layer (one layer)",
+    }
     options = (
         Field("matrices", choice("combined", "heads"), "combined", "Flow view: beside the "
               "combined matrix, or one matrix per head (panels share the token rows and one "
@@ -87,9 +90,23 @@ class Flow(View):
         natural = max(ctx["matrix.cell_size"], line / NODE_FRACTION)
         # a long sequence: small cells, only the linked tokens named
         natural, smallest, tiny = cell_range(n, natural, line / NODE_FRACTION * 1.02)
-        body, fitted = fit(arrange, ctx, width, natural, smallest=smallest,
-                           largest=max(MAX_CELL_EM * ctx.em, natural), tiny=tiny,
-                           what=f"{len(data.query_labels)} tokens")
+        what = f"{len(data.query_labels)} tokens"
+        largest = max(MAX_CELL_EM * ctx.em, natural)
+        found: tuple[Body, Context] | None = None
+        try:
+            found = fit(arrange, ctx, width, natural, smallest=smallest, largest=largest,
+                        tiny=tiny, what=what)
+        except SpecError:
+            if not ctx.value("flow.token_nodes"):
+                raise
+        if width is not None and (found is None or found[1].scale < 1) and \
+                ctx.value("flow.token_nodes"):
+            # too narrow for full type: the token nodes name the rows, their labels go
+            plan.rows = False
+            found = fit(arrange, ctx, width, natural, smallest=smallest, largest=largest,
+                        tiny=tiny, what=what)
+        assert found is not None
+        body, fitted = found
         caption = list(data.caption)
         caption += scale.words()
         caption += [n_[:1].upper() + n_[1:] for n_ in plan.notes]
@@ -137,6 +154,7 @@ class _Flow:
     indexed: list[tuple[tuple[str, ...], np.ndarray]]  # each panel's colours and indices
     labels: tuple[list[int] | None, int | None]  # column labels: only these / every k-th
     notes: list[str] = field(default_factory=list)  # what the caption says of thinning
+    rows: bool = True  # label the matrix rows (a narrow figure leaves that to the nodes)
 
     def arrange(self, ctx: Context, cell: float) -> Body:
         cols = self._columns(ctx, cell)
@@ -149,6 +167,8 @@ class _Flow:
                           if cols.long else [row_y[i] for i in cols.named], strict=True))
         thinned = next((b.thinned for b in built if b.thinned), "")
         self.notes[:] = [thinned] if thinned else []
+        if not self.rows and cols.node_w:
+            self.notes.append("matrix rows are named by the token nodes beside them")
         if cols.long and cols.named:
             self.notes.append(f"token nodes: the {len(cols.named)} of {nq} tokens the heads "
                               "link to, each joined to its matrix row")
@@ -192,7 +212,8 @@ class _Flow:
             node_h = min(node_h, NODE_FRACTION * cell)
         show_nodes = bool(ctx.value("flow.token_nodes"))
         # a long sequence's rows are named by the nodes; with no node, by thinned row labels
-        show_rows = bool(ctx.value("matrix.row_labels")) and not (long and show_nodes and named)
+        show_rows = bool(ctx.value("matrix.row_labels")) and self.rows and \
+            not (long and show_nodes and named)
         head_w = max((b.width for b in head_boxes), default=0.0) + 2 * pad
         x_nodes = head_w + max(ctx["flow.connector_gap"], GAP_PER_CELL * cell) \
             if data.heads else 0.0

@@ -5,7 +5,7 @@ shared colour scale and one colour bar, sized to the page width."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -31,6 +31,21 @@ class Grid(View):
     summary = ("BertViz's model view: layers x heads small multiples, one shared colour "
                "scale")
     default_heads = "all"
+    unused: ClassVar[Mapping[str, str]] = {
+        "links": "",
+        "groups": "the grid draws no token groups; drop it",
+    }
+
+    def refuse(self, options: Mapping[str, Any]) -> str | None:
+        difference = any(options.get(k) is not None for k in ("minus_layer", "minus_head"))
+        if not difference:
+            if options.get("layer") is not None:
+                return ("layer: the grid view draws the layers of --layers (one row each); use "
+                        f"--layers {options['layer']}")
+            if options.get("combine") is not None:
+                return ("combine: the grid view draws every head on its own; drop it (or "
+                        "draw a difference, which is one combined matrix)")
+        return super().refuse(options)
     options = (
         Field("thumbnail", choice("matrix", "lines"), "matrix", "Grid view: each thumbnail a "
               "heatmap or a lines figure.", group="grid view"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -35,6 +35,17 @@ class Lines(View):
     summary = ("BertViz's head view: token columns joined by one line per pair, opacity from "
                "the weight, one panel (and colour) per head")
     signed = False
+    unused: ClassVar[Mapping[str, str]] = {
+        "combine": "the head view draws every head on its own; drop it",
+        "groups": "the head view draws no token groups; drop it",
+        "links": "links are the flow view's; drop it",
+        "layers": "use --layer (one layer)",
+        "colormap": "lines take their head's colour; drop it",
+        "vmin": "a line's opacity runs from 0; drop it",
+        "norm": "opacity is linear in the weight; drop it",
+        "gamma": "opacity is linear in the weight; drop it",
+        "scale": "each head's strongest line is full strength; drop it",
+    }
     options = (
         FOCUS,
         Field("threshold", number(0, 1), 0.05, "Lines view: drop lines fainter than this share "

@@ -5,7 +5,7 @@ cell of a matrix of at most 64 x 64 cells shows its weight on hover (an SVG tool
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from ..analysis.figure import FigureData
 from ..layout.context import Context
@@ -27,6 +27,10 @@ class Matrix(View):
     name = "matrix"
     summary = "one labelled heatmap (a head, a combination, rollout or a difference)"
     default_heads = "all"
+    unused: ClassVar[Mapping[str, str]] = {
+        "links": "links are the flow view's; drop it",
+        "layers": "use --layer (one layer)",
+    }
     options = (LABELS, CELLS)
 
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],

@@ -6,7 +6,7 @@ by hand."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -34,6 +34,12 @@ class Text(View):
                "receives from one token (or in total)")
     default_heads = "all"
     signed = False
+    unused: ClassVar[Mapping[str, str]] = {
+        "groups": "the text view draws no token groups; drop it",
+        "links": "links are the flow view's; drop it",
+        "layers": "use --layer (one layer)",
+        "scale": "running text has no rows to be relative to; drop it",
+    }
     options = (FOCUS,)
     theme_keys = (
         Field("text.line_height", length(4, 400), "2em",
