@@ -18,6 +18,7 @@ from .analysis.derive import from_attention
 from .analysis.figure import FigureData
 from .analysis.given import from_explicit
 from .analysis.request import Request
+from .captions import MODES
 from .data import Attention
 from .errors import FontError, SpecError, SvgattnError, closest, quote
 from .export import convert, format_of
@@ -56,13 +57,15 @@ class Diagram:
                  key_tokens: Sequence[str] | None = None, view: str = "flow",
                  theme: str | os.PathLike[str] | Theme | None = None,
                  width: str | float | None = None, text: str | None = None,
-                 caption: str | None = None, prefix: str | None = None,
-                 where: str = "Diagram", **options: Any) -> None:
+                 prefix: str | None = None, where: str = "Diagram", **options: Any) -> None:
         self._setup(view, theme, width, text, prefix, where, options, explicit_data=True)
         opts = self.options
         given = explicit(tokens=tokens, weights=weights, heads=heads,
                          query_tokens=query_tokens, key_tokens=key_tokens, where=where)
-        self.data: FigureData = from_explicit(given, title=opts.get("title"), caption=caption,
+        own = opts.get("caption")
+        if own in MODES:
+            own = None
+        self.data: FigureData = from_explicit(given, title=opts.get("title"), caption=own,
                                               links=opts.get("links"),
                                               groups=bool(opts.get("groups") or False),
                                               where=where)
@@ -147,7 +150,7 @@ class Diagram:
         if spec.source:
             attention, minus = attention_of(spec)
             return cls.from_attention(attention, theme=theme, minus=minus, **figure, **options)
-        return cls(**spec.data, theme=theme, where=where, caption=spec.figure.get("caption"),
+        return cls(**spec.data, theme=theme, where=where,
                    **figure, **options)
 
     # --- output ------------------------------------------------------------------------

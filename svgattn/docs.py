@@ -36,9 +36,7 @@ def table() -> str:
 
 def option_table() -> str:
     from .options import table as options_table
-    from .views.registry import option_owners, option_schema
-
-    from .views.registry import load_all
+    from .views.registry import load_all, option_owners, option_schema
 
     fields = option_schema()
     views = load_all()

@@ -56,6 +56,10 @@ COMMON: tuple[Field, ...] = (
     Field("title", text(1000), None, "Figure title (the paper theme draws none unless "
           "`show_title` or `--title` asks)."),
     Field("show_title", boolean(), None, "Draw the title even where the theme hides titles."),
+    Field("caption", text(1000), None, "The caption: full (provenance and notes), short (where "
+          "the picture comes from and what its colours mean), none, or your own text (for a "
+          "figure given by hand: its provenance line); default: the theme's figure.caption.",
+          metavar="MODE"),
     Field("layer", reference(), None, "Layer by index (negative counts from the end) or name; "
           "default: the last.", group=_SELECT, real_only=True, metavar="L"),
     Field("layers", selection(), None, "Layers of small-multiple views: indices, names, "

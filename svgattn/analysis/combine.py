@@ -67,3 +67,14 @@ def describe(method: str, layer: str, heads: list[str], total: int,
     if len(heads) == 1:
         return f"Matrix: head {heads[0]} of layer {layer}"
     return f"Matrix: {method} of {which} ({len(heads)}) of layer {layer}"
+
+
+def summary(method: str, layer: str, heads: list[str], total: int,
+            first_layer: str | None = None) -> str:
+    """The provenance in a few words (a short caption's)."""
+    which = f"{len(heads)} heads" if len(heads) > 1 else f"head {heads[0]}"
+    if method == "rollout":
+        return f"Rollout of {which}, layers {first_layer}\u2013{layer}"
+    if len(heads) == 1:
+        return f"Head {heads[0]}, layer {layer}"
+    return f"{method.capitalize()} of {which}, layer {layer}"

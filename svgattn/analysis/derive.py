@@ -9,11 +9,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..captions import MODES
 from ..data import Attention
 from ..errors import SpecError
 from ..text.safe import visible, xml_safe
 from . import tokens as tok
-from .combine import combine, describe, rollout
+from .combine import combine, describe, rollout, summary
 from .difference import Subtrahend
 from .figure import FigureData, Group, HeadData, frozen, readonly
 from .groups import find_groups, group_heads
@@ -82,6 +83,7 @@ class _Stages:
     causal: bool
     matrix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     caption: str = ""
+    short: str = ""
     signed: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -110,14 +112,19 @@ def from_attention(att: Attention, request: Request | None = None) -> FigureData
     pick = _select(att, weights, request, li, sinks, where)
     stages = _Stages(prepared, reduce, pick, sinks, causal, notes=notes + pick.notes)
     stages.matrix, stages.caption = _matrix(att, weights, request, pick, square, where)
+    stages.short = summary(request.combine, att.layer_names[pick.layer],
+                           [att.head_names[h] for h in pick.heads], len(att.head_names),
+                           att.layer_names[0])
     if request.minus is not None or request.minus_layer is not None or \
             request.minus_head is not None:
         other = Subtrahend(att, request, prepared, pick.layer, pick.heads, where)
         stages.matrix = stages.matrix - other.matrix(stages.matrix.shape)
         stages.signed = True
         stages.caption += "; " + other.caption()
+        stages.short += "; " + other.caption()
     if causal and not stages.signed:
         stages.caption += "; causal: each query sees the keys up to itself"
+        stages.short += "; causal"
     return _figure(att, request, stages)
 
 
@@ -154,7 +161,8 @@ def _figure(att: Attention, request: Request, st: _Stages) -> FigureData:
         title=None if not request.title else xml_safe(request.title), groups=found,
         sinks=tuple(shown_sinks), signed=st.signed, causal=st.causal,
         key_spaced=tuple(reduce.spacing(st.prepared.key_spaced)),
-        matrix_caption=xml_safe(st.caption),
+        matrix_caption=xml_safe(st.caption), short_caption=xml_safe(st.short),
+        headline="" if request.caption in (None, *MODES) else xml_safe(str(request.caption)),
         notes=tuple(xml_safe(n[:1].upper() + n[1:]) for n in st.notes if n),
         query_spans=reduce.spans(query=True), key_spans=reduce.spans(query=False),
         total=reduce.total)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..captions import Essential
 from ..errors import SpecError, quote
 from ..units import integer_text
 from .reduce import Span
@@ -59,6 +60,8 @@ class FigureData:
     stack_heads: tuple[str, ...]
     title: str | None = None
     matrix_caption: str = ""  # where ``matrix`` came from (views that draw it say so)
+    headline: str = ""  # the user's own caption line, first
+    short_caption: str = ""  # ``matrix_caption`` in a few words (a short caption's)
     notes: tuple[str, ...] = ()  # selection and label notes every view states
     groups: tuple[Group, ...] = ()
     sinks: tuple[int, ...] = ()  # key columns the colour scale ignores
@@ -94,8 +97,11 @@ class FigureData:
 
     @property
     def caption(self) -> tuple[str, ...]:
-        """The caption of a view that draws ``matrix``: its provenance, then the notes."""
-        return tuple(x for x in (self.matrix_caption, *self.notes) if x)
+        """The caption of a view that draws ``matrix``: its provenance (kept by a short
+        caption), then the notes."""
+        return tuple(x for x in (Essential(self.headline),
+                                 Essential(self.matrix_caption, self.short_caption or None),
+                                 *self.notes) if x)
 
     def positioned(self, query: bool = True) -> tuple[str, ...]:
         """Labels with their position in the whole input (``is ·512``), for wherever only

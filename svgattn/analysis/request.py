@@ -26,6 +26,7 @@ class Request:
     leading_space: str = "hide"
     groups: bool = True
     title: str | None = None
+    caption: str | None = None  # full, short, none, or the user's own first line
     default_heads: str = "focused"
     minus: Attention | None = None
     minus_layer: object = None

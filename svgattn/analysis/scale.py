@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..captions import Essential
 from ..colours import colour_name, palette
 from ..errors import SpecError, quote
 
@@ -131,17 +132,21 @@ class ColourScale:
     def words(self) -> list[str]:
         """What a caption must say about these colours: how the range was chosen, what a
         relative colour means, which colour marks masked cells."""
-        out = [self.note[:1].upper() + self.note[1:]] if self.note else []
+        note = self.note[:1].upper() + self.note[1:]
+        out: list[str] = [Essential(note) if isinstance(self.note, Essential) else note] \
+            if self.note else []
         norm = {"log": "; log scale", "power": f"; power scale (gamma {self.gamma:g})"}.get(
             self.norm, "")
         if self.relative == "uniform":
-            out.append("Colours: each weight times the number of keys its query can see (1 "
-                       f"is a uniform share){norm}")
+            out.append(Essential("Colours: each weight times the number of keys its query can "
+                                 f"see (1 is a uniform share){norm}",
+                                 f"Colour: weight \u00d7 keys seen (1: uniform){norm}"))
         elif self.relative == "row":
-            out.append(f"Colours: each weight over its row's strongest weight{norm}")
+            out.append(Essential(f"Colours: each weight over its row's strongest weight{norm}"))
         if self.masked is not None:
-            out.append(f"{colour_name(self.masked).capitalize()}: masked (a query cannot see "
-                       "later keys)")
+            name = colour_name(self.masked).capitalize()
+            out.append(Essential(f"{name}: masked (a query cannot see later keys)",
+                                 f"{name}: masked"))
         return out
 
     def coarser(self, levels: int) -> ColourScale:
@@ -288,7 +293,7 @@ def _diverging(found: _Range, s: Settings) -> ColourScale:
     if s.norm != "linear":
         raise SpecError("norm: a difference is drawn on a linear scale; drop --norm")
     colours = palette(s.diverging)
-    words = f"{colour_name(colours[0])}: less, {colour_name(colours[-1])}: more"
+    words = Essential(f"{colour_name(colours[0])}: less, {colour_name(colours[-1])}: more")
     return ColourScale("diverging", lo, hi, colours, "linear", s.gamma, s.high, s.low, words)
 
 

@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from ..captions import MODES, kept
 from ..errors import SpecError, SvgattnWarning
 from ..scene import Box, Gradient, Group, Node, Scene, Text, bounds, moved
 from .context import Context
@@ -170,8 +171,10 @@ def _no_orphan(ctx: Context, lines: list[str], width: float, factor: float,
 
 
 def finish(ctx: Context, body: Body, *, title: str | None, caption: Sequence[str],
-           room: float | None, name: str, show_title: bool | None = None) -> Scene:
-    """Frame ``body``: title above, caption below, margins around. A requested width
+           room: float | None, name: str, show_title: bool | None = None,
+           captions: str | None = None) -> Scene:
+    """Frame ``body``: title above, caption below (its lines as ``captions`` or the
+    theme's ``figure.caption`` keeps them: full, short or none), margins around. A requested width
     ``room`` is met exactly (a narrower body is centred in it, on purpose); without one, a
     caption wraps at the body's width or 32em, whichever is wider."""
     margin = ctx["figure.margin"]
@@ -179,6 +182,8 @@ def finish(ctx: Context, body: Body, *, title: str | None, caption: Sequence[str
     em = ctx.em
     inner = max(box.w, (room - 2 * margin) if room else 0.0)
     caption_lines: list[str] = []
+    mode = captions if captions in MODES else str(ctx.value("figure.caption"))
+    caption = kept(caption, mode)
     if ctx.value("figure.show_caption"):
         caption_w = inner if room else max(inner, 32 * em)
         caption_lines = [line for c in caption if c for line in wrap(ctx, c, caption_w, 0.9)]

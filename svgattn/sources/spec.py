@@ -28,7 +28,7 @@ else:  # pragma: no cover
 # Keys of the figure itself; every figure option (README option table) is a key too.
 DATA_KEYS = ("tokens", "query_tokens", "key_tokens", "weights", "heads")
 SOURCE_KEYS = ("model", "text", "attention", "minus", "batch_index")
-FIGURE_KEYS = ("view", "theme", "width", "caption", "gallery")
+FIGURE_KEYS = ("view", "theme", "width", "gallery")
 MAX_INT_DIGITS = 30  # longer integers are read as floats (too large ones become inf)
 
 
@@ -74,8 +74,6 @@ def read_spec(path: str | os.PathLike[str]) -> Spec:
                         "(tokens, weights, heads), not both")
     if not isinstance(figure.get("view", ""), str):
         raise SpecError(f"{where}: view: expected a view name such as \"matrix\"")
-    if not isinstance(figure.get("caption", ""), str):
-        raise SpecError(f"{where}: caption: expected a string")
     return Spec(path, where, figure, given, source, data)
 
 

@@ -73,6 +73,9 @@ KEYS: tuple[Field, ...] = (
           "Draw the figure title (the paper theme leaves titles to the LaTeX caption)."),
     Field('figure.show_caption', boolean(), True,
           "Draw the provenance caption under the figure (which heads, how combined)."),
+    Field('figure.caption', choice('full', 'short', 'none'), "full",
+          "How much caption: full (provenance and notes), short (where the picture comes "
+          "from and what its colours mean) or none."),
     Field('figure.margin', length(0, 200), "1em",
           "Empty border around the figure."),
     Field('figure.title_align', choice('left', 'center'), "center",

@@ -112,7 +112,8 @@ class Flow(View):
         caption += [n_[:1].upper() + n_[1:] for n_ in plan.notes]
         return finish(fitted, body, title=data.title, caption=caption, room=width,
                       name="Attention heads and attention matrix",
-                      show_title=opts.get("show_title"))
+                      show_title=opts.get("show_title"),
+                      captions=opts.get("caption"))
 
 
 def _line(data: FigureData, ctx: Context) -> float:

@@ -103,7 +103,8 @@ class Grid(View):
             caption += words[1:] if scale.note else words
         return finish(fitted, body, title=data.title, caption=[c for c in caption if c],
                       room=width, name="Attention model view",
-                      show_title=opts.get("show_title"))
+                      show_title=opts.get("show_title"),
+                      captions=opts.get("caption"))
 
 
 def _arrange(data: FigureData, ctx: Context, side: float, stack: np.ndarray, scale: Any,

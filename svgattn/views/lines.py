@@ -96,7 +96,8 @@ class Lines(View):
         body, fitted = fit(plan.arrange, ctx, width, ctx["lines.gap"], smallest=3 * ctx.em,
                            largest=4 * ctx["lines.gap"], what="tokens")
         return finish(fitted, body, title=data.title, caption=plan.caption(), room=width,
-                      name="Attention head view", show_title=opts.get("show_title"))
+                      name="Attention head view", show_title=opts.get("show_title"),
+                      captions=opts.get("caption"))
 
 
 @dataclass(frozen=True)

@@ -75,4 +75,5 @@ class Matrix(View):
         caption = list(data.caption) + scale.words()
         caption += [n_.capitalize() for n_ in notes]
         return finish(fitted, body, title=data.title, caption=caption, room=width,
-                      name="Attention matrix", show_title=opts.get("show_title"))
+                      name="Attention matrix", show_title=opts.get("show_title"),
+                      captions=opts.get("caption"))

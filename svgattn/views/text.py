@@ -77,7 +77,8 @@ class Text(View):
         if why:
             caption.append(why)
         return finish(ctx, body, title=data.title, caption=caption, room=room,
-                      name="Attention over the text", show_title=opts.get("show_title"))
+                      name="Attention over the text", show_title=opts.get("show_title"),
+                      captions=opts.get("caption"))
 
 
 def _source(data: FigureData) -> str:
