@@ -4,7 +4,9 @@ shared colour scale and one colour bar, sized to the page width."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -84,9 +86,7 @@ class Grid(View):
                            largest=4 * ctx["grid.thumbnail"], what="heads")
         layers, heads = stack.shape[:2]
         caption = list(data.notes)
-        caption.append(f"Rows: layers {data.stack_layers[0]}\u2013{data.stack_layers[-1]}; "
-                       f"columns: heads {data.stack_heads[0]}\u2013{data.stack_heads[-1]}"
-                       if layers * heads > 1 else "")
+        caption.append(_arrangement(data, wrapping(layers, heads)) if layers * heads > 1 else "")
         if block > 1 and not lines:
             caption.append(f"Each thumbnail cell: the maximum over {block} x {block} tokens")
         elif lines and stack.shape[-1] * stack.shape[-2] > THUMB_LINES:
@@ -107,10 +107,59 @@ class Grid(View):
                       captions=opts.get("caption"))
 
 
+ASPECT = 4 / 3  # the shape a grid is wrapped towards (wide, like a page's text block)
+WRAP_COST = 0.4  # how much closer to ASPECT wrapping a layer's heads must come (log ratio)
+
+
+@dataclass(frozen=True)
+class _Wrap:
+    """How layers x heads thumbnails sit on the page: ``blocks`` of layers side by side,
+    and ``per_row`` heads a row (fewer than all: each layer's heads wrap onto more rows)."""
+
+    blocks: int
+    per_row: int
+    layers: int
+    heads: int
+
+    @property
+    def rows_per_layer(self) -> int:
+        return -(-self.heads // self.per_row)
+
+    @property
+    def layers_per_block(self) -> int:
+        return -(-self.layers // self.blocks)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.layers_per_block * self.rows_per_layer, self.blocks * self.per_row
+
+    def place(self, layer: int, head: int) -> tuple[int, int, int]:
+        """(block, row, column within the block) of a thumbnail."""
+        block, inner = divmod(layer, self.layers_per_block)
+        return block, inner * self.rows_per_layer + head // self.per_row, head % self.per_row
+
+
+def wrapping(layers: int, heads: int) -> _Wrap:
+    """The arrangement closest to :data:`ASPECT`: many layers as blocks side by side (30 x 9
+    is two blocks of 15), one layer's many heads wrapped onto rows (1 x 12 is 3 x 4)."""
+    options = [_Wrap(b, heads, layers, heads) for b in range(1, layers + 1)]
+    # a layer's heads wrap evenly (12 as 3 x 4, never 11 + 1) and only where it pays: a
+    # wrapped grid repeats its head names, so it must come much closer to the aspect
+    options += [_Wrap(1, -(-heads // r), layers, heads) for r in range(2, heads + 1)
+                if -(-heads // r) < heads]
+
+    def distance(w: _Wrap) -> float:
+        rows, cols = w.shape
+        return abs(math.log(cols / rows / ASPECT)) + (WRAP_COST if w.per_row < heads else 0)
+
+    return min(options, key=lambda w: (distance(w), w.blocks, -w.per_row))
+
+
 def _arrange(data: FigureData, ctx: Context, side: float, stack: np.ndarray, scale: Any,
              cells_scale: Any, lines: bool, as_image: bool) -> Body:
     em = ctx.em
     layers, heads, q, k = stack.shape
+    wrap = wrapping(layers, heads)
     gap = ctx["grid.gap"]
     cell_w, cell_h = side / max(q, k), side / max(q, k)
     w, h = cell_w * k, cell_h * q
@@ -119,38 +168,69 @@ def _arrange(data: FigureData, ctx: Context, side: float, stack: np.ndarray, sca
     row_boxes = [ctx.box(n, factor=0.9) for n in data.stack_layers[:layers]]
     col_boxes = [ctx.box(n, factor=0.9) for n in data.stack_heads[:heads]]
     row_w = max(b.width for b in row_boxes) + 0.5 * em
-    col_h = max(b.height for b in col_boxes) + 0.3 * em
+    title_h = max(b.height for b in col_boxes) + 0.3 * em
+    wrapped = wrap.per_row < heads  # a layer's heads on several rows: each names its head
+    pitch = h + gap + (title_h if wrapped else 0.0)
+    block_w = row_w + wrap.per_row * (w + gap) + em
     nodes: list[Node] = []
     for r in range(layers):
-        y = col_h + r * (h + gap)
-        nodes.append(ctx.text(f"layer-{r}", row_boxes[r], row_w - 0.5 * em, y + h / 2, "end",
-                              "row-header", muted))
         for c in range(heads):
-            x = row_w + c * (w + gap)
-            if r == 0:
-                nodes.append(ctx.text(f"head-{c}", col_boxes[c], x + w / 2, col_h / 2, "middle",
+            block, row, col = wrap.place(r, c)
+            x = block * block_w + row_w + col * (w + gap)
+            y = title_h + row * pitch
+            if c == 0:
+                nodes.append(ctx.text(f"layer-{r}", row_boxes[r], block * block_w + row_w -
+                                      0.5 * em, y + h / 2, "end", "row-header", muted))
+            if wrapped or r % wrap.layers_per_block == 0:
+                nodes.append(ctx.text(f"head-{r}-{c}" if wrapped else f"head-{block}-{c}",
+                                      col_boxes[c], x + w / 2, y - title_h / 2, "middle",
                                       "column-header", muted))
-            name = f"{data.stack_layers[min(r, len(data.stack_layers) - 1)]} " \
-                   f"{data.stack_heads[min(c, len(data.stack_heads) - 1)]}".strip()
-            if lines:
-                thumb = _lines(stack[r, c], scale, ctx, w, h, f"thumb-{r}-{c}", text,
-                               list(data.sinks))
-            else:
-                panel = matrix_panel(ctx, stack[r, c], cells_scale, cell_w, PanelSpec(
-                    id=f"thumb-{r}-{c}", cell_h=cell_h, grid=False, image=as_image,
-                    names=(data.query_labels, data.key_labels)
-                    if layers * heads * q * k <= TOOLTIP_CELLS else None))
-                thumb = panel.nodes
-            nodes.append(Group(f"thumbnail-{r}-{c}", tuple(moved(n, x, y) for n in thumb),
-                               "thumbnail", title=name))
-    right = row_w + heads * (w + gap) - gap
+            nodes.append(_thumbnail(data, ctx, stack, r, c, (x, y, w, h), cells_scale, scale,
+                                    lines, as_image, text))
+    rows, _ = wrap.shape
+    right = wrap.blocks * block_w - em - gap
     gradients = []
     if ctx.value("legend.show"):
-        key = legend(ctx, scale, right + 1.5 * em, col_h, max(layers * (h + gap) - gap, 6 * em))
+        key = legend(ctx, scale, right + 1.5 * em, title_h, max(rows * pitch - gap, 6 * em))
         nodes.extend(key.nodes)
         gradients = key.gradients
     return Body(nodes, gradients, f"Model view: {layers} layer(s) x {heads} head(s) of "
                 f"{q} x {k} attention.")
+
+
+def _arrangement(data: FigureData, wrap: _Wrap) -> str:
+    """The caption line that says how to read the grid once it wraps."""
+    names, heads = data.stack_layers[:wrap.layers], data.stack_heads[:wrap.heads]
+    span = f"heads {heads[0]}\u2013{heads[-1]}" if len(heads) > 1 else f"head {heads[0]}"
+    if wrap.per_row < wrap.heads:
+        what = f"layers {names[0]}\u2013{names[-1]}" if len(names) > 1 else f"layer {names[0]}"
+        return f"{what[0].upper()}{what[1:]}: {span}, {wrap.per_row} a row"
+    if wrap.blocks == 1:
+        layers = f"layers {names[0]}\u2013{names[-1]}" if len(names) > 1 else f"layer {names[0]}"
+        return f"Rows: {layers}; columns: {span}"
+    n = wrap.layers_per_block
+    parts = [f"{names[i]}\u2013{names[min(i + n, len(names)) - 1]}"
+             for i in range(0, len(names), n)]
+    return f"Rows: layers in {wrap.blocks} blocks side by side ({', '.join(parts)}); " \
+           f"columns: {span}"
+
+
+def _thumbnail(data: FigureData, ctx: Context, stack: np.ndarray, r: int, c: int,
+               where: tuple[float, float, float, float], cells_scale: Any, scale: Any,
+               lines: bool, as_image: bool, text: str) -> Node:
+    x, y, w, h = where
+    layers, heads, q, k = stack.shape
+    name = f"{data.stack_layers[min(r, len(data.stack_layers) - 1)]} " \
+           f"{data.stack_heads[min(c, len(data.stack_heads) - 1)]}".strip()
+    if lines:
+        thumb = _lines(stack[r, c], scale, ctx, w, h, f"thumb-{r}-{c}", text, list(data.sinks))
+    else:
+        thumb = matrix_panel(ctx, stack[r, c], cells_scale, w / k, PanelSpec(
+            id=f"thumb-{r}-{c}", cell_h=h / q, grid=False, image=as_image,
+            names=(data.query_labels, data.key_labels)
+            if layers * heads * q * k <= TOOLTIP_CELLS else None)).nodes
+    return Group(f"thumbnail-{r}-{c}", tuple(moved(n, x, y) for n in thumb), "thumbnail",
+                 title=name)
 
 
 def _lines(weights: np.ndarray, scale: Any, ctx: Context, w: float, h: float, id_: str,
