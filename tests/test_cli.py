@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import seed_weights
+from conftest import SVG_NS, parse, seed_weights
 
 from svgattn.views.registry import load_all
 
@@ -203,15 +203,25 @@ def test_model_rejects_text_longer_than_the_model_takes(tmp_path):
     assert result.returncode == 2 and "loading" not in result.stderr  # failed before loading
 
 
-def test_narrow_widths_warn_in_one_line(tmp_path):
-    """Labels too long for the width even when thinned: type shrinks below the theme's
-    minimum, and the user is told in one line."""
+def test_narrow_widths_cut_labels_or_refuse_in_one_line(tmp_path):
+    """Labels too long for the width at the theme's smallest type end in an ellipsis
+    sooner, and the user is told in one line; a width nothing fits is refused in one
+    line (exit 2, no file), never drawn in type below text.min_size."""
     path = tmp_path / "long-labels.npz"
     np.savez(path, attentions=np.full((6, 6), 1 / 6), tokens=np.array(["interpretability"] * 6))
-    result = run("render", path, "--width", "1in", "--theme", "paper", "-o", tmp_path / "f.svg")
+    result = run("render", path, "--width", "2in", "--theme", "paper", "-o", tmp_path / "f.svg")
     assert result.returncode == 0
-    assert result.stderr.startswith("svgattn: warning: figure.width: 1.00in is too narrow")
+    assert result.stderr.startswith("svgattn: warning: figure.width: 2.00in is too narrow")
+    assert "labels: they are cut to" in result.stderr
     assert len(result.stderr.splitlines()) == 1
+    labels = [t for t in parse((tmp_path / "f.svg").read_text()).iter(f"{SVG_NS}text")
+              if "".join(t.itertext()).startswith("int")]
+    assert len(labels) >= 12 and all("".join(t.itertext()).endswith("\u2026") for t in labels)
+    result = run("render", path, "--width", "1in", "--theme", "paper", "-o", tmp_path / "g.svg")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("svgattn: error: figure.width: 1.00in is too narrow")
+    assert "text.min_size" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "g.svg").exists()
 
 
 VIEWS = sorted(load_all())  # every registered view, plug-ins included: no list to keep

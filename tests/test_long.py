@@ -246,7 +246,8 @@ def test_type_never_goes_below_the_minimum_and_labels_thin_first():
     """4096 tokens in a 3.25in column: every label at the theme's size (at least
     text.min_size), none overlapping, the caption says how many are labelled."""
     att = attention(4096)
-    scene = Diagram.from_attention(att, view="matrix", width="3.25in", theme="paper").scene()
+    scene = Diagram.from_attention(att, view="matrix", width="3.25in", theme="paper",
+                                   caption="full").scene()
     theme = load_theme("paper")
     assert min(t.label.size for t in scene.find(Text)) >= theme["text.min_size"] - 1e-9
     rows = texts(scene, "row-label")

@@ -138,7 +138,7 @@ def test_too_many_tokens_for_the_width_thin_labels_not_type():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no "too narrow" warning: nothing had to shrink
         scene = Diagram([f"token{i}" for i in range(n)], np.eye(n), width="3.25in",
-                        theme="paper").scene()
+                        theme="paper", caption="full").scene()
     assert scene.width == pytest.approx(234)
     rows = texts(scene, "row-label")
     assert [int(t.id.rsplit("-", 1)[1]) for t in rows] == list(range(0, n, 5))

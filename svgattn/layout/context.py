@@ -65,6 +65,7 @@ class Context:
     theme: Values
     scale: float = 1.0
     text_mode: str = "native"
+    label_chars: int | None = None  # labels shortened further than the theme asks, to fit
 
     def __getitem__(self, key: str) -> float:
         """A theme length (points) at this scale."""
@@ -91,7 +92,14 @@ class Context:
 
     @property
     def limit(self) -> int:
-        return int(self.theme["text.max_label_chars"])
+        limit = int(self.theme["text.max_label_chars"])
+        if self.label_chars is None:
+            return limit
+        return self.label_chars if limit == 0 else min(limit, self.label_chars)
+
+    def shortened(self, chars: int) -> Context:
+        """This context with labels cut to ``chars`` characters (ellipsis included)."""
+        return replace(self, label_chars=chars)
 
     def measure(self, text: str, size: float | None = None, *, bold: bool = False) -> TextBox:
         """``text`` measured at ``size`` points (default: the label size)."""

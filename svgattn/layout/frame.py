@@ -18,6 +18,7 @@ from ..errors import SpecError, SvgattnWarning
 from ..scene import Box, Gradient, Group, Node, Scene, Text, bounds, moved
 from .context import Context
 
+LABEL_CHARS = (24, 16, 12, 8, 6, 4)  # shorter labels tried before a width is refused
 SHRINK_WARNING = 0.7  # type shrinks to 70 % silently; beyond, labels thin, or a warning
 
 
@@ -44,7 +45,7 @@ Arrange = Callable[[Context, float], Body]
 
 def fit(arrange: Arrange, ctx: Context, target: float | None, natural: float, *,
         smallest: float, largest: float, tiny: float | None = None, span: float = 0.0,
-        what: str = "tokens") -> tuple[Body, Context]:
+        what: str = "tokens", thin: float | None = None) -> tuple[Body, Context]:
     """Lay out at ``natural`` size without a target width; with one, find the largest size
     in [``smallest``, ``largest``] whose body (plus margins) fits ``target``. At
     ``largest`` the body stops growing (the frame centres it on its page). When even
@@ -52,7 +53,9 @@ def fit(arrange: Arrange, ctx: Context, target: float | None, natural: float, *,
     for views that thin their labels (``tiny`` given: matrices), the size goes below
     ``smallest`` (down to ``tiny``) at full type, labels thinned; only when that cannot fit
     either does everything scale down, type included, with a warning, to ``text.min_size``
-    and (when nothing else fits) below it.
+    and there, for views that can thin labels (``thin`` given), sizes down to ``thin``;
+    then labels cut shorter (:data:`LABEL_CHARS`); type never goes below ``text.min_size``:
+    what still cannot fit is a :class:`SpecError` naming the width.
 
     The body's width grows with the size, affinely within a regime: a secant step from two
     layouts usually lands on it; bisection finishes the rare regime change. A body at
@@ -77,20 +80,41 @@ def fit(arrange: Arrange, ctx: Context, target: float | None, natural: float, *,
         if body is not None:
             return body, ctx
     scale, body = _shrink(arrange, ctx, room, smallest, min_scale)
-    if body is None:  # smallest type reached: smaller cells, thinned labels
-        floor = ctx.at(min_scale)
-        body = _solve(arrange, floor, room, tiny if tiny is not None else smallest * min_scale,
-                      smallest * min_scale) if tiny is not None else None
-        scale = min_scale
-    if body is None:  # never below the theme's smallest type: the user lowers it, not svgattn
-        raise SpecError(f"figure.width: {target / 72:.2f}in is too narrow for these {what} "
-                        f"even with type at text.min_size "
-                        f"({float(ctx.value('text.min_size')) * 72.27 / 72:.3g}pt); widen the "  # type: ignore[arg-type]
-                        "figure, select fewer tokens or heads, or lower text.min_size in the "
-                        "theme")
+    if body is None:  # smallest type reached: thinned labels, then shorter ones
+        return _at_smallest_type(arrange, ctx.at(min_scale), room, smallest * min_scale,
+                                 tiny, thin, f"figure.width: {target / 72:.2f}in is too "
+                                 f"narrow for these {what}")
     body.shrunk = f"figure.width: {target / 72:.2f}in is too narrow for these {what} at " \
         f"{ctx.em * 72.27 / 72:.3g}pt" if scale < SHRINK_WARNING else ""
     return body, ctx.at(scale)
+
+
+def _at_smallest_type(arrange: Arrange, floor: Context, room: float, smallest: float,
+                      tiny: float | None, thin: float | None, why: str) -> tuple[Body, Context]:
+    """Type at ``text.min_size`` and still too wide. A long sequence thins its labels
+    (``tiny``); then long labels end in an ellipsis sooner (every cell kept at a legible
+    size), and only then do short sequences thin theirs (down to ``thin``). Type never goes
+    below the theme's smallest: what cannot fit even so is refused, naming the width."""
+    if tiny is not None:
+        body = _solve(arrange, floor, room, tiny, smallest)
+        if body is not None:
+            body.shrunk = f"{why} at {floor.em * 72.27 / 72:.3g}pt"
+            return body, floor
+    for low in (smallest, thin if tiny is None else tiny):
+        if low is None:
+            continue
+        for chars in (None, *LABEL_CHARS):
+            if chars is not None and floor.limit and floor.limit <= chars:
+                continue
+            at = floor if chars is None else floor.shortened(chars)
+            body = _solve(arrange, at, room, low, smallest)
+            if body is not None:
+                body.shrunk = why + (f"' full labels: they are cut to {chars} characters"
+                                     if chars else f" at {floor.em * 72.27 / 72:.3g}pt")
+                return body, at
+    size = float(floor.value("text.min_size")) * 72.27 / 72  # type: ignore[arg-type]
+    raise SpecError(f"{why} even with type at text.min_size ({size:.3g}pt); widen the "
+                    "figure, select fewer tokens or heads, or lower text.min_size in the theme")
 
 
 def _solve(arrange: Arrange, ctx: Context, room: float, smallest: float,

@@ -19,6 +19,7 @@ TOOLTIP_CELLS = 64 * 64  # at most this many cells carry their weight as a toolt
 LONG_SIDE = 1080.0  # points (15 in): a matrix with every label larger than this is "long"
 AUTO_SIDE = 720.0  # points (10 in): then its side when the width is auto, labels thinned
 TINY_CELL = 0.02  # points: the smallest cell of a long sequence in a tight width
+THIN_CELL = 2.5  # points: the smallest cell of a short sequence, its labels thinned to fit
 THIN_FROM = 32  # more tokens than this: a tight width thins labels before shrinking type
 
 

@@ -25,6 +25,7 @@ from ..layout.frame import Body, finish, fit
 from ..layout.labels import priority
 from ..layout.legend import legend
 from ..layout.matrix_panel import (
+    THIN_CELL,
     TOOLTIP_CELLS,
     Panel,
     PanelSpec,
@@ -95,7 +96,7 @@ class Flow(View):
         found: tuple[Body, Context] | None = None
         try:
             found = fit(arrange, ctx, width, natural, smallest=smallest, largest=largest,
-                        tiny=tiny, what=what)
+                        tiny=tiny, what=what, thin=THIN_CELL)
         except SpecError:
             if not ctx.value("flow.token_nodes"):
                 raise
@@ -104,7 +105,7 @@ class Flow(View):
             # too narrow for full type: the token nodes name the rows, their labels go
             plan.rows = False
             found = fit(arrange, ctx, width, natural, smallest=smallest, largest=largest,
-                        tiny=tiny, what=what)
+                        tiny=tiny, what=what, thin=THIN_CELL)
         assert found is not None
         body, fitted = found
         caption = list(data.caption)

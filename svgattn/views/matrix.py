@@ -12,7 +12,14 @@ from ..layout.context import Context
 from ..layout.frame import Body, finish, fit
 from ..layout.labels import priority
 from ..layout.legend import legend
-from ..layout.matrix_panel import PanelSpec, cell_range, label_need, matrix_panel, raster
+from ..layout.matrix_panel import (
+    THIN_CELL,
+    PanelSpec,
+    cell_range,
+    label_need,
+    matrix_panel,
+    raster,
+)
 from ..layout.scale import colour_scale
 from ..options import CELLS, LABELS
 from ..scene import Group, Scene, moved
@@ -71,7 +78,7 @@ class Matrix(View):
         natural, smallest, tiny = cell_range(n, max(ctx["matrix.cell_size"], line), line)
         body, fitted = fit(arrange, ctx, width, natural, smallest=smallest,
                            largest=max(MAX_CELL_EM * ctx.em, natural), tiny=tiny, span=cols,
-                           what=f"{n} tokens")
+                           what=f"{n} tokens", thin=THIN_CELL)
         caption = list(data.caption) + scale.words()
         caption += [n_.capitalize() for n_ in notes]
         return finish(fitted, body, title=data.title, caption=caption, room=width,
