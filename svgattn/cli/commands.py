@@ -81,8 +81,8 @@ def model(args: argparse.Namespace) -> None:
     fmt = _output_format(args)
     options = parser.options(args)
     load_theme(args.theme)
-    attention = run_model(args.path, args.text)
-    _write(Diagram.from_attention(attention, **parser.figure(args), **options), args, fmt)
+    _write(Diagram.from_model(args.path, args.text, quiet=False, **parser.figure(args),
+                              **options), args, fmt)
 
 
 def demo(args: argparse.Namespace) -> None:

@@ -12,7 +12,7 @@ import importlib.util
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +20,8 @@ from typing import Any
 
 from ..data import Attention
 from ..errors import SpecError
+from ..limits import check_cells, check_tokens
+from .huggingface import from_huggingface
 
 
 @contextmanager
@@ -56,13 +58,17 @@ def locate(path: str) -> tuple[Path, str | None]:
                     "folder")
 
 
-def run_model(path: str, text: str, *, quiet: bool = False) -> Attention:
-    """Tokenise ``text``, run the model once with eager attention, return its attention
-    (cached in the process: a gallery of specs over one sentence runs the model once)."""
+def run_model(path: str, text: str, *, quiet: bool = False,
+              layers: Sequence[int] | None = None) -> Attention:
+    """Tokenise ``text``, run the model once with eager attention, return the attention of
+    ``layers`` (model layer indices; every layer when ``None``), named by their index in
+    the model ("L20"), so a figure's layer references must be names (as
+    :func:`svgattn.analysis.request.model_layers` writes them). Cached in the process: a
+    gallery of specs over one sentence runs the model once."""
     if not text.strip():
         raise SpecError("model: --text is empty; give the sentence to run")
     require_models()
-    return _run(path, text, quiet)
+    return _run(path, text, quiet, None if layers is None else tuple(layers))
 
 
 def require_models() -> None:
@@ -74,10 +80,8 @@ def require_models() -> None:
 
 
 @lru_cache(maxsize=8)
-def _run(path: str, text: str, quiet: bool) -> Attention:
-    import torch
-
-    from .huggingface import from_huggingface
+def _run(path: str, text: str, quiet: bool, layers: tuple[int, ...] | None) -> Attention:
+    from .capture import run_capturing
 
     folder, tokenizer, model = _load(path, quiet)
     encoded = tokenizer(text, return_tensors="pt")
@@ -86,17 +90,41 @@ def _run(path: str, text: str, quiet: bool) -> Attention:
     if limit is not None and length > limit:
         raise SpecError(f"model: --text is {length} tokens but {folder.name} takes at most "
                         f"{limit}; shorten the text")
-    with progress("running the model", quiet), torch.no_grad():
-        outputs = model(**encoded, output_attentions=True)
-    attention = from_huggingface(outputs, tokenizer=tokenizer, input_ids=encoded["input_ids"],
+    # the limits, from the token count, before the seconds of the forward pass
+    count = layer_count(model)
+    kept = list(range(count)) if layers is None else list(layers)
+    check_tokens(length, "model: --text")
+    check_cells(len(kept) * int(getattr(model.config, "num_attention_heads", 1)) * length ** 2,
+                f"model: {len(kept)} layer(s) of attention")
+    with progress("running the model", quiet):
+        captured = run_capturing(model, encoded, None if layers is None else kept)
+    attention = from_huggingface(captured, tokenizer=tokenizer,
+                                 input_ids=encoded["input_ids"],
                                  attention_mask=encoded.get("attention_mask"))
     return Attention(attention.weights, attention.query_tokens, attention.key_tokens,
-                     attention.layer_names, attention.head_names, source=folder.name)
+                     tuple(f"L{i}" for i in kept), attention.head_names, source=folder.name)
+
+
+def layer_count(model: Any) -> int:
+    """How many attention layers the model has."""
+    from .capture import attention_modules
+
+    modules = attention_modules(model)
+    if modules is not None:
+        return len(modules)
+    return int(model.config.num_hidden_layers)
+
+
+def model_layers(path: str, *, quiet: bool = True) -> int:
+    """How many layers the model at ``path`` has (loads it, once per process)."""
+    require_models()
+    return layer_count(_load(path, quiet)[2])
 
 
 @lru_cache(maxsize=2)
 def _load(path: str, quiet: bool) -> tuple[Path, Any, Any]:
-    """(folder, tokenizer, model), loaded once per process."""
+    """(folder, tokenizer, model), loaded once per process; a GGUF file is converted once
+    and kept in the cache (:mod:`svgattn.sources.gguf_cache`)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     folder, gguf = locate(path)
@@ -104,10 +132,22 @@ def _load(path: str, quiet: bool) -> tuple[Path, Any, Any]:
         require_models()
         import torch  # noqa: F401
         from transformers import AutoModel, AutoTokenizer
+    name = f"{folder.name}{'/' + gguf if gguf else ''}"
+    if gguf:
+        from . import gguf_cache
+
+        with progress(f"loading {name} (converted before)", quiet):
+            found = gguf_cache.load(folder / gguf)
+        if found is not None:
+            found[1].eval()
+            return folder, found[0], found[1]
     extra = {"gguf_file": gguf} if gguf else {}
-    with progress(f"loading {folder.name}{'/' + gguf if gguf else ''}", quiet):
+    with progress(f"loading {name}" + (" (converting the GGUF file once)" if gguf else ""),
+                  quiet):
         tokenizer = AutoTokenizer.from_pretrained(folder, **extra)
         # eager attention: sdpa returns no attention weights
         model = AutoModel.from_pretrained(folder, attn_implementation="eager", **extra)
         model.eval()
+    if gguf:
+        gguf_cache.save(folder / gguf, tokenizer, model)
     return folder, tokenizer, model

@@ -99,45 +99,54 @@ def named_files(path: str | os.PathLike[str]) -> dict[str, Path]:
     return found
 
 
-def attention_of(spec: Spec) -> tuple[Attention, Attention | None]:
-    """The real attention a spec names (a model run or an array file, files inside the
-    spec's folder like its theme) and the one it subtracts (``minus``), if any."""
-    return _attention_source(spec.source, spec.path, spec.where)
+def model_of(spec: Spec) -> tuple[str, str] | None:
+    """(model, text) when the spec runs a model (a package name, or a folder or file inside
+    the spec's folder like its theme); ``None`` when it names an array file."""
+    source, where = spec.source, spec.where
+    if "model" not in source:
+        return None
+    if "attention" in source:
+        raise SpecError(f"{where}: model: give model (with text) or attention, not both")
+    model, text = source["model"], source.get("text")
+    if not isinstance(model, str) or not isinstance(text, str):
+        raise SpecError(f"{where}: model: give model = \"package or folder\" and text = "
+                        "\"the input sentence\"")
+    if not model.isidentifier():
+        model = str(_inside(model, spec.path, where, "model"))
+    return model, text
 
 
-def _attention_source(source: dict[str, Any], spec_path: Path,
-                      where: str) -> tuple[Attention, Attention | None]:
-    """(attention, minus) named by a spec: a model run or an array file, the files inside
-    the spec's folder like its theme."""
+def attention_of(spec: Spec) -> Attention:
+    """The attention of the array file a spec names (inside the spec's folder like its
+    theme)."""
     from .arrays import load_file
-    from .local_model import run_model
 
-    batch = source.get("batch_index")
+    source, where = spec.source, spec.where
+    if "text" in source:
+        raise SpecError(f"{where}: text: applies to model; an attention file has its tokens")
+    file = source.get("attention")
+    if not isinstance(file, str):
+        raise SpecError(f"{where}: attention: expected the path of a .npz or .npy file")
+    return load_file(_inside(file, spec.path, where, "attention"), batch_index=_batch(spec))
+
+
+def minus_of(spec: Spec) -> Attention | None:
+    """The attention a spec subtracts (``minus``: an array file), if any."""
+    from .arrays import load_file
+
+    if "minus" not in spec.source:
+        return None
+    if not isinstance(spec.source["minus"], str):
+        raise SpecError(f"{spec.where}: minus: expected the path of a .npz or .npy file")
+    return load_file(_inside(spec.source["minus"], spec.path, spec.where, "minus"),
+                     batch_index=_batch(spec))
+
+
+def _batch(spec: Spec) -> int | None:
+    batch = spec.source.get("batch_index")
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int)):
-        raise SpecError(f"{where}: batch_index: expected a whole number")
-    if "model" in source:
-        if "attention" in source:
-            raise SpecError(f"{where}: model: give model (with text) or attention, not both")
-        model, text = source["model"], source.get("text")
-        if not isinstance(model, str) or not isinstance(text, str):
-            raise SpecError(f"{where}: model: give model = \"package or folder\" and text = "
-                            "\"the input sentence\"")
-        if not model.isidentifier():
-            model = str(_inside(model, spec_path, where, "model"))
-        attention = run_model(model, text, quiet=True)
-    else:
-        if "text" in source:
-            raise SpecError(f"{where}: text: applies to model; an attention file has its tokens")
-        file = source.get("attention")
-        if not isinstance(file, str):
-            raise SpecError(f"{where}: attention: expected the path of a .npz or .npy file")
-        attention = load_file(_inside(file, spec_path, where, "attention"), batch_index=batch)
-    minus = None
-    if "minus" in source:
-        if not isinstance(source["minus"], str):
-            raise SpecError(f"{where}: minus: expected the path of a .npz or .npy file")
-        minus = load_file(_inside(source["minus"], spec_path, where, "minus"), batch_index=batch)
-    return attention, minus
+        raise SpecError(f"{spec.where}: batch_index: expected a whole number")
+    return batch
 
 
 def _inside(value: str, spec_path: Path, where: str, key: str) -> Path:
