@@ -1,5 +1,6 @@
 """Synthetic causal attention with known structure, for the gallery, the tests and the
-benchmarks: ``python gallery/synthetic.py`` writes ``gallery/data/synthetic-4096.npz``.
+benchmarks: ``python gallery/synthetic.py`` writes ``gallery/specs/data/synthetic-4096.npz``
+(``gallery/build.py`` writes it when it is missing).
 
 One layer of three heads over ``n`` tokens, every row a probability distribution over the
 keys its query can see (a causal decoder):
@@ -65,6 +66,15 @@ def write(path: Path, n: int = 4096) -> Path:
     return path
 
 
+DATA = Path(__file__).resolve().parent / "specs" / "data"
+
+
+def ensure(n: int = 4096) -> Path:
+    """The synthetic file of ``n`` tokens, written if it is missing."""
+    path = DATA / f"synthetic-{n}.npz"
+    return path if path.is_file() else write(path, n)
+
+
 if __name__ == "__main__":
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 4096
-    print(write(Path(__file__).resolve().parent / "data" / f"synthetic-{n}.npz", n))
+    print(write(DATA / f"synthetic-{n}.npz", n))

@@ -143,6 +143,11 @@ def _figure(att: Attention, request: Request, st: _Stages) -> FigureData:
         own = readonly(np.asarray(reduce.matrix(weights[pick.layer, h])))
         heads.append(HeadData(xml_safe(f"{layer} {att.head_names[h]}"), None,
                               tuple(links_from_weights(own, rule)), own, layer))
+    flat = [h.name for h in heads if st.causal and not h.links]
+    if flat:
+        st.notes.append(f"{', '.join(flat)}: no token stands out (each is attended about "
+                        "as much as the next, as by a previous-token or diagonal head); "
+                        "no links drawn")
     matrix = reduce.matrix(st.matrix)
     found: tuple[Group, ...] = ()
     if request.groups and not st.signed and matrix.shape[0] <= GROUPS_UP_TO:

@@ -5,14 +5,18 @@ Rule (documented in the README), scoring each row token:
 - square matrices (self-attention): normalise each non-empty row to sum to 1; the score
   is the mean attention the token receives, i.e. the mean of its column; connected when
   the score is at least ``threshold / n_keys`` (``threshold = 1``: a uniform share);
-- causal attention (every query sees only the keys up to itself): how many times more
-  attention the token receives than uniform attention over the keys each query can see
-  would give it, ``(o + m) / (e + m)``: ``o`` the weight it receives, ``e`` what uniform
-  attention over each row's visible keys (sinks aside) would give it, and ``m`` one
-  average row's weight, so a token seen by a few queries is not ranked on one weight.
-  Uniform attention scores 1 everywhere: no position is favoured by construction, and no
-  row is renormalised (a row that gave a sink 95 % keeps its 5 %). Connected when the
-  score is at least ``threshold``;
+- causal attention (every query sees only the keys up to itself): how many queries
+  attend to the token well above uniform. Each query's weight is compared with a uniform
+  share over the keys it can see (sinks aside; no row renormalised, so a row that gave a
+  sink 95 % keeps its 5 %); it counts from 0 at ``FLOOR`` (2) uniform shares or less to
+  1 at ``STRONG`` (16) or more, on a log scale. Uniform or random-looking attention
+  scores about 0 everywhere, and a positional head (each query on the token before it)
+  scores every token alike: totals over queries favour early keys (seen by every query,
+  each adding its noise), means over the queries that see a key favour late ones (seen
+  by one, which then weighs thousands of uniform shares), and this count favours neither.
+  Connected when the score is at least ``threshold`` queries; a head none of whose
+  tokens scores ``STANDOUT`` times its median token links none (its caption says no
+  token stands out);
 - rectangular matrices (cross-attention, rows are queries): the row's peak weight;
   connected when it is at least ``2 * threshold / n_keys`` (the query is focused);
 - with ``top_k``, the ``k`` best-scoring tokens instead (ties keep token order);
@@ -40,7 +44,7 @@ class LinkRule:
     top_k: int | None = None
     ignore: tuple[int, ...] = ()
     ignore_self: bool = False
-    causal: bool = False  # score by the causal lift (the module's rule)
+    causal: bool = False  # score by queries attending well above uniform (the module's rule)
 
     @classmethod
     def parse(cls, text: object) -> LinkRule:
@@ -68,13 +72,14 @@ class LinkRule:
 def link_scores(weights: np.ndarray, ignore: tuple[int, ...] = (),
                 ignore_self: bool = False, causal: bool = False) -> np.ndarray:
     """Per row token (the module's rule): the mean attention received of row-normalised
-    weights (square), the causal lift (``causal``), or the row's peak weight
+    weights (square), the queries attending well above uniform (``causal``), or the row's
+    peak weight
     (rectangular). Computed 256 rows at a time: a 4096-token head needs 8 MB of
     temporaries, not 256."""
     q, k = weights.shape
     square = q == k
     if square and causal:
-        return _causal_lift(weights, ignore, ignore_self)
+        return _causal_strength(weights, ignore, ignore_self)
     out = np.zeros(k if square else q)
     for start in range(0, q, ROWS):
         block = np.array(weights[start:start + ROWS], dtype=np.float64)
@@ -93,34 +98,50 @@ def link_scores(weights: np.ndarray, ignore: tuple[int, ...] = (),
     return out / q if square else out
 
 
-def _causal_lift(weights: np.ndarray, ignore: tuple[int, ...], ignore_self: bool) -> np.ndarray:
-    """``(o + m) / (e + m)`` per key of causal attention (the module's rule)."""
+STRONG = 16.0  # a query counts fully towards a key it gives this many uniform shares ...
+FLOOR = 2.0  # ... and not at all up to this many (random-looking rows stay below it)
+
+
+def _causal_strength(weights: np.ndarray, ignore: tuple[int, ...],
+                     ignore_self: bool) -> np.ndarray:
+    """How many queries attend to each key of causal attention well above uniform (the
+    module's rule), 256 rows at a time."""
     n = weights.shape[0]
     sink = np.zeros(n, dtype=bool)
     sink[list(ignore)] = True
-    received = np.zeros(n)
-    mass = np.zeros(n)
+    visible = np.cumsum(~sink)  # keys 0..i outside sinks
+    if ignore_self:
+        visible = visible - (~sink)
+    out = np.zeros(n)
+    scale = math.log(STRONG / FLOOR)
     for start in range(0, n, ROWS):
         block = np.array(weights[start:start + ROWS], dtype=np.float64)
         block[:, sink] = 0.0
         if ignore_self:
             at = np.arange(len(block))
             block[at, at + start] = 0.0
-        received += block.sum(axis=0)
-        mass[start:start + len(block)] = block.sum(axis=1)
-    visible = np.cumsum(~sink)  # keys 0..i outside sinks
-    if ignore_self:
-        visible = visible - (~sink)
-    share = np.divide(mass, visible, out=np.zeros(n), where=visible > 0)
-    expected = np.cumsum(share[::-1])[::-1]  # key j: what rows i >= j give it uniformly
-    expected[sink] = 0.0
-    prior = float(mass.mean())
-    if prior <= 0:
-        return np.zeros(n)
-    return (received + prior) / (expected + prior)
+        seen = visible[start:start + len(block)]
+        share = np.divide(block.sum(axis=1), seen, out=np.zeros(len(block)), where=seen > 0)
+        lift = np.divide(block, FLOOR * share[:, None], out=np.zeros_like(block),
+                         where=share[:, None] > 0)
+        above = lift > 1.0  # up to FLOOR uniform shares counts nothing
+        np.log(lift, out=lift, where=above)
+        lift[~above] = 0.0
+        np.minimum(lift, scale, out=lift)
+        out += lift.sum(axis=0) / scale
+    return out
 
 
 ROWS = 256
+STANDOUT = 1.25  # a causal head links only tokens scoring this much above its median
+
+
+def stands_out(scores: np.ndarray) -> bool:
+    """Does any token score clearly above the head's typical token (``STANDOUT`` times
+    the median of those scoring at all)? A previous-token or diagonal head scores every
+    token alike: linking three of them would invent a preference."""
+    counted = scores[scores > 0]
+    return bool(len(counted)) and float(counted.max()) >= STANDOUT * float(np.median(counted))
 
 
 def links_from_weights(weights: np.ndarray, rule: LinkRule | None = None) -> list[int]:
@@ -130,6 +151,8 @@ def links_from_weights(weights: np.ndarray, rule: LinkRule | None = None) -> lis
     scores = link_scores(weights, ignore, rule.ignore_self, rule.causal)
     if ignore and len(scores) == weights.shape[1]:
         scores[list(ignore)] = 0.0
+    if rule.causal and not stands_out(scores):
+        return []  # a positional head: any k tokens would be an arbitrary pick
     if top_k is not None:
         order = np.argsort(-scores, kind="stable")[:top_k]
         return sorted(int(i) for i in order if scores[i] > 0)

@@ -2,9 +2,11 @@
 
 In causal attention a query sees only the keys up to itself: averaging a key over every
 query shades the text by position (the first tokens are seen by all), and averaging over
-the queries that see it favours the last tokens (seen by one, often itself). So causal
-attention is measured relative to uniform attention over the keys each query can see,
-as links are (:mod:`svgattn.analysis.links`): 1 everywhere for uniform attention.
+the queries that see it, or comparing it with uniform attention, favours the last tokens
+(seen by one, whose weight is then thousands of uniform shares). So causal attention is
+counted as links are (:mod:`svgattn.analysis.links`): how many queries attend to the
+token above uniform attention over the keys they can see, each counting up to one. Uniform
+attention scores 0 everywhere, a previous-token head 1 everywhere.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from .links import link_scores
 
 def received(matrix: np.ndarray, causal: bool = False) -> np.ndarray:
     """Each key token's attention received (``[query, key]``): averaged over every query,
-    or for ``causal`` attention, how many times what uniform attention over each query's
-    visible keys would give it."""
+    or for ``causal`` attention, how many queries attend to it above uniform (the links'
+    causal rule)."""
     values = np.asarray(matrix)  # read in blocks below: a 4096-token matrix is not copied
     if not causal or values.shape[0] != values.shape[1]:
         return values.mean(axis=0, dtype=np.float64)
@@ -29,8 +31,8 @@ def received(matrix: np.ndarray, causal: bool = False) -> np.ndarray:
 def ranking(matrix: np.ndarray, axis: int, causal: bool = False,
             sinks: Sequence[int] = ()) -> np.ndarray:
     """A score per row (``axis`` 0) or column (1) for picking the most attended tokens:
-    the attention received (for causal attention, how many times more than uniform
-    attention over the visible keys gives, as links are scored); a cross-attention query
+    the attention received (for causal attention, how many queries attend to it above
+    uniform, as links are scored); a cross-attention query
     (rows of another sequence) by its strongest weight."""
     values = np.asarray(matrix)
     if axis == 0 and values.shape[0] != values.shape[1]:

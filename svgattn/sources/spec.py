@@ -27,7 +27,7 @@ else:  # pragma: no cover
 
 # Keys of the figure itself; every figure option (README option table) is a key too.
 DATA_KEYS = ("tokens", "query_tokens", "key_tokens", "weights", "heads")
-SOURCE_KEYS = ("model", "text", "attention", "minus", "batch_index")
+SOURCE_KEYS = ("model", "text", "text_file", "attention", "minus", "batch_index")
 FIGURE_KEYS = ("view", "theme", "width", "gallery")
 MAX_INT_DIGITS = 30  # longer integers are read as floats (too large ones become inf)
 
@@ -89,7 +89,7 @@ def named_files(path: str | os.PathLike[str]) -> dict[str, Path]:
     found: dict[str, Path] = {}
     if isinstance(spec.figure.get("theme"), Path):
         found["spec's theme"] = spec.figure["theme"]
-    for key in ("attention", "minus"):
+    for key in ("attention", "minus", "text_file"):
         value = spec.source.get(key)
         if isinstance(value, str):
             try:
@@ -108,6 +108,12 @@ def model_of(spec: Spec) -> tuple[str, str] | None:
     if "attention" in source:
         raise SpecError(f"{where}: model: give model (with text) or attention, not both")
     model, text = source["model"], source.get("text")
+    if "text_file" in source:  # a long prompt kept beside the spec
+        if text is not None or not isinstance(source["text_file"], str):
+            raise SpecError(f"{where}: text_file: give the path of a UTF-8 text file inside "
+                            "the spec's folder, or text, not both")
+        text = read_text(_inside(source["text_file"], spec.path, where, "text_file"),
+                         "text").strip()
     if not isinstance(model, str) or not isinstance(text, str):
         raise SpecError(f"{where}: model: give model = \"package or folder\" and text = "
                         "\"the input sentence\"")

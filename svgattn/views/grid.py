@@ -150,7 +150,9 @@ def wrapping(layers: int, heads: int) -> _Wrap:
 
     def distance(w: _Wrap) -> float:
         rows, cols = w.shape
-        return abs(math.log(cols / rows / ASPECT)) + (WRAP_COST if w.per_row < heads else 0)
+        empty = 1 - heads / (w.per_row * w.rows_per_layer)  # a ragged last row's gap
+        return abs(math.log(cols / rows / ASPECT)) + (WRAP_COST + 2 * empty
+                                                      if w.per_row < heads else 0)
 
     return min(options, key=lambda w: (distance(w), w.blocks, -w.per_row))
 

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..analysis.figure import FigureData
+from ..analysis.links import FLOOR, STRONG
 from ..analysis.received import received
 from ..colours import contrast_text
 from ..fields import Field, length
@@ -53,8 +54,9 @@ class Text(View):
         focus = opts.get("focus")
         if focus is None:
             values = received(data.matrix, data.causal)
-            what = ("attention each token receives relative to uniform attention over the "
-                    "keys each query can see (causal; white: no more than uniform)"
+            what = ("how many queries attend to each token well above uniform attention "
+                    "over the keys they can see (causal: a query counts fully at "
+                    f"{STRONG:g}\u00d7 a uniform share, in part from {FLOOR:g}\u00d7)"
                     if data.causal else
                     "attention each token receives, averaged over every query")
             row = None
@@ -65,20 +67,45 @@ class Text(View):
         room = width if width is not None else AUTO_WIDTH_EM * ctx.em + 2 * ctx["figure.margin"]
         inner = room - 2 * ctx["figure.margin"]
         shown, why = _window(data, ctx, inner, values, row)
-        lift = focus is None and data.causal  # 1: as much as uniform attention gives
-        shading = {**opts, "vmin": 1.0} if lift and opts.get("vmin") is None else opts
+        counted = focus is None and data.causal  # queries, from 0 (none above uniform)
+        shading = {**opts, "vmin": 0.0} if counted and opts.get("vmin") is None else opts
+        top, saturated = _robust_top(values, data.sinks) if counted and \
+            opts.get("vmax") is None else (None, "")
+        if top is not None:
+            shading = {**shading, "vmax": top}
         scale = colour_scale(ctx, values[shown[0]:shown[1]][None], data, shading,
                              binary=False)
         body = _arrange(data, ctx, inner, values, scale, row, shown,
-                        f"{ctx.value('legend.title')} (\u00d7 uniform)" if lift else None)
+                        "queries attending" if counted else None)
         words = scale.words()[1 if scale.note else 0:]  # the note joins the shading line
+        note = saturated or scale.note  # ours says what saturates in this view's units
         caption = [*data.notes, f"Shading: {what}, {_source(data)}"
-                   + (f"; {scale.note}" if scale.note else ""), *words]
+                   + (f"; {note[:1].lower()}{note[1:]}" if note else ""), *words]
         if why:
             caption.append(why)
         return finish(ctx, body, title=data.title, caption=caption, room=room,
                       name="Attention over the text", show_title=opts.get("show_title"),
                       captions=opts.get("caption"))
+
+
+OUTLIERS = 0.99  # the share of tokens the colours are spread over when a few stand far out
+
+
+def _robust_top(values: np.ndarray, sinks: tuple[int, ...]) -> tuple[float | None, str]:
+    """A colour maximum that a few outlying tokens (a second sink: in a long causal
+    prompt the second token can draw nearly every query) do not wash out: the 99th
+    percentile when the maximum is more than twice it, said in the caption."""
+    keep = np.ones(len(values), dtype=bool)
+    keep[list(sinks)] = False
+    rest = np.asarray(values, dtype=np.float64)[keep]
+    if len(rest) < 100:
+        return None, ""
+    top = float(np.quantile(rest, OUTLIERS))
+    if top <= 0 or float(rest.max()) <= 2 * top:
+        return None, ""
+    over = int((rest > top).sum())
+    return top, (f"colours saturate at {top:.3g} (the {over} token(s) above it reach "
+                 f"{float(rest.max()):.3g})")
 
 
 def _source(data: FigureData) -> str:
