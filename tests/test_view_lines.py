@@ -3,6 +3,7 @@ its colour's full strength, opacities from the weights, sinks left out, focus, h
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
@@ -151,3 +152,25 @@ def test_top_keeps_each_heads_strongest_lines_and_lists_their_tokens():
         assert t.label.text.endswith(f" \u00b7{t.id.split('-')[-1]}")  # with its position
     assert "The 2 strongest lines of each head" in " ".join(
         t.label.text for t in texts(scene, "caption"))
+
+
+def test_a_long_token_list_closes_up_to_fit_a_page():
+    """Many heads' strongest lines list many tokens: the rows close up so the list fits a
+    page's height (8.5 in), never closer than a line of type, labels never overlapping."""
+    from svgattn.layout.frame import PAGE
+
+    rng = np.random.default_rng(3)
+    n = 600
+    w = np.tril(rng.random((8, n, n)))
+    for h in range(8):  # 16 strong pairs a head, spread over the sequence
+        for i in rng.choice(np.arange(50, n), 16, replace=False):
+            w[h, i, rng.integers(1, i)] = 4 * w[h, i].sum()
+    w /= w.sum(axis=-1, keepdims=True)
+    d = Diagram.from_attention(from_array(w, [f"t{i}" for i in range(n)]), view="lines",
+                               width="6.5in", theme="paper", heads="all", top=4)
+    scene = d.scene()
+    labels = sorted(texts(scene, "query-label"), key=lambda t: t.y)
+    assert len(labels) > 40  # more than a page at the theme's own row pitch
+    assert labels[-1].y - labels[0].y <= PAGE
+    assert all(a.bbox.bottom <= b.bbox.y + 1e-6 for a, b in itertools.pairwise(labels))
+    assert violations(scene) == []

@@ -18,6 +18,7 @@ from ..errors import SpecError, SvgattnWarning
 from ..scene import Box, Gradient, Group, Node, Scene, Text, bounds, moved
 from .context import Context
 
+PAGE = 8.5 * 72  # points: the height a figure of rows of text fits in (a page's text block)
 LABEL_CHARS = (24, 16, 12, 8, 6, 4)  # shorter labels tried before a width is refused
 SHRINK_WARNING = 0.7  # type shrinks to 70 % silently; beyond, labels thin, or a warning
 

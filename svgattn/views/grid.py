@@ -14,6 +14,7 @@ import numpy as np
 from ..analysis.figure import FigureData
 from ..analysis.lines import THUMB_LINES, thumbnail_lines
 from ..analysis.reduce import pooled_spans, thumbnails
+from ..captions import Essential
 from ..fields import Field, choice, length
 from ..layout.context import Context
 from ..layout.frame import Body, finish, fit
@@ -86,7 +87,8 @@ class Grid(View):
                            largest=4 * ctx["grid.thumbnail"], what="heads")
         layers, heads = stack.shape[:2]
         caption = list(data.notes)
-        caption.append(_arrangement(data, wrapping(layers, heads)) if layers * heads > 1 else "")
+        caption.append(Essential(_arrangement(data, wrapping(layers, heads)))
+                       if layers * heads > 1 else "")  # what the grid draws: kept when short
         if block > 1 and not lines:
             caption.append(f"Each thumbnail cell: the maximum over {block} x {block} tokens")
         elif lines and stack.shape[-1] * stack.shape[-2] > THUMB_LINES:

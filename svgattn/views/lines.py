@@ -21,12 +21,14 @@ from ..analysis.lines import DEFAULT_TOP, LONG_ROWS, LineSelection, select_lines
 from ..colours import head_colour
 from ..fields import Field, boolean, choice, length, number
 from ..layout.context import Context
-from ..layout.frame import Body, finish, fit, wrap
+from ..layout.frame import PAGE, Body, finish, fit, wrap
 from ..layout.legend import head_key
 from ..options import FOCUS
 from ..scene import Box, Group, Node, Path, Rect, Scene, Style
 from .base import View
 from .registry import register
+
+ROW_MIN_EM = 1.2  # the closest token rows come (a line of type) when a list closes up
 
 
 @register
@@ -149,7 +151,9 @@ class _Plan:
         em = ctx.em
         data, focus = self.data, self.focus
         queries, keys = self._tokens
-        pitch = ctx["lines.row_pitch"]
+        listed = max(len(queries), len(keys), 1)
+        # a long token list closes up to fit a page, never tighter than a line of type
+        pitch = max(min(ctx["lines.row_pitch"], PAGE / listed), ROW_MIN_EM * ctx.em)
         muted = str(ctx.value("colors.muted"))
         columns = len(self.names) + 1 if self.panels else 2
         q_w = max((ctx.box(self._label(i, True), bold=i == focus).width for i in queries),

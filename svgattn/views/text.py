@@ -16,7 +16,7 @@ from ..analysis.received import received
 from ..colours import contrast_text
 from ..fields import Field, length
 from ..layout.context import Context
-from ..layout.frame import Body, finish
+from ..layout.frame import PAGE, Body, finish
 from ..layout.legend import horizontal_bar
 from ..layout.scale import colour_scale
 from ..options import FOCUS
@@ -25,7 +25,6 @@ from .base import View
 from .registry import register
 
 AUTO_WIDTH_EM = 42.0  # the width of running text when the figure width is auto
-PAGE = 8.5 * 72  # points: running text taller than this shows a stretch that fits a page
 
 
 @register
