@@ -7,6 +7,7 @@ chosen view, whose scene the SVG backend writes and cairosvg exports.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -229,7 +230,14 @@ class Diagram:
         return write_atomic(path, self.to_bytes(format_of(path, fmt), dpi=dpi))
 
     def _repr_svg_(self) -> str:
-        return self.to_svg()
+        """For notebooks: each display its own ids (a re-displayed figure would otherwise
+        share every id with its earlier copy in the page); saved files stay reproducible."""
+        svg = self.to_svg()
+        prefix = svg.split('class="', 1)[1].split('"', 1)[0]
+        return svg.replace(prefix, f"{prefix}-{next(_DISPLAYS)}")
+
+
+_DISPLAYS = itertools.count(1)
 
 
 def check_spec_keys(spec: Any) -> None:

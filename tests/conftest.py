@@ -56,17 +56,13 @@ def by_id(root: ElementTree.Element) -> dict[str, ElementTree.Element]:
     return {el.get("id").removeprefix(prefix): el for el in root.iter() if el.get("id")}
 
 
-def styles(root: ElementTree.Element) -> dict[str, dict[str, str]]:
-    """The figure's CSS classes: local class name -> {property: value}."""
-    import re
+PAINT = ("fill", "stroke", "stroke-width", "opacity", "font-weight", "stroke-linecap")
 
-    prefix = root.get("class", "") + "-"
-    text = root.find(f"{SVG_NS}style").text
-    out = {}
-    for name, body in re.findall(r"\.([\w-]+) \{([^}]*)\}", text):
-        props = dict(p.split(":", 1) for p in body.split(";") if ":" in p)
-        out[name.removeprefix(prefix)] = {k.strip(): v.strip() for k, v in props.items()}
-    return out
+
+def paint(el: ElementTree.Element) -> dict[str, str]:
+    """An element's paint: its SVG 1.1 presentation attributes (svgattn writes no paint in
+    CSS, so a reader that ignores <style> draws the same figure)."""
+    return {k: v for k in PAINT if (v := el.get(k)) is not None}
 
 
 def local_classes(el: ElementTree.Element, root: ElementTree.Element) -> list[str]:

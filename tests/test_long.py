@@ -72,7 +72,7 @@ def test_above_the_threshold_cells_are_one_image_of_the_cell_colours():
     w = np.random.default_rng(0).random((n, n))
     d = Diagram.from_attention(from_array(w, [f"t{i}" for i in range(n)]), view="matrix")
     svg = d.to_svg()
-    assert svg.count("<image") == 1 and "<rect" not in svg.split("matrix", 1)[1][:200]
+    assert svg.count("<image") == 1 and "<rect" not in svg.split('-matrix"', 1)[1][:200]
     cells = grid(d.scene())
     assert cells.raster
     image = _png_of(svg)

@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import SVG_NS, by_id, local_classes, parse, styles
+from conftest import SVG_NS, by_id, local_classes, paint, parse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -77,12 +77,11 @@ def test_large_binary_matrix_stays_small():
 
 def _cells(root):
     """(x, y, w, h, fill, title) of every cell rectangle of a tooltip-carrying matrix."""
-    css = styles(root)
     out = []
     for el in by_id(root)["matrix"]:
         if el.tag != f"{SVG_NS}rect":
             continue
-        fill = next(css[c]["fill"] for c in local_classes(el, root) if c in css)
+        fill = paint(el)["fill"]
         title = el.find(f"{SVG_NS}title")
         out.append((float(el.get("x")), float(el.get("y")), float(el.get("width")),
                     float(el.get("height")), fill, None if title is None else title.text))
@@ -168,12 +167,14 @@ def test_numbers_have_fixed_precision(seed_path):
     assert decimals and max(len(d) for d in decimals) <= 2
 
 
-def test_every_attribute_is_quoted_and_styles_are_classes(seed_path):
+def test_every_attribute_is_quoted_and_paint_is_in_attributes(seed_path):
     svg = Diagram.from_spec(seed_path).to_svg()
     assert not re.search(r"=\s*[^\"'\s>]", re.sub(r"<style.*?</style>", "", svg, flags=re.S))
     assert " style=" not in svg and "var(" not in svg
     style = svg[svg.index("<style"):svg.index("</style>")]
-    assert 'font-family: "DejaVu Sans"' in style
+    assert "fill" not in style and "font" not in style  # hover only
+    root = parse(svg)
+    assert root.get("font-family").startswith("'DejaVu Sans', ")  # measured font first
 
 
 INJECTIONS = ["<script>alert(1)</script>", "]]><svg onload=alert(1)>", "\" onmouseover=\"x",

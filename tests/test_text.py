@@ -41,7 +41,7 @@ def test_family_list_falls_back_with_a_warning_and_names_what_it_measured(tmp_pa
         warnings.simplefilter("always")
         svg = Diagram(["a"], [[1.0]], theme=theme).to_svg()
     assert any(issubclass(w.category, FontWarning) for w in caught)
-    assert 'font-family: "DejaVu Serif"' in svg  # the measured font is the one named
+    assert 'font-family="&#39;DejaVu Serif&#39;, ' in svg  # the measured font, named first
 
 
 def test_width_is_the_larger_of_shaped_and_unkerned():

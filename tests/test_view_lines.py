@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import SVG_NS, by_id, local_classes, parse, styles
+from conftest import SVG_NS, by_id, local_classes, paint, parse
 from invariants import violations
 from models import attention
 from scenes import paths, rects, texts
@@ -26,15 +26,13 @@ def _weights() -> np.ndarray:
 
 
 def _opacities(d: Diagram) -> dict[tuple[int, int, int], float]:
-    """Every line's opacity, read back from the SVG's styles."""
+    """Every line's opacity, read back from the SVG's presentation attributes."""
     root = parse(d.to_svg())
-    css = styles(root)
     out = {}
     for key, el in by_id(root).items():
         m = re.fullmatch(r"line-(\d+)-(\d+)-(\d+)", key)
         if m:
-            klass = next(c for c in local_classes(el, root) if c in css)
-            out[tuple(map(int, m.groups()))] = float(css[klass].get("opacity", 1))
+            out[tuple(map(int, m.groups()))] = float(paint(el).get("opacity", 1))
     return out
 
 

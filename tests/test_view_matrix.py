@@ -5,7 +5,7 @@ from __future__ import annotations
 import cmap
 import numpy as np
 import pytest
-from conftest import SVG_NS, by_id, local_classes, parse, styles
+from conftest import SVG_NS, by_id, paint, parse
 from invariants import violations
 from models import attention
 from scenes import grid, rects, texts
@@ -41,12 +41,11 @@ def test_cross_attention_is_rectangular():
 def _fills(svg: str) -> dict[tuple[int, int], str]:
     """Each cell's fill, read from the SVG (cells are rects with tooltips up to 64x64)."""
     root = parse(svg)
-    css = styles(root)
     cells = [el for el in by_id(root)["matrix"] if el.tag == f"{SVG_NS}rect"]
     xs = sorted({float(el.get("x")) for el in cells})
     ys = sorted({float(el.get("y")) for el in cells})
     return {(ys.index(float(el.get("y"))), xs.index(float(el.get("x")))):
-            next(css[c]["fill"] for c in local_classes(el, root) if c in css) for el in cells}
+            paint(el)["fill"] for el in cells}
 
 
 def _rgb(colour: str) -> np.ndarray:

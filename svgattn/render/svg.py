@@ -2,14 +2,18 @@
 same way whatever the view. It computes no layout: positions, styles, which labels are
 outlines and where text runs go all come from the scene.
 
-Ids and classes carry a per-figure prefix (derived from the figure's content, so output
-stays deterministic), and every CSS rule is scoped by it: any number of figures can be
-inlined in one HTML page or notebook without restyling each other.
+Paint is written as SVG 1.1 presentation attributes (slide software and SVG libraries that
+ignore ``<style>`` draw the same figure); the style block keeps only hover rules. Nothing
+is referenced by id (colour bars are stripes, not a gradient in ``<defs>``), so the same
+figure twice in one page, the first hidden, still draws. Ids and classes carry a
+per-figure prefix (derived from the figure's content, so output stays deterministic), and
+every CSS rule is scoped by it: figures inlined in one page never restyle each other.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,7 +23,7 @@ from markupsafe import Markup
 
 from ..errors import SpecError
 from ..resources import data_dir
-from ..scene import CellGrid, Command, Group, Path, Rect, Scene, Style, Text
+from ..scene import CellGrid, Command, Gradient, Group, Path, Rect, Scene, Style, Text
 from ..units import fmt, fmt6
 from .cells import cell_runs, grid_path
 
@@ -50,9 +54,48 @@ def n4(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
+STRIPES = 96  # a colour bar's stripes: steps under 1 % of the scale, no visible banding
+
+# Families with the same glyph widths (metric-compatible): a figure measured with the first
+# names the others, so a machine without it (PowerPoint on Windows, Keynote) substitutes one
+# that keeps every label inside its box.
+METRIC_TWINS = {
+    "Liberation Sans": ("Arimo", "Arial", "Helvetica"),
+    "Liberation Serif": ("Tinos", "Times New Roman", "Times"),
+    "Liberation Mono": ("Cousine", "Courier New", "Courier"),
+    "TeX Gyre Heros": ("Helvetica", "Arial", "Liberation Sans"),
+    "TeX Gyre Termes": ("Times", "Times New Roman", "Liberation Serif"),
+    "TeX Gyre Cursor": ("Courier", "Courier New"),
+    "DejaVu Sans": ("Bitstream Vera Sans",),
+    "DejaVu Serif": ("Bitstream Vera Serif",),
+    "DejaVu Sans Mono": ("Bitstream Vera Sans Mono",),
+}
+SERIF = ("Serif", "Termes", "Times", "Tinos", "Roman")
+
+
+def font_stack(family: str) -> str:
+    """The family a figure was measured with, its metric-compatible twins, a generic."""
+    generic = "monospace" if "Mono" in family or "Cursor" in family else \
+        "serif" if any(w in family for w in SERIF) else "sans-serif"
+    names = (family, *METRIC_TWINS.get(family, ()))
+    return ", ".join(f"'{n}'" if " " in n else n for n in names) + f", {generic}"
+
+
+def _at(stops: tuple[tuple[float, str], ...], t: float) -> str:
+    """The colour of a linear gradient at ``t`` (0..1), interpolated in sRGB."""
+    for (a, ca), (b, cb) in itertools.pairwise(stops):
+        if t <= b or (b, cb) == stops[-1]:
+            f = 0.0 if b <= a else min(1.0, max(0.0, (t - a) / (b - a)))
+            x, y = int(ca[1:], 16), int(cb[1:], 16)
+            mixed = [round(((x >> s) & 255) * (1 - f) + ((y >> s) & 255) * f)
+                     for s in (16, 8, 0)]
+            return "#" + "".join(f"{v:02x}" for v in mixed)
+    return stops[-1][1]
+
+
 @dataclass
 class _Cell:
-    cls: str
+    cls: str  # its colour
     x: str
     y: str
     w: str
@@ -65,17 +108,50 @@ class Renderer:
 
     P = _PLACEHOLDER
 
-    def __init__(self, interactive: bool = True, images: list[bytes] | None = None) -> None:
-        self.styles: dict[Style, str] = {}
+    def __init__(self, interactive: bool = True, images: list[bytes] | None = None,
+                 gradients: tuple[Gradient, ...] = ()) -> None:
+        self.gradients = {g.id: g for g in gradients}
         self.images = images  # a list: raster matrices become placeholders (PDF), PNGs here
         self.hover = False
         self.interactive = interactive  # False for PDF/PNG/EPS: no tooltips, no hover rules
         self.n = fmt
 
-    def cls(self, style: Style) -> str:
-        """The class of a style: every distinct style is one CSS rule (CSS beats
-        presentation attributes, and a class per paint keeps files small)."""
-        return f"{self.P}-{self.styles.setdefault(style, f's{len(self.styles)}')}"
+    def paint(self, style: Style) -> Markup:
+        """A style as SVG 1.1 presentation attributes (fill, stroke, opacity, weight): every
+        reader draws them, <style> or not; colours are validated ``#rrggbb``."""
+        parts = [f'fill="{style.fill}"' if style.fill else 'fill="none"']
+        if style.stroke:
+            parts.append(f'stroke="{style.stroke}" stroke-width="{fmt(style.stroke_width)}"')
+        if style.opacity != 1:
+            parts.append(f'opacity="{n4(style.opacity)}"')
+        if style.weight != "normal":
+            parts.append(f'font-weight="{style.weight}"')
+        if style.linecap:
+            parts.append(f'stroke-linecap="{style.linecap}"')
+        return Markup(" ".join(parts))
+
+    def outline(self, style: Style) -> Markup:
+        """A gradient-filled rectangle's outline: its stroke, no fill."""
+        return self.paint(Style(stroke=style.stroke, stroke_width=style.stroke_width))
+
+    def stripes(self, rect: Rect) -> list[_Cell]:
+        """A gradient as STRIPES rectangles of its colour at their middles (linear in sRGB,
+        as SVG interpolates), each overlapping the next so no renderer shows a seam."""
+        gradient = self.gradients[str(rect.style.gradient)]
+        box, count = rect.box, STRIPES
+        out = []
+        for k in range(count):
+            colour = _at(gradient.stops, (k + 0.5) / count)
+            if gradient.vertical:  # offset 0 at the bottom
+                y0 = box.y + box.h * (1 - (k + 1) / count)
+                h = box.h / count + (box.h / count * 0.5 if k < count - 1 else 0.0)
+                y = y0 - (box.h / count * 0.5 if k < count - 1 else 0.0)
+                out.append(_Cell(colour, fmt(box.x), fmt(y), fmt(box.w), fmt(h)))
+            else:
+                x = box.x + box.w * k / count
+                w = box.w / count * (1.5 if k < count - 1 else 1.0)
+                out.append(_Cell(colour, fmt(x), fmt(box.y), fmt(w), fmt(box.h)))
+        return out
 
     def group_class(self, g: Group) -> str:
         return " ".join(f"{self.P}-{c}" for c in (g.role, g.hover) if c)
@@ -101,14 +177,12 @@ class Renderer:
             for r in range(rows):
                 for c in range(cols):
                     colour = grid.colours[int(grid.index[r, c])]
-                    out.append(_Cell(self.cls(Style(fill=colour)), xs[c], ys[r], w, h,
-                                     _tooltip(grid, r, c)))
+                    out.append(_Cell(colour, xs[c], ys[r], w, h, _tooltip(grid, r, c)))
             return _Cell("", "", "", "", ""), [], out
         background, runs = cell_runs(grid, fmt)
         box = grid.box
-        back = _Cell(self.cls(Style(fill=background)), fmt(box.x), fmt(box.y), fmt(box.w),
-                     fmt(box.h))
-        return back, [(self.cls(Style(fill=colour)), d) for colour, d in runs], []
+        back = _Cell(background, fmt(box.x), fmt(box.y), fmt(box.w), fmt(box.h))
+        return back, list(runs), []
 
     def raster(self, grid: CellGrid) -> str:
         from .raster import data_uri, indexed_png, scale_factor
@@ -147,17 +221,15 @@ def render_svg(scene: Scene, *, prefix: str | None = None, interactive: bool = T
     if prefix is not None and not PREFIX.match(prefix):
         raise SpecError(f"prefix: {prefix[:40]!r} must be a lower-case letter followed by up to "
                         "30 letters, digits or '-'")
-    r = Renderer(interactive, images)
+    r = Renderer(interactive, images, scene.gradients)
     nodes = list(scene.walk())
     r.hover = interactive and any(isinstance(x, Group) and x.hover for x in nodes)
     raster = any(isinstance(x, CellGrid) and x.raster for x in nodes)
     env = environment()
     body = env.get_template("nodes.svg.j2").module.node(scene.root, r)  # type: ignore[attr-defined]
-    styles = sorted(((name, style) for style, name in r.styles.items()),
-                    key=lambda item: int(item[0][1:]))
     svg = env.get_template("figure.svg.j2").render(
-        scene=scene, P=_PLACEHOLDER, n=fmt, n4=n4, styles=styles, hover=r.hover, raster=raster,
-        images=raster,
+        scene=scene, P=_PLACEHOLDER, n=fmt, n4=n4, hover=r.hover, raster=raster,
+        images=raster, families=font_stack(scene.font_family),
         body=Markup(body) + Markup("\n"))
     if prefix is None:
         prefix = "sa" + hashlib.sha1(svg.encode("utf-8", "surrogatepass")).hexdigest()[:8]
