@@ -155,5 +155,7 @@ def views(_: argparse.Namespace) -> None:
 
 
 def themes(_: argparse.Namespace) -> None:
-    for name in builtin_themes():
-        print(f"{name:8} {load_theme(name)['description']}")
+    names = list(builtin_themes())
+    width = max(map(len, names))
+    for name in names:
+        print(f"{name:{width}} {load_theme(name)['description']}")
