@@ -38,7 +38,10 @@ def test_demo_writes_three_files(tmp_path):
 def test_themes_lists_one_line_each():
     result = run("themes")
     lines = result.stdout.strip().splitlines()
-    assert [line.split()[0] for line in lines] == ["dark", "light", "paper", "seed"]
+    assert [line.split()[0] for line in lines] == ["dark", "light", "paper-sans", "paper",
+                                                   "seed", "slides"]
+    starts = {line.index(line.split()[1]) for line in lines}
+    assert len(starts) == 1  # descriptions in one column
 
 
 @pytest.mark.parametrize("command", [[], ["render"], ["demo"], ["themes"]])

@@ -15,7 +15,7 @@ def write(tmp_path, text, name="t.toml"):
     return path
 
 
-def test_builtin_themes_are_the_four_promised_and_their_files_are_read():
+def test_builtin_themes_are_the_six_promised_and_their_files_are_read():
     """Each built-in theme's own values (read from its file with a TOML parser here, not
     through svgattn) are what the loaded theme holds, and inherited keys come from its
     parent: a loader that returned defaults, or dropped a key, fails this."""
@@ -23,7 +23,7 @@ def test_builtin_themes_are_the_four_promised_and_their_files_are_read():
 
     from svgattn.resources import data_dir
 
-    assert set(builtin_themes()) == {"light", "dark", "paper", "seed"}
+    assert set(builtin_themes()) == {"light", "dark", "paper", "paper-sans", "seed", "slides"}
     for name in builtin_themes():
         raw = tomllib.loads((data_dir("themes") / f"{name}.toml").read_text())
         theme = load_theme(name)
