@@ -20,7 +20,7 @@ from .analysis.figure import FigureData
 from .analysis.given import from_explicit
 from .analysis.request import Request
 from .analysis.request import model_layers as request_layers
-from .captions import MODES
+from .captions import MODES, Essential
 from .data import Attention
 from .errors import FontError, SpecError, SvgattnError, closest, quote
 from .export import convert, format_of
@@ -131,23 +131,30 @@ class Diagram:
                    theme: str | os.PathLike[str] | Theme | None = None,
                    width: str | float | None = None, text: str | None = None,
                    prefix: str | None = None, minus: Attention | None = None,
-                   quiet: bool = True, **options: Any) -> Diagram:
+                   quiet: bool = True, probe: str | None = None, **options: Any) -> Diagram:
         """A figure of a local Hugging Face model's attention on ``prompt`` (README "Real
         models"): ``model`` is a folder, a ``.gguf`` file or an installed package name.
         Options are checked before the model loads; only the layers the figure draws are
-        kept as it runs (a 1,024-token prompt is 43 MB a layer, not 1.3 GB a model)."""
-        from .sources.local_model import model_layers, run_model
+        kept as it runs (a 1,024-token prompt is 43 MB a layer, not 1.3 GB a model).
+        ``probe="repeated"`` runs random vocabulary words said twice instead of ``prompt``
+        (:func:`svgattn.sources.local_model.probe_text`), and the caption says so."""
+        from .sources.local_model import model_layers, probe_text, run_model
 
-        if not isinstance(prompt, str) or not prompt.strip():
+        if probe is None and (not isinstance(prompt, str) or not prompt.strip()):
             raise SpecError("model: --text is empty; give the sentence to run")
-        probe = cls.__new__(cls)  # every option checked before seconds of loading
-        probe._setup(view, theme, width, text, prefix, "model", options, explicit_data=False)
-        path = str(model)
+        checked = cls.__new__(cls)  # every option checked before seconds of loading
+        checked._setup(view, theme, width, text, prefix, "model", options, explicit_data=False)
+        path, note = str(model), ""
+        if probe is not None:
+            prompt, note = probe_text(path, probe, quiet=quiet)
         layers, named = request_layers(options, model_layers(path, quiet=quiet),
-                                       "layers" not in probe.view.unused)
+                                       "layers" not in checked.view.unused)
         attention = run_model(path, prompt, quiet=quiet, layers=layers)
-        return cls.from_attention(attention, view=view, theme=theme, width=width, text=text,
+        made = cls.from_attention(attention, view=view, theme=theme, width=width, text=text,
                                   prefix=prefix, minus=minus, **named)
+        if note:  # what was run, said under the figure
+            made.data = replace(made.data, notes=(Essential(note), *made.data.notes))
+        return made
 
     @classmethod
     def from_spec(cls, path: str | os.PathLike[str], **overrides: Any) -> Diagram:
@@ -176,7 +183,8 @@ class Diagram:
             model = model_of(spec)
             minus = minus_of(spec)
             if model is not None:
-                return cls.from_model(*model, theme=theme, minus=minus, **figure, **options)
+                return cls.from_model(model[0], model[1], probe=model[2], theme=theme,
+                                      minus=minus, **figure, **options)
             return cls.from_attention(attention_of(spec), theme=theme, minus=minus, **figure,
                                       **options)
         return cls(**spec.data, theme=theme, where=where,

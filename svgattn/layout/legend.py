@@ -88,9 +88,10 @@ def horizontal_bar(ctx: Context, scale: ColourScale, x: float, top: float, width
     heading = ctx.box(title if title is not None else _title(ctx, scale),
                       factor=0.9, shorten_to=0)
     bar_h = 0.8 * em
-    out.nodes.append(ctx.text(f"{id_}-title", heading, x, top + bar_h / 2, "start",
-                              "legend-label", muted))
-    left = x + heading.width + 0.8 * em
+    if heading.width:  # an empty title: the bar alone
+        out.nodes.append(ctx.text(f"{id_}-title", heading, x, top + bar_h / 2, "start",
+                                  "legend-label", muted))
+    left = x + heading.width + 0.8 * em if heading.width else x
     bar = Box(left, top, max(width - (left - x), 6 * em), bar_h)
     if scale.kind == "binary":  # two swatches on one line
         return swatches(ctx, scale, left, top)

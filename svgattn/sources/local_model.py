@@ -105,6 +105,35 @@ def _run(path: str, text: str, quiet: bool, layers: tuple[int, ...] | None) -> A
                      tuple(f"L{i}" for i in kept), attention.head_names, source=folder.name)
 
 
+PROBE_WORDS = 50
+PROBE_SEED = 0
+
+
+def probe_text(path: str, kind: str, *, quiet: bool = True) -> tuple[str, str]:
+    """(text, what it is) of a probe: ``repeated`` is PROBE_WORDS random whole-word tokens
+    of the model's vocabulary (seeded: the same words every run) said twice, the input on
+    which induction and duplicate-token heads show (Olsson et al. 2022)."""
+    import numpy as np
+
+    if kind != "repeated":
+        raise SpecError(f"probe: {kind!r} is not a probe; use repeated")
+    tokenizer = _load(path, quiet)[1]
+    vocab = sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])
+    words = []
+    for _, index in vocab:  # a word that is one token with its leading space, and only one
+        word = tokenizer.decode([index])
+        if word.startswith(" ") and word[1:].isalpha() and word[1:].isascii() and \
+                len(word) > 3 and len(tokenizer(word, add_special_tokens=False)["input_ids"]) == 1:
+            words.append(word[1:])
+    if len(words) < PROBE_WORDS:  # a vocabulary without leading-space words (WordPiece)
+        words = [t for t, _ in vocab if t.isalpha() and t.isascii() and len(t) > 2]
+    rng = np.random.default_rng(PROBE_SEED)
+    chosen = [words[i] for i in rng.choice(len(words), PROBE_WORDS, replace=False)]
+    half = " ".join(chosen)
+    return (f"{half}. {half}.", f"Probe: {PROBE_WORDS} random vocabulary words "
+            f"(seed {PROBE_SEED}) said twice")
+
+
 def layer_count(model: Any) -> int:
     """How many attention layers the model has."""
     from .capture import attention_modules

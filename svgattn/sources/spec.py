@@ -27,7 +27,7 @@ else:  # pragma: no cover
 
 # Keys of the figure itself; every figure option (README option table) is a key too.
 DATA_KEYS = ("tokens", "query_tokens", "key_tokens", "weights", "heads")
-SOURCE_KEYS = ("model", "text", "text_file", "attention", "minus", "batch_index")
+SOURCE_KEYS = ("model", "text", "text_file", "probe", "attention", "minus", "batch_index")
 FIGURE_KEYS = ("view", "theme", "width", "gallery")
 MAX_INT_DIGITS = 30  # longer integers are read as floats (too large ones become inf)
 
@@ -99,15 +99,19 @@ def named_files(path: str | os.PathLike[str]) -> dict[str, Path]:
     return found
 
 
-def model_of(spec: Spec) -> tuple[str, str] | None:
-    """(model, text) when the spec runs a model (a package name, or a folder or file inside
-    the spec's folder like its theme); ``None`` when it names an array file."""
+def model_of(spec: Spec) -> tuple[str, str, str | None] | None:
+    """(model, text, probe) when the spec runs a model (a package name, or a folder or file
+    inside the spec's folder like its theme); ``None`` when it names an array file."""
     source, where = spec.source, spec.where
     if "model" not in source:
         return None
     if "attention" in source:
         raise SpecError(f"{where}: model: give model (with text) or attention, not both")
-    model, text = source["model"], source.get("text")
+    model, text, probe = source["model"], source.get("text"), source.get("probe")
+    if probe is not None:
+        if probe != "repeated" or "text" in source or "text_file" in source:
+            raise SpecError(f"{where}: probe: write probe = \"repeated\" instead of text")
+        text = ""
     if "text_file" in source:  # a long prompt kept beside the spec
         if text is not None or not isinstance(source["text_file"], str):
             raise SpecError(f"{where}: text_file: give the path of a UTF-8 text file inside "
@@ -119,7 +123,7 @@ def model_of(spec: Spec) -> tuple[str, str] | None:
                         "\"the input sentence\"")
     if not model.isidentifier():
         model = str(_inside(model, spec.path, where, "model"))
-    return model, text
+    return model, text, probe
 
 
 def attention_of(spec: Spec) -> Attention:

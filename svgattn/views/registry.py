@@ -61,7 +61,7 @@ def builtin_names() -> tuple[str, ...]:
     spec = importlib.util.find_spec("svgattn.views")
     assert spec is not None and spec.submodule_search_locations is not None
     return tuple(sorted(m.name for m in pkgutil.iter_modules(spec.submodule_search_locations)
-                        if m.name != "base" and not m.name.startswith("_")))
+                        if m.name not in ("base", "registry") and not m.name.startswith("_")))
 
 
 @lru_cache(maxsize=1)

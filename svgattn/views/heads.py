@@ -1,0 +1,142 @@
+"""The heads view: what each head does, as a layers x heads map of one number per head
+(:mod:`svgattn.analysis.head_scores`: sink, previous, self, local, entropy, induction,
+duplicate), one panel per score with its own colour scale and meaning, the strongest heads
+named in the caption."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..analysis.figure import FigureData
+from ..analysis.head_scores import SCORES, head_score, parse_scores
+from ..captions import Essential
+from ..errors import SpecError
+from ..fields import Field, text
+from ..layout.context import Context
+from ..layout.frame import Body, finish, fit
+from ..layout.legend import horizontal_bar
+from ..layout.matrix_panel import PanelSpec, matrix_panel
+from ..layout.scale import colour_scale
+from ..scene import Gradient, Node, Scene, moved
+from .base import View
+from .registry import register
+
+NAMED = 3  # the strongest heads each score names in the caption
+ASPECT = 4 / 3  # the shape the panels are arranged towards (a page's text block)
+
+
+@register
+class Heads(View):
+    name = "heads"
+    summary = ("what each head does: a layers x heads map of a score (sink, previous, self, "
+               "local, entropy, induction, duplicate)")
+    default_heads = "all"
+    signed = False
+    unused: ClassVar[Mapping[str, str]] = {
+        "links": "", "groups": "", "focus": "", "combine": "each head is scored on its own",
+        "window": "scores read the whole input; drop it", "pool": "",
+        "labels": "", "cells": "", "matrices": "", "scale": "each score has its own scale",
+        "layer": "the heads view maps the layers of --layers (one row each); use --layers",
+    }
+    options = (
+        Field("score", text(200), "all", "Heads view: the scores to map, comma-separated: "
+              "sink, previous, self, local, entropy, induction, duplicate (the last two need "
+              "a token that repeats), or all.", group="heads view"),
+    )
+
+    def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
+               width: float | None) -> Scene:
+        if data.query_tokens != data.key_tokens:
+            raise SpecError("view: the heads view scores self-attention; this input is "
+                            "cross-attention (use the grid view)")
+        names = parse_scores(opts.get("score"), data.key_tokens)
+        layers, heads = len(data.stack_layers), len(data.stack_heads)
+        maps = {s: np.zeros((layers, heads)) for s in names}
+        for r in range(layers):
+            for c in range(heads):
+                weights = data.stack_of(r, c)
+                for s in names:
+                    maps[s][r, c] = head_score(s, weights, data.key_tokens)
+        scales = {s: colour_scale(ctx, maps[s][None], data, {
+            "colormap": opts.get("colormap"), "vmin": 0.0,
+            "vmax": max(float(maps[s].max()), 1e-12)}, binary=False) for s in names}
+
+        # panels a row: the arrangement closest to a page's shape at the natural cell size
+        natural = 1.6 * ctx.em
+        per_row = min(range(1, len(names) + 1), key=lambda k: abs(math.log(
+            _aspect(_arrange(data, ctx, natural, maps, scales, k)) / ASPECT)))
+
+        def arrange(c: Context, cell: float) -> Body:
+            return _arrange(data, c, cell, maps, scales, per_row)
+
+        body, fitted = fit(arrange, ctx, width, natural, smallest=0.6 * ctx.em,
+                           largest=3 * ctx.em, what="heads")
+        caption = [*data.notes, Essential(
+            f"One number per head of {layers} layer(s) x {heads} head(s), over "
+            f"{len(data.key_tokens)} tokens")]
+        caption += [Essential(f"{s.capitalize()}: {SCORES[s].meaning}") for s in names]
+        caption += [_strongest(s, maps[s], data) for s in names]
+        return finish(fitted, body, title=data.title, caption=caption, room=width,
+                      name="What each attention head does", show_title=opts.get("show_title"),
+                      captions=opts.get("caption"))
+
+
+def _strongest(score: str, values: np.ndarray, data: FigureData) -> str:
+    order = np.argsort(-values, axis=None, kind="stable")[:NAMED]
+    named = [f"{data.stack_layers[i // values.shape[1]]} {data.stack_heads[i % values.shape[1]]}"
+             f" {values.flat[i]:.2f}" for i in order]
+    return f"Strongest {score}: {', '.join(named)}"
+
+
+def _aspect(body: Body) -> float:
+    box = body.box
+    return box.w / max(box.h, 1e-9)
+
+
+def _arrange(data: FigureData, ctx: Context, cell: float, maps: dict[str, np.ndarray],
+             scales: dict[str, Any], per_row: int) -> Body:
+    """Panels left to right, ``per_row`` a row: each a title, the map, its bar."""
+    em = ctx.em
+    ink = str(ctx.value("colors.text"))
+    panels: list[tuple[list[Node], float, float]] = []
+    gradients: list[Gradient] = []
+    for s, values in maps.items():
+        panel = matrix_panel(ctx, values, scales[s], cell, PanelSpec(
+            id=f"scores-{s}", rows=data.stack_layers, columns=data.stack_heads,
+            names=(data.stack_layers, data.stack_heads)))
+        nodes = list(panel.nodes)
+        box = _bounds(nodes)
+        title_box = ctx.box(SCORES[s].name, bold=True)
+        top = box[1] - 0.4 * em - title_box.height
+        nodes.append(ctx.baseline_text(f"score-title-{s}", title_box, box[0],
+                                       top + title_box.ascent, "start", "panel-title", ink,
+                                       bold=True))
+        bar = horizontal_bar(ctx, scales[s], box[0], box[3] + 0.8 * em,
+                             max(box[2] - box[0], 6 * em), "", id_=f"colorbar-{s}")
+        nodes += bar.nodes
+        gradients += bar.gradients
+        left, high, right, low = _bounds(nodes)
+        panels.append(([moved(n, -left, -high) for n in nodes], right - left, low - high))
+    gap = 2 * em
+    out: list[Node] = []
+    x = y = row_h = 0.0
+    for k, (nodes, w, h) in enumerate(panels):
+        if k and k % per_row == 0:
+            x, y, row_h = 0.0, y + row_h + gap, 0.0
+        out += [moved(n, x, y) for n in nodes]
+        x += w + gap
+        row_h = max(row_h, h)
+    return Body(out, gradients, f"Head scores: {', '.join(maps)} for {len(data.stack_layers)} "
+                f"layer(s) x {len(data.stack_heads)} head(s).")
+
+
+def _bounds(nodes: list[Node]) -> tuple[float, float, float, float]:
+    from ..scene import bounds
+
+    box = bounds(nodes)
+    assert box is not None
+    return box.x, box.y, box.x + box.w, box.y + box.h

