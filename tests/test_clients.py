@@ -81,3 +81,12 @@ def test_a_two_column_paper_takes_every_view_at_columnwidth(tmp_path):
                            capture_output=True, text=True).stdout
     assert "LiberationSerif" in fonts
     assert all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:])
+
+
+def test_a_google_slides_png_is_a_full_hd_slide_wide():
+    """Google Slides takes no SVG: --theme slides --width 13.33in --dpi 144 is a PNG
+    1,920 pixels wide, a 16:9 slide at full HD."""
+    d = Diagram.from_spec(SEED, theme="slides", width="13.33in")
+    image = Image.open(io.BytesIO(d.to_bytes("png", dpi=144)))
+    assert image.size[0] == 1920
+    assert image.info.get("dpi", (0, 0))[0] == pytest.approx(144, abs=0.5)
