@@ -134,3 +134,34 @@ def test_a_first_token_sink_is_found_in_a_long_prompt():
         w[1:] *= 0.9
         w[1:, 0] += 0.1
         assert sink_columns(["x"] * n, w, causal=True) == expected
+
+
+@pytest.mark.parametrize("dpi", [150, 300])
+def test_a_pdf_viewer_shows_the_sink_and_diagonal_in_every_row(dpi, tmp_path):
+    """The 4,096-token PDF rasterised by poppler (a PDF viewer) at 150 and 300 dpi: sink
+    column and diagonal darker than the row's median in >= 99 % of pixel rows; the cell
+    image is pooled to 300 dpi of the printed size, by strongest colour."""
+    import math
+    import subprocess
+
+    from conftest import need_tools
+
+    need_tools("pdftoppm")
+    d = Diagram.from_attention(_attention(4096), view="matrix", width="6.5in")
+    cells = grid(d.scene())
+    (tmp_path / "m.pdf").write_bytes(d.to_bytes("pdf"))
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-singlefile", str(tmp_path / "m.pdf"),
+                    str(tmp_path / "m")], check=True)
+    image = np.asarray(Image.open(tmp_path / "m.png").convert("RGB"))
+    px = dpi / 72
+    x0, y0 = math.floor(cells.x * px), round(cells.y * px)
+    w, h = round(cells.cell_w * 4096 * px), round(cells.cell_h * 4096 * px)
+    lum = _luminance(image[y0:y0 + h, x0:x0 + w])
+    rows = range(2, h - 2)
+    sink = diagonal = 0
+    for r in rows:
+        median = float(np.median(lum[r]))
+        sink += lum[r, 0] < median or lum[r, 1] < median
+        c = int((r + 0.5) / h * w)
+        diagonal += float(lum[r, max(0, c - 2):c + 3].min()) < median
+    assert sink >= 0.99 * len(rows) and diagonal >= 0.99 * len(rows), (sink, diagonal, len(rows))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import itertools
+import math
 import re
 import subprocess
 from functools import lru_cache
@@ -20,6 +21,7 @@ from scenes import grid, grids, paths, rects, texts
 
 from svgattn import Diagram, load_theme
 from svgattn.analysis.reduce import pool
+from svgattn.diagram import PRINT_DPI
 from svgattn.errors import SpecError
 from svgattn.layout.labels import priority, thin
 from svgattn.render.pdf_images import png_parts, substitute
@@ -137,8 +139,9 @@ def test_raster_cells_are_crisp_in_cairosvg_librsvg_and_chromium(tmp_path):
 
 
 def test_pdf_embeds_the_png_rows_as_an_indexed_image(tmp_path):
-    """The PDF's image is the matrix itself, one pixel per cell (4096 tokens), indexed,
-    not interpolated; poppler draws it with the scale's colours."""
+    """The PDF's image is the matrix's cells, indexed, not interpolated, at one pixel a
+    cell up to 300 dpi of the printed size (finer cells pooled k x k by their strongest
+    colour); poppler draws it with the scale's colours."""
     need_tools("pdfimages", "pdftoppm")
     n = 2048
     w = np.tile(np.linspace(0, 1, n), (n, 1))
@@ -149,12 +152,14 @@ def test_pdf_embeds_the_png_rows_as_an_indexed_image(tmp_path):
                              check=True).stdout.splitlines()[2:]
     assert len(listing) == 1
     cols = listing[0].split()
-    assert (cols[3], cols[4], cols[5], cols[9]) == (str(n), str(n), "index", "no")
+    cells = grid(d.scene())
+    k = math.ceil(1 / (cells.cell_w * PRINT_DPI / 72))  # 2,048 cells in about 5.5 in: 2
+    side = str(math.ceil(n / k))
+    assert k == 2 and (cols[3], cols[4], cols[5], cols[9]) == (side, side, "index", "no")
     assert path.read_bytes() == d.to_bytes("pdf")  # deterministic
     subprocess.run(["pdftoppm", "-r", "100", "-png", "-singlefile", str(path),
                     str(tmp_path / "m")], check=True)
     page = np.asarray(Image.open(tmp_path / "m.png").convert("RGB")).astype(int)
-    cells = grid(d.scene())
     k = 100 / 72
     y = int((cells.y + cells.box.h / 2) * k)
     for frac in (0.1, 0.5, 0.9):
