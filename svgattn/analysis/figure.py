@@ -71,6 +71,8 @@ class FigureData:
     query_spans: tuple[Span, ...] = ()
     key_spans: tuple[Span, ...] = ()
     total: tuple[int, int] = (0, 0)  # query and key tokens of the whole input
+    # other inputs analysed the same way, for views that summarise many (View.many_inputs)
+    more: tuple[FigureData, ...] = ()
 
     @property
     def stack(self) -> np.ndarray:

@@ -84,7 +84,7 @@ def model(args: argparse.Namespace) -> None:
     if (args.text is None) == (args.probe is None):
         raise SpecError("model: give the input sentence with --text, or --probe repeated "
                         "(not both)")
-    _write(Diagram.from_model(args.path, args.text or "", quiet=False, probe=args.probe,
+    _write(Diagram.from_model(args.path, args.text or [""], quiet=False, probe=args.probe,
                               **parser.figure(args), **options), args, fmt)
 
 

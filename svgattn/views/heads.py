@@ -36,6 +36,7 @@ class Heads(View):
                "local, entropy, induction, duplicate)")
     default_heads = "all"
     signed = False
+    many_inputs = True  # scores averaged over several inputs (prompts, files)
     unused: ClassVar[Mapping[str, str]] = {
         "links": "", "groups": "", "focus": "", "combine": "each head is scored on its own",
         "window": "scores read the whole input; drop it", "pool": "",
@@ -50,17 +51,18 @@ class Heads(View):
 
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
                width: float | None) -> Scene:
-        if data.query_tokens != data.key_tokens:
+        inputs = (data, *data.more)
+        if any(d.query_tokens != d.key_tokens for d in inputs):
             raise SpecError("view: the heads view scores self-attention; this input is "
                             "cross-attention (use the grid view)")
+        if any((d.stack_layers, d.stack_heads) != (data.stack_layers, data.stack_heads)
+               for d in inputs):
+            raise SpecError("attention: the inputs hold other layers or heads; average inputs "
+                            "of one model, with the same --layers and --heads")
         names = parse_scores(opts.get("score"), data.key_tokens)
-        layers, heads = len(data.stack_layers), len(data.stack_heads)
-        maps = {s: np.zeros((layers, heads)) for s in names}
-        for r in range(layers):
-            for c in range(heads):
-                weights = data.stack_of(r, c)
-                for s in names:
-                    maps[s][r, c] = head_score(s, weights, data.key_tokens)
+        for other in data.more:  # induction and duplicate need repeats in every input
+            parse_scores(",".join(names), other.key_tokens)
+        maps = score_maps(inputs, names)
         scales = {s: colour_scale(ctx, maps[s][None], data, {
             "colormap": opts.get("colormap"), "vmin": 0.0,
             "vmax": max(float(maps[s].max()), 1e-12)}, binary=False) for s in names}
@@ -75,14 +77,30 @@ class Heads(View):
 
         body, fitted = fit(arrange, ctx, width, natural, smallest=0.6 * ctx.em,
                            largest=3 * ctx.em, what="heads")
+        layers, heads = len(data.stack_layers), len(data.stack_heads)
+        lengths = sorted(len(d.key_tokens) for d in inputs)
+        over = (f"{lengths[0]} tokens" if len(inputs) == 1 else
+                f"the mean over {len(inputs)} inputs of {lengths[0]}\u2013{lengths[-1]} tokens")
         caption = [*data.notes, Essential(
-            f"One number per head of {layers} layer(s) x {heads} head(s), over "
-            f"{len(data.key_tokens)} tokens")]
+            f"One number per head of {layers} layer(s) x {heads} head(s), {over}")]
         caption += [Essential(f"{s.capitalize()}: {SCORES[s].meaning}") for s in names]
         caption += [_strongest(s, maps[s], data) for s in names]
         return finish(fitted, body, title=data.title, caption=caption, room=width,
                       name="What each attention head does", show_title=opts.get("show_title"),
                       captions=opts.get("caption"))
+
+
+def score_maps(inputs: tuple[FigureData, ...], names: list[str]) -> dict[str, np.ndarray]:
+    """Each score's layers x heads map, the mean over the inputs (one head at a time)."""
+    first = inputs[0]
+    maps = {s: np.zeros((len(first.stack_layers), len(first.stack_heads))) for s in names}
+    for d in inputs:
+        for r in range(len(d.stack_layers)):
+            for c in range(len(d.stack_heads)):
+                weights = d.stack_of(r, c)
+                for s in names:
+                    maps[s][r, c] += head_score(s, weights, d.key_tokens) / len(inputs)
+    return maps
 
 
 def _strongest(score: str, values: np.ndarray, data: FigureData) -> str:
