@@ -68,6 +68,8 @@ def figures() -> list[Figure]:
 
 def diagram_for(fig: Figure, text: str | None = None) -> Diagram:
     """The figure's diagram; ``text`` overrides its text mode."""
+    if "synthetic" in fig.spec:  # its data is written on first use, not committed
+        _synthetic().ensure(4096)
     return Diagram.from_spec(SPECS / fig.spec, theme=fig.theme, text=text or fig.text)
 
 

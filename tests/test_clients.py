@@ -15,7 +15,7 @@ from models import attention
 from PIL import Image
 
 from svgattn import Diagram
-from svgattn.views.registry import load_all
+from svgattn.views.registry import get, load_all
 
 VIEWS = sorted(load_all())
 LIBREOFFICE_MAD = 8.0  # /255: anti-aliasing and text rasterisation differ, nothing else
@@ -25,7 +25,8 @@ FAMILY = {"light": "DejaVuSans", "paper": "LiberationSerif", "slides": "Liberati
 def _figure(view: str, theme: str) -> Diagram:
     if view == "flow":
         return Diagram.from_spec(SEED, theme=theme)
-    where = {"layers": "1-2"} if view == "grid" else {"layer": 2}
+    # views that map several layers take --layers, the others one --layer
+    where = {"layers": "1-2"} if get(view).refuse({"layer": 2}) else {"layer": 2}
     return Diagram.from_attention(attention(), view=view, theme=theme, heads="0-3", **where)
 
 

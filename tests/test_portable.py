@@ -20,7 +20,7 @@ from renderers import CHROMIUM, CHROMIUM_FLAGS, RSVG, sized
 
 from svgattn import Diagram
 from svgattn.render.svg import font_stack
-from svgattn.views.registry import load_all
+from svgattn.views.registry import get, load_all
 
 VIEWS = sorted(load_all())
 STYLE = re.compile(r"<style[^>]*>.*?</style>\s*", re.S)
@@ -29,7 +29,8 @@ STYLE = re.compile(r"<style[^>]*>.*?</style>\s*", re.S)
 def _figure(view: str) -> Diagram:
     if view == "flow":
         return Diagram.from_spec(SEED)
-    where = {"layers": "1-2"} if view == "grid" else {"layer": 2}
+    # views that map several layers take --layers, the others one --layer
+    where = {"layers": "1-2"} if get(view).refuse({"layer": 2}) else {"layer": 2}
     return Diagram.from_attention(attention(), view=view, heads="0-3", **where)
 
 
