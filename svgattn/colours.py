@@ -57,11 +57,12 @@ def named_map(name: str, levels: int = LEVELS) -> tuple[str, ...]:
                     "magma, Blues, Greys (sequential) or RdBu_r, PuOr (diverging)")
 
 
-def interpolate(stops: Sequence[str], levels: int = LEVELS) -> tuple[str, ...]:
+def interpolate(stops: Sequence[str], levels: int = LEVELS,
+                positions: Sequence[float] | None = None) -> tuple[str, ...]:
     """``levels`` colours interpolated linearly (in sRGB, as SVG gradients do) between
-    evenly spaced ``stops``."""
+    ``stops``, evenly spaced unless ``positions`` (0..1, increasing) place them."""
     rgb = np.array([_rgb(s) for s in stops], dtype=float)
-    pos = np.linspace(0.0, 1.0, len(stops))
+    pos = np.linspace(0.0, 1.0, len(stops)) if positions is None else np.asarray(positions)
     t = np.linspace(0.0, 1.0, levels)
     channels = [np.interp(t, pos, rgb[:, c]) for c in range(3)]
     ints = np.rint(np.stack(channels, axis=1)).astype(int)

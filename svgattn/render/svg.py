@@ -13,7 +13,6 @@ every CSS rule is scoped by it: figures inlined in one page never restyle each o
 from __future__ import annotations
 
 import hashlib
-import itertools
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,6 +20,7 @@ from functools import lru_cache
 import jinja2
 from markupsafe import Markup
 
+from ..colours import interpolate
 from ..errors import SpecError
 from ..resources import data_dir
 from ..scene import CellGrid, Command, Gradient, Group, Path, Rect, Scene, Style, Text
@@ -81,18 +81,6 @@ def font_stack(family: str) -> str:
     return ", ".join(f"'{n}'" if " " in n else n for n in names) + f", {generic}"
 
 
-def _at(stops: tuple[tuple[float, str], ...], t: float) -> str:
-    """The colour of a linear gradient at ``t`` (0..1), interpolated in sRGB."""
-    for (a, ca), (b, cb) in itertools.pairwise(stops):
-        if t <= b or (b, cb) == stops[-1]:
-            f = 0.0 if b <= a else min(1.0, max(0.0, (t - a) / (b - a)))
-            x, y = int(ca[1:], 16), int(cb[1:], 16)
-            mixed = [round(((x >> s) & 255) * (1 - f) + ((y >> s) & 255) * f)
-                     for s in (16, 8, 0)]
-            return "#" + "".join(f"{v:02x}" for v in mixed)
-    return stops[-1][1]
-
-
 @dataclass
 class _Cell:
     cls: str  # its colour
@@ -139,9 +127,11 @@ class Renderer:
         as SVG interpolates), each overlapping the next so no renderer shows a seam."""
         gradient = self.gradients[str(rect.style.gradient)]
         box, count = rect.box, STRIPES
+        # the colour at each stripe's middle: the odd levels of 2 * count + 1
+        middles = interpolate([c for _, c in gradient.stops], 2 * count + 1,
+                              [o for o, _ in gradient.stops])[1::2]
         out = []
-        for k in range(count):
-            colour = _at(gradient.stops, (k + 0.5) / count)
+        for k, colour in enumerate(middles):
             if gradient.vertical:  # offset 0 at the bottom
                 y0 = box.y + box.h * (1 - (k + 1) / count)
                 h = box.h / count + (box.h / count * 0.5 if k < count - 1 else 0.0)
