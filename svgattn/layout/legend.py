@@ -101,7 +101,11 @@ def horizontal_bar(ctx: Context, scale: ColourScale, x: float, top: float, width
                                           stroke_width=0.4 * ctx.scale), "colorbar"))
     label_w = max(ctx.box(t[2], factor=0.9).width for t in scale.ticks(6))
     most = max(2, min(6, int(bar.w // (1.6 * label_w + em)) + 1))
-    for k, (_, position, label) in enumerate(scale.ticks(most)):
+    ticks = scale.ticks(most)
+    while len(ticks) < 2 and most < 6:  # round steps too coarse for the range: finer
+        most += 1
+        ticks = scale.ticks(most)
+    for k, (_, position, label) in enumerate(ticks):
         cx = bar.x + position * bar.w
         out.nodes.append(Rect(f"{id_}-tick-{k}", Box(cx - 0.3 * ctx.scale, bar.bottom,
                                                      0.6 * ctx.scale, 0.3 * em),

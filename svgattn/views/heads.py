@@ -19,7 +19,7 @@ from ..fields import Field, text
 from ..layout.context import Context
 from ..layout.frame import Body, finish, fit
 from ..layout.legend import horizontal_bar
-from ..layout.matrix_panel import PanelSpec, matrix_panel
+from ..layout.matrix_panel import PanelSpec, label_need, matrix_panel
 from ..layout.scale import colour_scale
 from ..scene import Gradient, Node, Scene, moved
 from .base import View
@@ -68,9 +68,15 @@ class Heads(View):
             "vmax": max(float(maps[s].max()), 1e-12)}, binary=False) for s in names}
 
         # panels a row: the arrangement closest to a page's shape at the natural cell size
+        # whose cells can still name every head (a thinned column of heads hides which is
+        # which); failing that, one a row
         natural = 1.6 * ctx.em
-        per_row = min(range(1, len(names) + 1), key=lambda k: abs(math.log(
+        named = max(label_need(ctx, data.stack_heads), 0.6 * ctx.em)
+        room = float("inf") if width is None else width - 2 * ctx["figure.margin"]
+        ranked = sorted(range(1, len(names) + 1), key=lambda k: abs(math.log(
             _aspect(_arrange(data, ctx, natural, maps, scales, k)) / ASPECT)))
+        per_row = next((k for k in ranked if _arrange(data, ctx, named, maps, scales, k).box.w
+                        <= room), 1)
 
         def arrange(c: Context, cell: float) -> Body:
             return _arrange(data, c, cell, maps, scales, per_row)
