@@ -17,7 +17,7 @@ from ..captions import Essential
 from ..errors import SpecError
 from ..fields import Field, text
 from ..layout.context import Context
-from ..layout.frame import Body, finish, fit
+from ..layout.frame import PAGE, Body, finish, fit
 from ..layout.legend import horizontal_bar
 from ..layout.matrix_panel import PanelSpec, label_need, matrix_panel
 from ..layout.scale import colour_scale
@@ -83,6 +83,10 @@ class Heads(View):
 
         body, fitted = fit(arrange, ctx, width, natural, smallest=0.6 * ctx.em,
                            largest=3 * ctx.em, what="heads")
+        if body.box.h > PAGE and per_row != ranked[0]:  # taller than a page to keep every
+            per_row = ranked[0]  # name: the page's shape instead, labels thinned to a stride
+            body, fitted = fit(arrange, ctx, width, natural, smallest=0.6 * ctx.em,
+                               largest=3 * ctx.em, what="heads")
         layers, heads = len(data.stack_layers), len(data.stack_heads)
         lengths = sorted(len(d.key_tokens) for d in inputs)
         over = (f"{lengths[0]} tokens" if len(inputs) == 1 else
