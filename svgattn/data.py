@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -29,11 +29,26 @@ class Attention:
     layer_names: tuple[str, ...]
     head_names: tuple[str, ...]
     source: str = "attention"
+    # the query and key vectors the weights were computed from (the neuron view), when
+    # known: ``queries[layer, head, query, dim]``; ``keys[layer, kv_head, key, dim]`` with
+    # as many heads or fewer (grouped-query attention: head h reads kv head
+    # ``h // (heads // kv_heads)``); ``scaling``: what q.k is multiplied by, per layer
+    queries: np.ndarray | None = None
+    keys: np.ndarray | None = None
+    scaling: tuple[float, ...] | None = None
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
         layers, heads, queries, keys = self.weights.shape
         return layers, heads, queries, keys
+
+    def vectors(self, layer: int, head: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(queries ``[query, dim]``, keys ``[key, dim]``) of one head (``None`` when the
+        source gave no vectors); grouped-query keys are those of the head's kv group."""
+        if self.queries is None or self.keys is None:
+            return None
+        group = self.shape[1] // self.keys.shape[1]
+        return self.queries[layer, head], self.keys[layer, head // group]
 
     def layer_index(self, layer: object) -> int:
         """Resolve a layer given by index (negative counts from the end) or by name;
@@ -253,3 +268,61 @@ def make_attention(weights: Any, query_tokens: Sequence[str], key_tokens: Sequen
     array = np.ascontiguousarray(array)
     array.setflags(write=False)
     return Attention(array, query_tokens, key_tokens, layers, heads, source)
+
+
+def with_vectors(att: Attention, queries: Any, keys: Any, scaling: Any = None) -> Attention:
+    """``att`` with the query and key vectors its weights came from, validated against it:
+    ``queries [layers, heads, query, dim]``, ``keys [layers, kv_heads, key, dim]`` (kv heads
+    dividing the heads: grouped-query attention), ``scaling`` a positive number or ``None``
+    (1/sqrt(dim)). A layer given as ``[heads, tokens, dim]`` is one layer."""
+    where = att.source
+    out = []
+    layers, heads, q, k = att.shape
+    for name, value, tokens in (("queries", queries, q), ("keys", keys, k)):
+        array = to_numpy(value, f"{where}: {name}")
+        if array.ndim == 3:
+            array = array[None]
+        check_cells(array.size, f"{where}: {name}")
+        expect = f"[layers={layers}, heads, tokens={tokens}, dim]"
+        if array.ndim != 4 or array.shape[0] != layers or array.shape[2] != tokens:
+            raise SpecError(f"{where}: {name}: shape {tuple(array.shape)} does not match the "
+                            f"attention {tuple(att.shape)}; expected {expect} (the layers "
+                            "and tokens of the attention, in its order)")
+        if not _all(array, np.isfinite):
+            spot = [int(i) for i in np.argwhere(~np.isfinite(array))[0]]
+            raise SpecError(f"{where}: {name}{spot}: is not finite; save the vectors the "
+                            "model computed")
+        out.append(np.array(array, copy=True))  # frozen below: never the caller's array
+    qs, ks = out
+    if qs.shape[1] != heads:
+        raise SpecError(f"{where}: queries: {qs.shape[1]} heads but the attention has {heads};"
+                        " give one query vector per head")
+    if ks.shape[1] == 0 or heads % ks.shape[1]:
+        raise SpecError(f"{where}: keys: {ks.shape[1]} heads do not divide the {heads} query "
+                        "heads; give one key vector per head, or per kv group (grouped-query "
+                        "attention)")
+    if qs.shape[3] != ks.shape[3] or qs.shape[3] == 0:
+        raise SpecError(f"{where}: keys: vectors of {ks.shape[3]} dimensions against queries "
+                        f"of {qs.shape[3]}; q and k of a head have the same size")
+    default = 1 / float(np.sqrt(qs.shape[3]))
+    given = scaling if isinstance(scaling, (list, tuple)) else \
+        np.asarray(scaling).reshape(-1).tolist() if isinstance(scaling, np.ndarray) else \
+        [scaling] * layers
+    if len(given) == 1:
+        given = given * layers
+    if len(given) != layers:
+        raise SpecError(f"{where}: scaling: {len(given)} values for {layers} layers; give one "
+                        "number, or one per layer")
+    factors = []
+    for value in given:
+        if value is None:
+            factors.append(default)
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or \
+                not np.isfinite(value) or value <= 0:
+            raise SpecError(f"{where}: scaling: {quote(value)} is not a positive number; give "
+                            "the factor q.k is multiplied by (1/sqrt(dim) when left out)")
+        factors.append(float(value))
+    for array in out:
+        array.setflags(write=False)
+    return replace(att, queries=qs, keys=ks, scaling=tuple(factors))

@@ -90,7 +90,9 @@ class Diagram:
                 continue
             users = option_owners(name)
             if users and self.view.name not in users:
-                raise SpecError(f"{where}: {name}: applies to the {' and '.join(users)} view"
+                named = ", ".join(users[:-1]) + " and " + users[-1] if len(users) > 1 \
+                    else users[0]
+                raise SpecError(f"{where}: {name}: applies to the {named} view"
                                 f"{'s' if len(users) > 1 else ''}, not to {self.view.name}; "
                                 "drop it or choose that view")
             if explicit_data and fields[name].real_only:
@@ -166,7 +168,8 @@ class Diagram:
                             "one; use --view heads (which averages over them) or svgattn batch")
         layers, named = request_layers(options, model_layers(path, quiet=quiet),
                                        "layers" not in checked.view.unused)
-        runs = [run_model(path, p, quiet=quiet, layers=layers) for p in prompts]
+        runs = [run_model(path, p, quiet=quiet, layers=layers, vectors=checked.view.vectors)
+                for p in prompts]
         made = cls.from_attention(runs if len(runs) > 1 else runs[0], view=view, theme=theme,
                                   width=width, text=text, prefix=prefix, minus=minus, **named)
         if note:  # what was run, said under the figure

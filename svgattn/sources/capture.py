@@ -9,7 +9,9 @@ and the forward pass stops after the last chosen layer: nothing later can change
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -43,12 +45,26 @@ def attention_modules(model: Any) -> list[Any] | None:
     return found or None
 
 
-def run_capturing(model: Any, encoded: Any, layers: Sequence[int] | None) -> list[np.ndarray]:
+EAGER = "eager_attention_forward"  # the name attention modules call their function by
+# (queries [heads, query, dim], keys [kv_heads, key, dim], scaling or None) of one layer
+Vectors = tuple[np.ndarray, np.ndarray, float | None]
+
+
+def run_capturing(model: Any, encoded: Any, layers: Sequence[int] | None, *,
+                  vectors: dict[int, Vectors] | None = None) -> list[np.ndarray]:
     """Run ``model`` on ``encoded`` and return the ``[batch, heads, query, key]`` weights of
-    ``layers`` (every layer when ``None``), in their order, as float32 arrays."""
+    ``layers`` (every layer when ``None``), in their order, as float32 arrays. With
+    ``vectors`` (a dict), also the query and key vectors of those layers as the attention
+    used them (after a rotary embedding, before grouped-query keys are repeated), by layer:
+    see :func:`recording_vectors`."""
     import torch
 
     modules = attention_modules(model)
+    if vectors is not None:
+        home = type(modules[0] if modules else model).__module__
+        wanted = None if layers is None else set(layers)
+        with recording_vectors(home, wanted, vectors):
+            return run_capturing(model, encoded, layers)
     if modules is None:  # an older transformers or an unusual model: keep every layer
         with torch.no_grad():
             outputs = model(**encoded, output_attentions=True)
@@ -79,3 +95,45 @@ def run_capturing(model: Any, encoded: Any, layers: Sequence[int] | None) -> lis
         for handle in handles:
             handle.remove()
     return [kept[i] for i in chosen]
+
+
+@contextmanager
+def recording_vectors(home: str, wanted: set[int] | None,
+                      out: dict[int, Vectors]) -> Iterator[None]:
+    """While the model runs, record the query and key vectors of the layers ``wanted``
+    (every layer when ``None``) into ``out``, by layer.
+
+    transformers' attention modules compute q and k (and apply the rotary embedding) and
+    then call their modeling file's (``home``'s) ``eager_attention_forward``, looked up by
+    name at each call; that name is wrapped for the run, so the vectors recorded are
+    exactly those the weights were computed from, whatever the architecture does before.
+    A module's layer is its ``layer_idx`` (else the order of the calls)."""
+    module = sys.modules.get(home)
+    original = getattr(module, EAGER, None)
+    if module is None or original is None:
+        raise SpecError(f"model: {home} does not compute attention through transformers' "
+                        "eager_attention_forward, so its q and k cannot be captured; save "
+                        "queries and keys yourself in an .npz")
+    calls = [0]
+
+    def eager(attention: Any, query: Any, key: Any, *args: Any, **kwargs: Any) -> Any:
+        layer = getattr(attention, "layer_idx", None)
+        layer = calls[0] if not isinstance(layer, int) else layer
+        calls[0] += 1
+        if wanted is None or layer in wanted:
+            scaling = kwargs.get("scaling", args[2] if len(args) > 2 else None)
+            out[layer] = (query[0].detach().float().numpy().copy(),
+                          key[0].detach().float().numpy().copy(),
+                          None if scaling is None else float(scaling))
+        return original(attention, query, key, *args, **kwargs)
+
+    setattr(module, EAGER, eager)
+    try:
+        yield
+    finally:
+        setattr(module, EAGER, original)
+    missing = sorted((wanted or set()) - set(out)) if out or wanted else ["all"]
+    if missing:
+        raise SpecError(f"model: the q and k of layer(s) {missing} were not seen (the model "
+                        "took another attention path); save queries and keys yourself in an "
+                        ".npz for the neuron view")

@@ -18,6 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..data import Attention
 from ..errors import SpecError
 from ..limits import check_cells, check_tokens
@@ -59,16 +61,17 @@ def locate(path: str) -> tuple[Path, str | None]:
 
 
 def run_model(path: str, text: str, *, quiet: bool = False,
-              layers: Sequence[int] | None = None) -> Attention:
+              layers: Sequence[int] | None = None, vectors: bool = False) -> Attention:
     """Tokenise ``text``, run the model once with eager attention, return the attention of
     ``layers`` (model layer indices; every layer when ``None``), named by their index in
     the model ("L20"), so a figure's layer references must be names (as
-    :func:`svgattn.analysis.request.model_layers` writes them). Cached in the process: a
-    gallery of specs over one sentence runs the model once."""
+    :func:`svgattn.analysis.request.model_layers` writes them). ``vectors``: also the query
+    and key vectors of those layers (the neuron view). Cached in the process: a gallery of
+    specs over one sentence runs the model once."""
     if not text.strip():
         raise SpecError("model: --text is empty; give the sentence to run")
     require_models()
-    return _run(path, text, quiet, None if layers is None else tuple(layers))
+    return _run(path, text, quiet, None if layers is None else tuple(layers), vectors)
 
 
 def require_models() -> None:
@@ -80,8 +83,10 @@ def require_models() -> None:
 
 
 @lru_cache(maxsize=8)
-def _run(path: str, text: str, quiet: bool, layers: tuple[int, ...] | None) -> Attention:
-    from .capture import run_capturing
+def _run(path: str, text: str, quiet: bool, layers: tuple[int, ...] | None,
+         vectors: bool = False) -> Attention:
+    from ..data import with_vectors
+    from .capture import Vectors, run_capturing
 
     folder, tokenizer, model = _load(path, quiet)
     encoded = tokenizer(text, return_tensors="pt")
@@ -96,13 +101,18 @@ def _run(path: str, text: str, quiet: bool, layers: tuple[int, ...] | None) -> A
     check_tokens(length, "model: --text")
     check_cells(len(kept) * int(getattr(model.config, "num_attention_heads", 1)) * length ** 2,
                 f"model: {len(kept)} layer(s) of attention")
+    seen: dict[int, Vectors] | None = {} if vectors else None
     with progress("running the model", quiet):
-        captured = run_capturing(model, encoded, None if layers is None else kept)
+        captured = run_capturing(model, encoded, None if layers is None else kept, vectors=seen)
     attention = from_huggingface(captured, tokenizer=tokenizer,
                                  input_ids=encoded["input_ids"],
                                  attention_mask=encoded.get("attention_mask"))
-    return Attention(attention.weights, attention.query_tokens, attention.key_tokens,
+    made = Attention(attention.weights, attention.query_tokens, attention.key_tokens,
                      tuple(f"L{i}" for i in kept), attention.head_names, source=folder.name)
+    if seen is None:
+        return made
+    return with_vectors(made, np.stack([seen[i][0] for i in kept]),
+                        np.stack([seen[i][1] for i in kept]), [seen[i][2] for i in kept])
 
 
 PROBE_WORDS = 50

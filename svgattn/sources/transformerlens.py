@@ -1,5 +1,7 @@
 """TransformerLens ``ActivationCache``: ``cache["pattern", layer]`` is ``[batch, heads,
-query, key]`` (hook name ``blocks.{layer}.attn.hook_pattern``)."""
+query, key]`` (hook name ``blocks.{layer}.attn.hook_pattern``); the query and key vectors
+(the neuron view) are ``hook_rot_q``/``hook_rot_k`` where a rotary embedding turned them,
+else ``hook_q``/``hook_k``, each ``[batch, position, heads, dim]``."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data import Attention, make_attention, to_numpy
+from ..data import Attention, make_attention, to_numpy, with_vectors
 from ..errors import SpecError
 
 
@@ -67,6 +69,39 @@ def from_transformerlens(cache: Any, tokens: Sequence[str] | None = None, *,
             raise SpecError("transformerlens: tokens: give tokens=[...] or model= and input= "
                             "(tokens come from model.to_str_tokens(input))")
         tokens = [str(t) for t in model.to_str_tokens(input)]
-    return make_attention(np.stack(patterns), list(tokens), list(tokens),
-                          layer_names=[f"L{layer}" for layer in layers],
-                          source="transformerlens cache")
+    att = make_attention(np.stack(patterns), list(tokens), list(tokens),
+                         layer_names=[f"L{layer}" for layer in layers],
+                         source="transformerlens cache")
+    found = _vectors(cache, list(layers), batch_index or 0)
+    if found is None:
+        return att
+    cfg = getattr(model if model is not None else getattr(cache, "model", None), "cfg", None)
+    scale = getattr(cfg, "attn_scale", None)
+    scaling = None  # 1/sqrt(dim), unless the model says otherwise
+    if isinstance(scale, (int, float)) and scale > 0:
+        scaling = 1.0 / scale if getattr(cfg, "use_attn_scale", True) else 1.0
+    return with_vectors(att, found[0], found[1], scaling)
+
+
+def _vectors(cache: Any, layers: list[int], batch: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """([layers, heads, position, dim] queries, keys) as the pattern was computed from them
+    (rotated where the model rotates), or ``None`` when the cache holds none."""
+    out: list[list[np.ndarray]] = [[], []]
+    for layer in layers:
+        for i, name in enumerate(("q", "k")):
+            found = None
+            hooks = (f"blocks.{layer}.attn.hook_rot_{name}", f"blocks.{layer}.attn.hook_{name}")
+            for hook in hooks:
+                try:
+                    found = cache[hook]
+                    break
+                except (KeyError, IndexError, TypeError):
+                    continue
+            if found is None:
+                return None
+            array = to_numpy(found, f"transformerlens: {hook}")
+            if array.ndim != 4:
+                raise SpecError(f"transformerlens: {hook}: shape {array.shape}; expected "
+                                "[batch, position, heads, dim]")
+            out[i].append(np.swapaxes(array[batch], 0, 1))
+    return np.stack(out[0]), np.stack(out[1])

@@ -33,6 +33,7 @@ class View:
     default_heads: ClassVar[str] = "focused"  # focused: the few most focused heads; all
     signed: ClassVar[bool] = True  # can draw a difference (diverging colours)
     many_inputs: ClassVar[bool] = False  # summarises several inputs (FigureData.more)
+    vectors: ClassVar[bool] = False  # reads query and key vectors (FigureData.vectors)
     # options every view is offered but this one does not use: giving one is an error
     unused: ClassVar[Mapping[str, str]] = {}  # option -> what to do instead
 
