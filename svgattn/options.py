@@ -119,8 +119,9 @@ COMMON: tuple[Field, ...] = (
 
 # Options more than one view takes: a view lists the ones it uses in its ``options``.
 FOCUS = Field("focus", reference(), None, "The query token whose attention is shown (by "
-              "string or index); default: every token (lines view) or the attention each "
-              "token receives in total (text view).", group="views", metavar="TOKEN")
+              "string or index); default: every token (lines view), the attention each "
+              "token receives in total (text view), or the last token that is not special "
+              "(neuron view).", group="views", metavar="TOKEN")
 LABELS = Field("labels", text(1000), None, "Which tokens are labelled when rows or columns are "
                "too close for every label: auto (every k-th, as room allows), every:K, top:K "
                "(the K most attended), or a comma list of tokens or indices.", group="views",

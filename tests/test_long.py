@@ -27,7 +27,7 @@ from svgattn.layout.labels import priority, thin
 from svgattn.render.pdf_images import png_parts, substitute
 from svgattn.scene import Text
 from svgattn.sources import from_array
-from svgattn.views.registry import load_all
+from svgattn.views.registry import get, load_all
 
 
 @lru_cache(maxsize=2)
@@ -297,7 +297,13 @@ def test_pool_means_or_maxes_blocks_and_labels_name_the_ranges():
 def test_every_view_draws_long_real_looking_attention(view, n):
     """Clean layouts (inside the canvas, nothing overlapping), files under 10 MB, and
     what each view does about length."""
-    d = Diagram.from_attention(attention(n), view=view, width="6.5in")
+    source = attention(n)
+    if get(view).vectors:  # the neuron view explains weights by the q and k they came from
+        from vectors import causal
+
+        weights, q, k = causal(n, kv_heads=1)
+        source = from_array(weights, list(real_looking(n)[1]), queries=q, keys=k)
+    d = Diagram.from_attention(source, view=view, width="6.5in")
     scene = d.scene()
     assert violations(scene) == [], view
     svg = d.to_svg()

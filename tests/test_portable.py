@@ -31,7 +31,8 @@ def _figure(view: str) -> Diagram:
         return Diagram.from_spec(SEED)
     # views that map several layers take --layers, the others one --layer
     where = {"layers": "1-2"} if get(view).refuse({"layer": 2}) else {"layer": 2}
-    return Diagram.from_attention(attention(), view=view, heads="0-3", **where)
+    heads = "2" if get(view).vectors else "0-3"  # the neuron view explains one head
+    return Diagram.from_attention(attention(), view=view, heads=heads, **where)
 
 
 def _png(svg: str, tool: str, tmp) -> np.ndarray:

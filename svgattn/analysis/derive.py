@@ -19,6 +19,7 @@ from .difference import Subtrahend
 from .figure import FigureData, Group, HeadData, frozen, readonly
 from .groups import find_groups, group_heads
 from .links import LinkRule, links_from_weights
+from .neuron import HeadVectors
 from .reduce import Reduction
 from .request import Request
 from .select import focused_heads, parse_selection
@@ -143,11 +144,6 @@ def _figure(att: Attention, request: Request, st: _Stages) -> FigureData:
         own = readonly(np.asarray(reduce.matrix(weights[pick.layer, h])))
         heads.append(HeadData(xml_safe(f"{layer} {att.head_names[h]}"), None,
                               tuple(links_from_weights(own, rule)), own, layer))
-    flat = [h.name for h in heads if st.causal and not h.links]
-    if flat:
-        st.notes.append(f"{', '.join(flat)}: no token stands out (each is attended about "
-                        "as much as the next, as by a previous-token or diagonal head); "
-                        "no links drawn")
     matrix = reduce.matrix(st.matrix)
     found: tuple[Group, ...] = ()
     if request.groups and not st.signed and matrix.shape[0] <= GROUPS_UP_TO:
@@ -156,6 +152,7 @@ def _figure(att: Attention, request: Request, st: _Stages) -> FigureData:
     rows = pick.layers if len(pick.layers) else [pick.layer]
     names = [att.head_names[h] for h in pick.heads]
     return FigureData(
+        vectors=_vectors(att, st, pick.layer, pick.heads),
         query_tokens=tuple(q_raw), key_tokens=tuple(k_raw),
         query_labels=tuple(visible(t) for t in q_labels),
         key_labels=tuple(visible(t) for t in k_labels), matrix=frozen(matrix, owned=True),
@@ -171,3 +168,19 @@ def _figure(att: Attention, request: Request, st: _Stages) -> FigureData:
         notes=tuple(xml_safe(n[:1].upper() + n[1:]) for n in st.notes if n),
         query_spans=reduce.spans(query=True), key_spans=reduce.spans(query=False),
         total=reduce.total)
+
+
+def _vectors(att: Attention, st: _Stages, layer: int,
+             heads: list[int]) -> tuple[HeadVectors, ...] | None:
+    """The query and key vectors of the heads shown, when the rows and columns shown are
+    the source's own tokens (vectors of merged, hidden or pooled tokens do not exist)."""
+    if att.queries is None or att.scaling is None or st.reduce.active or \
+            st.prepared.query_raw != list(att.query_tokens) or \
+            st.prepared.key_raw != list(att.key_tokens):
+        return None
+    out = []
+    for h in heads:
+        found = att.vectors(layer, h)
+        assert found is not None
+        out.append(HeadVectors(found[0], found[1], att.scaling[layer], att.source))
+    return tuple(out)

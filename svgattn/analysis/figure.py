@@ -17,6 +17,7 @@ import numpy as np
 from ..captions import Essential
 from ..errors import SpecError, quote
 from ..units import integer_text
+from .neuron import HeadVectors
 from .reduce import Span
 from .scale import Rows
 
@@ -73,6 +74,9 @@ class FigureData:
     total: tuple[int, int] = (0, 0)  # query and key tokens of the whole input
     # other inputs analysed the same way, for views that summarise many (View.many_inputs)
     more: tuple[FigureData, ...] = ()
+    # the query and key vectors of each of ``heads`` (the neuron view), when the source gave
+    # them and the tokens are the source's own (no window, pooling, hidden or merged tokens)
+    vectors: tuple[HeadVectors, ...] | None = None
 
     @property
     def stack(self) -> np.ndarray:

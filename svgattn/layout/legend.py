@@ -80,8 +80,10 @@ def colour_bar(ctx: Context, scale: ColourScale, x: float, top: float, height: f
 
 
 def horizontal_bar(ctx: Context, scale: ColourScale, x: float, top: float, width: float,
-                   title: str | None = None, *, id_: str = "colorbar") -> Legend:
-    """A horizontal colour bar (below running text): title on the left, ticks below."""
+                   title: str | None = None, *, id_: str = "colorbar",
+                   least: float = 6.0) -> Legend:
+    """A horizontal colour bar (below running text): title on the left, ticks below; the
+    bar at least ``least`` em long."""
     out = Legend()
     em = ctx.em
     muted = str(ctx.value("colors.muted"))
@@ -92,7 +94,7 @@ def horizontal_bar(ctx: Context, scale: ColourScale, x: float, top: float, width
         out.nodes.append(ctx.text(f"{id_}-title", heading, x, top + bar_h / 2, "start",
                                   "legend-label", muted))
     left = x + heading.width + 0.8 * em if heading.width else x
-    bar = Box(left, top, max(width - (left - x), 6 * em), bar_h)
+    bar = Box(left, top, max(width - (left - x), least * em), bar_h)
     if scale.kind == "binary":  # two swatches on one line
         return swatches(ctx, scale, left, top)
     gradient = Gradient(f"{id_}-gradient", scale.gradient(), vertical=False)

