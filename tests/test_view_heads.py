@@ -4,11 +4,13 @@ found in SmolLM2 on a repeated sequence."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from conftest import ROOT
 from invariants import violations
 from models import attention, require
 from scenes import grids, texts
@@ -205,3 +207,77 @@ def test_several_prompts_from_the_command_line(tmp_path):
                                str(tmp_path / "m.svg")], capture_output=True, text=True,
                               timeout=300)
     assert one_view.returncode == 2 and "view heads" in one_view.stderr
+
+
+def test_scores_agree_with_transformerlens_head_detector():
+    """TransformerLens's own detector (transformer_lens.head_detector, error measure "mul")
+    on the same pattern and tokens: its score is the attention on the detection pattern
+    over every row, ours the mean over the rows the pattern is defined on, so TL's equals
+    ours x (those rows / all rows)."""
+    require("torch", "transformer_lens")
+    import torch
+    from transformer_lens import head_detector as hd
+
+    n = 15
+    rng = np.random.default_rng(1)
+    ids = np.concatenate([rng.permutation(500)[:n]] * 2)
+    tokens = [f"t{i}" for i in ids]
+    w = np.tril(rng.random((2 * n, 2 * n)) ** 4)
+    w /= w.sum(axis=1, keepdims=True)
+    rows = {"previous": 2 * n - 1, "duplicate": n, "induction": n}
+    patterns = {"previous": hd.get_previous_token_head_detection_pattern,
+                "duplicate": hd.get_duplicate_token_head_detection_pattern,
+                "induction": hd.get_induction_head_detection_pattern}
+    for score, pattern in patterns.items():
+        theirs = hd.compute_head_attention_similarity_score(
+            torch.tensor(w, dtype=torch.float64), pattern(torch.tensor(ids)[None]),
+            exclude_bos=False, exclude_current_token=False, error_measure="mul")
+        ours = head_score(score, w, tokens)
+        assert ours * rows[score] / (2 * n) == pytest.approx(theirs, rel=1e-9), score
+
+
+def test_several_files_and_a_batch_from_the_command_line(tmp_path):
+    """svgattn render a.npz b.npz --view heads: the mean over both files; a file holding a
+    batch ([layers, batch, heads, q, k], tokens a row each) counts each of its inputs."""
+    first, second = _stack(), _stack()[:, ::-1].copy()
+    np.savez(tmp_path / "a.npz", attentions=first, tokens=np.array(TOKENS))
+    np.savez(tmp_path / "b.npz", attentions=second, tokens=np.array(TOKENS))
+    out = tmp_path / "h.svg"
+    cli = [sys.executable, "-m", "svgattn", "render"]
+    done = subprocess.run([*cli, str(tmp_path / "a.npz"), str(tmp_path / "b.npz"), "--view",
+                           "heads", "--score", "previous", "--caption", "full", "-o", str(out)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    caption = " ".join(re.findall(r'caption"[^>]*>([^<]*)<', out.read_text()))
+    assert "the mean over 2 inputs of 6 tokens" in caption
+    from svgattn.sources import load_inputs
+
+    batch = tmp_path / "batch.npz"
+    np.savez(batch, attentions=np.stack([first, second, first], axis=1),
+             tokens=np.array([TOKENS, list("abcdef"), TOKENS]))
+    inputs = load_inputs(batch)
+    assert [a.source for a in inputs] == ["batch.npz[0]", "batch.npz[1]", "batch.npz[2]"]
+    assert inputs[1].query_tokens == tuple("abcdef")
+    from svgattn.views.heads import score_maps
+
+    d = Diagram.from_attention(inputs, view="heads", score="previous")
+    maps = score_maps((d.data, *d.data.more), ["previous"])
+    for r in range(2):
+        for c in range(3):
+            expected = (2 * head_score("previous", first[r, c], TOKENS)
+                        + head_score("previous", second[r, c], list("abcdef"))) / 3
+            assert maps["previous"][r, c] == pytest.approx(expected, rel=1e-12)
+    done = subprocess.run([*cli, str(batch), "--view", "heads", "--score", "previous",
+                           "--caption", "full", "-o", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "the mean over 3 inputs of 6 tokens" in " ".join(
+        re.findall(r'caption"[^>]*>([^<]*)<', out.read_text()))
+    one = subprocess.run([*cli, str(tmp_path / "a.npz"), str(tmp_path / "b.npz"), "--view",
+                          "matrix", "-o", str(tmp_path / "m.svg")], capture_output=True,
+                         text=True)
+    assert one.returncode == 2 and "draws one input" in one.stderr
+    assert not (tmp_path / "m.svg").exists()
+    spec = subprocess.run([*cli, str(ROOT / "gallery" / "specs" / "seed.toml"),
+                           str(tmp_path / "a.npz"), "--view", "heads", "-o", str(out)],
+                          capture_output=True, text=True)
+    assert spec.returncode == 2 and "MORE: several inputs are attention files" in spec.stderr

@@ -12,7 +12,7 @@ from ..errors import SpecError, printable
 from ..export import format_of
 from ..files import check_not_input, check_output, write_atomic
 from ..resources import data_dir
-from ..sources import load_file
+from ..sources import load_file, load_inputs
 from ..sources.local_model import run_model
 from ..theme import builtin_themes, load_theme
 from . import parser
@@ -47,14 +47,25 @@ def render(args: argparse.Namespace) -> None:
     if suffix not in (".npz", ".npy", ".toml", ".json"):
         raise SpecError(f"{printable(Path(args.spec).name, 60)}: unknown input format; give a "
                         ".toml or .json spec, or attention saved as .npz or .npy")
+    if args.more and any(Path(p).suffix.lower() not in (".npz", ".npy")
+                         for p in (args.spec, *args.more)):
+        raise SpecError("MORE: several inputs are attention files (.npz, .npy), averaged by "
+                        "the heads view; render spec files one at a time (or with svgattn "
+                        "batch)")
     if suffix in (".npz", ".npy"):
         tokens = None if args.tokens is None else args.tokens.split(",")
         if tokens is not None and not args.tokens.strip():
             raise SpecError("--tokens: empty; give comma-separated tokens, e.g. --tokens a,b,c")
-        attention = load_file(args.spec, tokens=tokens, batch_index=args.batch_index)
+        from ..views.registry import get
+
+        every = get(args.view or "flow").many_inputs and args.batch_index is None
+        inputs = [a for path in (args.spec, *args.more) for a in (
+            load_inputs(path, tokens=tokens) if every else
+            [load_file(path, tokens=tokens, batch_index=args.batch_index)])]
         minus = None if args.minus is None else load_file(args.minus, tokens=tokens,
                                                           batch_index=args.batch_index)
-        diagram = Diagram.from_attention(attention, minus=minus, **parser.figure(args), **options)
+        diagram = Diagram.from_attention(inputs if len(inputs) > 1 else inputs[0], minus=minus,
+                                         **parser.figure(args), **options)
     else:
         for option in ("tokens", "batch_index", "minus"):
             if getattr(args, option) is not None:
@@ -69,6 +80,7 @@ def _inputs(args: argparse.Namespace) -> dict[str, str | Path | None]:
     """The files a render reads: the input, --minus, --theme, and what a spec names."""
     found: dict[str, str | Path | None] = {"input": args.spec, "--minus file": args.minus,
                                            "--theme file": args.theme}
+    found.update({f"input {i + 2}": path for i, path in enumerate(args.more)})
     if Path(args.spec).suffix.lower() in (".toml", ".json"):
         from ..sources.spec import named_files
 
@@ -125,7 +137,10 @@ def batch(args: argparse.Namespace) -> int:
     inputs: list[Any] = list(args.inputs)
     if args.model:
         load_theme(args.theme)
-        inputs = [run_model(args.model, text) for text in args.text]
+        from ..views.registry import get
+
+        vectors = get(args.view or "flow").vectors  # the neuron view: q and k too
+        inputs = [run_model(args.model, text, vectors=vectors) for text in args.text]
     if args.output == STDOUT:
         raise SpecError("-o: a batch writes files; give a pattern such as 'figs/{layer}-{head}"
                         ".pdf'")

@@ -37,6 +37,9 @@ def build() -> argparse.ArgumentParser:
                             description="Render a spec file, or attention saved with numpy "
                             "(.npz/.npy, [layers, heads, query, key]), to SVG, PDF, PNG or EPS.")
     render.add_argument("spec", help="spec file (.toml, .json) or attention (.npz, .npy)")
+    render.add_argument("more", nargs="*", metavar="MORE", help="more attention files "
+                        "(.npz, .npy) for views that summarise several inputs: the heads view "
+                        "averages its scores over them (and over every input of a batch)")
     render.add_argument("-o", "--output", required=True,
                         help="output file; the suffix picks the format (.svg .pdf .png .eps); "
                         "- writes to standard output (with --format, default svg)")

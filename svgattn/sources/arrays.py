@@ -13,26 +13,32 @@ from typing import Any, BinaryIO
 import numpy as np
 from numpy.lib import format as npformat
 
-from ..data import Attention, make_attention, to_numpy
+from ..data import Attention, make_attention, to_numpy, with_vectors
 from ..errors import InputWarning, SpecError, printable, quote
 from ..files import open_regular
 from ..limits import check_cells, check_tokens, current, file_bytes
 
-NPZ_KEYS = ("attentions", "tokens", "query_tokens", "key_tokens", "head_names", "layer_names")
+NPZ_KEYS = ("attentions", "tokens", "query_tokens", "key_tokens", "head_names", "layer_names",
+            "queries", "keys", "scaling")
 
 
 def from_array(weights: Any, tokens: Sequence[str] | None = None, *,
                query_tokens: Sequence[str] | None = None,
                key_tokens: Sequence[str] | None = None, batch_index: int | None = None,
                head_names: Sequence[str] | None = None,
-               layer_names: Sequence[str] | None = None, source: str = "array") -> Attention:
+               layer_names: Sequence[str] | None = None, source: str = "array",
+               queries: Any = None, keys: Any = None, scaling: Any = None) -> Attention:
     """Attention from an array of 2 to 5 axes:
 
     ``[query, key]``, ``[heads, query, key]``, ``[layers, heads, query, key]`` or
     ``[layers, batch, heads, query, key]`` (``np.stack(outputs.attentions)``) with
     ``batch_index`` choosing the input. Without tokens, positions are numbered.
+    ``queries`` and ``keys`` (the neuron view) have the same axes with ``dim`` last
+    instead of ``key`` (keys may have fewer heads: grouped-query attention); ``scaling``
+    multiplies q.k (default 1/sqrt(dim)).
     """
     array = to_numpy(weights, f"{source}: attentions")
+    axes = array.ndim
     if batch_index is not None and (isinstance(batch_index, bool)
                                     or not isinstance(batch_index, (int, np.integer))):
         raise SpecError(f"{source}: batch_index: {quote(batch_index)} is not a whole number")
@@ -58,8 +64,26 @@ def from_array(weights: Any, tokens: Sequence[str] | None = None, *,
                         "[heads, query, key], [layers, heads, query, key] or "
                         "[layers, batch, heads, query, key]")
     q_tokens, k_tokens = _tokens(tokens, query_tokens, key_tokens, array.shape[2:], source)
-    return make_attention(array, q_tokens, k_tokens, head_names=head_names,
-                          layer_names=layer_names, source=source)
+    att = make_attention(array, q_tokens, k_tokens, head_names=head_names,
+                         layer_names=layer_names, source=source)
+    if queries is None and keys is None:
+        if scaling is not None:
+            raise SpecError(f"{source}: scaling: applies to queries and keys; give them too or "
+                            "drop it")
+        return att
+    if queries is None or keys is None:
+        raise SpecError(f"{source}: {'keys' if queries is not None else 'queries'}: missing; "
+                        "the neuron view needs both queries and keys")
+    vectors = []
+    for name, value in (("queries", queries), ("keys", keys)):
+        v = to_numpy(value, f"{source}: {name}")
+        if v.ndim != axes:
+            raise SpecError(f"{source}: {name}: {v.ndim} axes but the attentions have {axes}; "
+                            "give the same axes as the attentions with dim last instead of key")
+        if axes == 5:
+            v = v[:, batch_index if batch_index is not None else 0]
+        vectors.append(v.reshape((1,) * (4 - v.ndim) + v.shape) if v.ndim < 4 else v)
+    return with_vectors(att, vectors[0], vectors[1], scaling)
 
 
 def _tokens(tokens: Any, query: Any, key: Any, shape: tuple[int, ...],
@@ -80,14 +104,35 @@ def _tokens(tokens: Any, query: Any, key: Any, shape: tuple[int, ...],
 def load_file(path: str | os.PathLike[str], *, tokens: Sequence[str] | None = None,
               batch_index: int | None = None) -> Attention:
     """Attention from ``.npy`` (the array) or ``.npz`` (keys: ``attentions``, ``tokens`` or
-    ``query_tokens`` + ``key_tokens``, optional ``head_names``, ``layer_names``; other
-    arrays, such as ``input_ids``, are ignored with a warning).
+    ``query_tokens`` + ``key_tokens``, optional ``head_names``, ``layer_names``, and for
+    the neuron view ``queries``, ``keys`` and ``scaling``; other arrays, such as
+    ``input_ids``, are ignored with a warning). A batch's tokens may differ by input:
+    ``tokens [batch, tokens]``.
 
     Files are untrusted: pickles are never loaded, and every array's header (shape and
     type) is checked against the limits before its data is read, so a small file that
     claims a huge shape, or a zip bomb, is refused without allocating anything.
     """
     path = Path(path)
+    return _attention(_read(path), path.name, tokens, batch_index)
+
+
+def load_inputs(path: str | os.PathLike[str], *,
+                tokens: Sequence[str] | None = None) -> list[Attention]:
+    """Every input a file holds: each of a batch (``[layers, batch, heads, query, key]``,
+    named ``file.npz[3]``), or its one input; for views that summarise several inputs
+    (the heads view averages over them)."""
+    path = Path(path)
+    arrays = _read(path)
+    weights = arrays["attentions"]
+    if weights.ndim == 5 and weights.shape[1] > 1:
+        return [_attention(arrays, f"{path.name}[{b}]", tokens, b)
+                for b in range(weights.shape[1])]
+    return [_attention(arrays, path.name, tokens, None)]
+
+
+def _read(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a ``.npy`` (``attentions``) or ``.npz`` file, read safely."""
     name = printable(path.name, 60)
     suffix = path.suffix.lower()
     if suffix not in (".npy", ".npz"):
@@ -95,27 +140,38 @@ def load_file(path: str | os.PathLike[str], *, tokens: Sequence[str] | None = No
                         "np.savez (.npz)")
     with open_regular(path, "numpy") as fh:
         if suffix == ".npy":
-            array = read_npy(fh, name, "attentions")
-            return from_array(array, tokens, batch_index=batch_index, source=path.name)
+            return {"attentions": read_npy(fh, name, "attentions")}
         arrays = read_npz(fh, name)
     unknown = sorted(set(arrays) - set(NPZ_KEYS))
     if unknown:
         shown = ", ".join(quote(u, 24) for u in unknown[:6]) + (" ..." if len(unknown) > 6 else "")
         warnings.warn(InputWarning(f"{name}: ignored array(s) {shown}; svgattn reads "
-                                   f"{', '.join(NPZ_KEYS)}"), stacklevel=2)
+                                   f"{', '.join(NPZ_KEYS)}"), stacklevel=3)
     if "attentions" not in arrays:
         raise SpecError(f"{name}: attentions: missing; save the weights under the key "
                         "'attentions' (np.savez(path, attentions=..., tokens=...))")
+    return arrays
 
+
+def _attention(arrays: dict[str, np.ndarray], source: str, tokens: Sequence[str] | None,
+               batch_index: int | None) -> Attention:
+    """One input of the arrays read from a file (``batch_index`` of a batch)."""
     def strings(key: str) -> Any:
-        return arrays.get(key)
+        value = arrays.get(key)
+        if isinstance(value, np.ndarray) and value.ndim == 2:  # a batch's tokens, a row each
+            row = 0 if batch_index is None and value.shape[0] == 1 else batch_index
+            if row is not None and -value.shape[0] <= row < value.shape[0]:
+                return value[row]
+        return value
 
     given = tokens is not None
     return from_array(arrays["attentions"], tokens if given else strings("tokens"),
                       query_tokens=None if given else strings("query_tokens"),
                       key_tokens=None if given else strings("key_tokens"),
                       batch_index=batch_index, head_names=strings("head_names"),
-                      layer_names=strings("layer_names"), source=path.name)
+                      layer_names=strings("layer_names"), source=source,
+                      queries=arrays.get("queries"), keys=arrays.get("keys"),
+                      scaling=arrays.get("scaling"))
 
 
 _MAGIC = b"\x93NUMPY"

@@ -109,6 +109,11 @@ class Flow(View):
         assert found is not None
         body, fitted = found
         caption = list(data.caption)
+        flat = [h.name for h in data.heads if data.causal and not h.links]
+        if flat:  # a head without links is drawn as such: say why
+            caption.append(f"{', '.join(flat)}: no token stands out (each is attended about "
+                           "as much as the next, as by a previous-token or diagonal head); "
+                           "no links drawn")
         caption += scale.words()
         caption += [n_[:1].upper() + n_[1:] for n_ in plan.notes]
         return finish(fitted, body, title=data.title, caption=caption, room=width,

@@ -89,8 +89,10 @@ class Heads(View):
                                largest=3 * ctx.em, what="heads")
         layers, heads = len(data.stack_layers), len(data.stack_heads)
         lengths = sorted(len(d.key_tokens) for d in inputs)
+        span = f"{lengths[0]}" if lengths[0] == lengths[-1] else \
+            f"{lengths[0]}\u2013{lengths[-1]}"
         over = (f"{lengths[0]} tokens" if len(inputs) == 1 else
-                f"the mean over {len(inputs)} inputs of {lengths[0]}\u2013{lengths[-1]} tokens")
+                f"the mean over {len(inputs)} inputs of {span} tokens")
         caption = [*data.notes, Essential(
             f"One number per head of {layers} layer(s) x {heads} head(s), {over}")]
         caption += [Essential(f"{s.capitalize()}: {SCORES[s].meaning}") for s in names]
