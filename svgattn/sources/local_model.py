@@ -180,7 +180,7 @@ def _load(path: str, quiet: bool) -> tuple[Path, Any, Any]:
         if found is not None:
             found[1].eval()
             return folder, found[0], found[1]
-    extra = {"gguf_file": gguf} if gguf else {}
+    extra: dict[str, Any] = {"gguf_file": gguf} if gguf else {}
     with progress(f"loading {name}" + (" (converting the GGUF file once)" if gguf else ""),
                   quiet):
         tokenizer = AutoTokenizer.from_pretrained(folder, **extra)
