@@ -426,3 +426,24 @@ def test_a_batch_explains_every_head_of_every_layer(tmp_path):
             svg = (tmp_path / "out" / f"{layer}-{head}.svg").read_text()
             caption = " ".join(re.findall(r'caption"[^>]*>([^<]*)<', svg))
             assert f"every query of L{layer} H{head} to within" in caption
+
+
+def test_print_and_screen_pool_thin_rows_but_keep_every_dimension_column():
+    """2,000 keys in 6.5 in: rows thinner than a pixel at 150 dpi are pooled for the PNG,
+    the 16 dimension columns (17 px each) are not; every pooled cell is a cell of its own
+    column and of its own block of rows (pooling square blocks halved the columns)."""
+    from svgattn.render.raster import to_pixels
+
+    w, q, k = causal(2000, heads=1, dim=16)
+    att = from_array(w, [f"w{i}" for i in range(2000)], queries=q, keys=k)
+    scene = Diagram.from_attention(att, view="neuron", width="6.5in").scene()
+    grid = next(g for g in grids(scene) if g.id == "neuron-k")
+    assert grid.raster and grid.cell_h * 150 / 72 < 1 < grid.cell_w * 150 / 72
+    pooled = to_pixels(grid, 150 / 72)
+    rows = pooled.index.shape[0]
+    assert pooled.index.shape[1] == 16 and pooled.cell_w == grid.cell_w
+    assert rows < 2000 and pooled.cell_h * 150 / 72 >= 1
+    block = -(-2000 // rows)
+    for r in range(rows):
+        for c in range(16):
+            assert pooled.index[r, c] in grid.index[r * block:(r + 1) * block, c]

@@ -49,16 +49,19 @@ def data_uri(png: bytes) -> str:
 
 
 def to_pixels(grid: CellGrid, pixels_per_point: float) -> CellGrid:
-    """``grid`` with no more cells than device pixels: when a cell is smaller than a
-    pixel, blocks of k x k cells become one, keeping the block's strongest colour (its
-    maximum, or for a diverging map the colour farthest from the middle; masked cells
-    only where the whole block is masked), so a one-cell column, row or diagonal
-    survives any downsampling; the image still fills the same box."""
+    """``grid`` with no more cells than device pixels: where cells are thinner than a
+    pixel, blocks of cells become one (rows and columns each pooled only as far as their
+    own size needs: a matrix of thin rows keeps its columns), keeping the block's
+    strongest colour (its maximum, or for a diverging map the colour farthest from the
+    middle; masked cells only where the whole block is masked), so a one-cell column, row
+    or diagonal survives any downsampling; the image still fills the same box."""
     rows, cols = grid.index.shape
-    px = min(grid.cell_w, grid.cell_h) * pixels_per_point
-    if not grid.raster or px >= 1.0:
+    kr = math.ceil(1.0 / (grid.cell_h * pixels_per_point)) if grid.cell_h * pixels_per_point \
+        < 1.0 else 1
+    kc = math.ceil(1.0 / (grid.cell_w * pixels_per_point)) if grid.cell_w * pixels_per_point \
+        < 1.0 else 1
+    if not grid.raster or kr == kc == 1:
         return grid
-    k = math.ceil(1.0 / px)
     index = np.asarray(grid.index)
     last = len(grid.colours) - 1
     # priorities in int16 (a 4096-token index is 32 MB there, not 128 in int64)
@@ -67,14 +70,14 @@ def to_pixels(grid: CellGrid, pixels_per_point: float) -> CellGrid:
         key = np.abs(2 * key - (last - (1 if grid.masked else 0)))
     if grid.masked:
         key[index == last] = -1
-    r, c = -(-rows // k), -(-cols // k)
-    padded = np.full((r * k, c * k), -2, dtype=np.int16)
+    r, c = -(-rows // kr), -(-cols // kc)
+    padded = np.full((r * kr, c * kc), -2, dtype=np.int16)
     padded[:rows, :cols] = key
-    blocks = padded.reshape(r, k, c, k).transpose(0, 2, 1, 3).reshape(r, c, k * k)
+    blocks = padded.reshape(r, kr, c, kc).transpose(0, 2, 1, 3).reshape(r, c, kr * kc)
     best = blocks.argmax(axis=2)
-    inner_r, inner_c = np.divmod(best, k)
-    src_r = np.minimum(np.arange(r)[:, None] * k + inner_r, rows - 1)
-    src_c = np.minimum(np.arange(c)[None, :] * k + inner_c, cols - 1)
+    inner_r, inner_c = np.divmod(best, kc)
+    src_r = np.minimum(np.arange(r)[:, None] * kr + inner_r, rows - 1)
+    src_c = np.minimum(np.arange(c)[None, :] * kc + inner_c, cols - 1)
     pooled = grid.index[src_r, src_c]
     return replace(grid, index=pooled, cell_w=grid.cell_w * cols / c,
                    cell_h=grid.cell_h * rows / r, values=np.zeros((0, 0)))
