@@ -1,10 +1,11 @@
-"""The programs figures land in (issue 18): LibreOffice opens every view's SVG with the
-figure's own fonts and draws what cairosvg draws; a two-column LaTeX paper includes the
-paper theme's PDFs at \\columnwidth without an overfull box."""
+"""The programs figures land in (issue 18): LibreOffice and Inkscape open every view's SVG
+with the figure's own fonts and draw what cairosvg draws; a two-column LaTeX paper includes
+the paper theme's PDFs at \\columnwidth without an overfull box."""
 
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 
@@ -19,6 +20,7 @@ from svgattn.views.registry import get, load_all
 
 VIEWS = sorted(load_all())
 LIBREOFFICE_MAD = 8.0  # /255: anti-aliasing and text rasterisation differ, nothing else
+INKSCAPE_MAD = 6.0  # /255: the same; measured 0.7-4.6 (light 0.7-2.8, paper 2.3-4.6)
 FAMILY = {"light": "DejaVuSans", "paper": "LiberationSerif", "slides": "LiberationSans"}
 
 
@@ -57,6 +59,30 @@ def test_libreoffice_draws_the_svg_with_its_own_fonts(view, theme, tmp_path):
                     str(h), str(tmp_path / "figure.pdf"), str(tmp_path / "lo")], check=True)
     drawn = np.asarray(Image.open(tmp_path / "lo.png").convert("RGB"), dtype=float)
     assert np.abs(drawn - reference).mean() <= LIBREOFFICE_MAD
+
+
+@pytest.mark.parametrize("theme", ["light", "paper"])
+@pytest.mark.parametrize("view", VIEWS)
+def test_inkscape_draws_the_svg_as_svgattn_exports_it(view, theme, tmp_path):
+    """Inkscape (what \\includesvg calls, and where figures get edited) opens every view's
+    SVG and draws what svgattn's own PNG export draws. (Comparing Inkscape's gallery with
+    svgattn's found PNGs that pooled a neuron figure's columns along with its thin rows;
+    tests/test_view_neuron.py now checks that pooling.)"""
+    need_tools("inkscape")
+    d = _figure(view, theme)
+    (tmp_path / "figure.svg").write_text(d.to_svg(), encoding="utf-8")
+    reference = np.asarray(Image.open(io.BytesIO(d.to_bytes("png", dpi=144))).convert("RGB"),
+                           dtype=float)
+    h, w = reference.shape[:2]
+    subprocess.run(["inkscape", str(tmp_path / "figure.svg"), "--export-type=png",
+                    f"--export-filename={tmp_path / 'ink.png'}", f"--export-width={w}",
+                    f"--export-height={h}", "--export-background-opacity=1"], check=True,
+                   capture_output=True, timeout=300,
+                   env={**os.environ, "HOME": str(tmp_path), "INKSCAPE_PROFILE_DIR":
+                        str(tmp_path / "profile")})
+    drawn = np.asarray(Image.open(tmp_path / "ink.png").convert("RGB"), dtype=float)
+    assert drawn.shape == reference.shape
+    assert np.abs(drawn - reference).mean() <= INKSCAPE_MAD
 
 
 def test_a_two_column_paper_takes_every_view_at_columnwidth(tmp_path):
