@@ -75,6 +75,7 @@ def test_bars_are_the_scores_and_the_softmax_recomputed_from_q_and_k():
     for j, bar in soft_bars.items():
         assert bar.box.w == pytest.approx(expected[j] / expected.max() * widest, abs=0.011)
     ticks = _by_row(paths(scene, "tick"), "neuron-given-")
+    assert sorted(ticks) == list(range(N))
     for j, tick in ticks.items():  # the attention as given, where the softmax bar ends
         assert tick.points[0][0] == pytest.approx(soft_bars[j].box.right, abs=0.011)
     labels = {int(t.id.rsplit("-", 1)[1]): t for t in texts(scene, "row-label")
@@ -170,6 +171,7 @@ def test_grouped_query_keys_are_those_of_the_heads_group():
     ({"heads": "0,1"}, "heads: the neuron view explains one head, not 2"),
     ({"dims": "0"}, "dims: '0' is not a number of dimensions"),
     ({"dims": "many"}, "dims: 'many' is not a number of dimensions"),
+    ({"dims": "\u00b2"}, "dims: '\u00b2' is not a number of dimensions"),
     ({"window": "0:4"}, "window: the neuron view does not use it"),
     ({"merge_words": True}, "merge_words: the neuron view does not use it"),
     ({"combine": "max"}, "combine: the neuron view does not use it"),
@@ -447,3 +449,138 @@ def test_print_and_screen_pool_thin_rows_but_keep_every_dimension_column():
     for r in range(rows):
         for c in range(16):
             assert pooled.index[r, c] in grid.index[r * block:(r + 1) * block, c]
+
+
+def test_pooled_bars_are_each_blocks_extremes():
+    """1,200 keys: rows thinner than 1 pt become bars of blocks of keys, the softmax bar as
+    long as the block's largest weight, the score bars from zero to the block's lowest and
+    highest score (one side only when the block's scores share a sign)."""
+    n = 1200
+    w, q, k = causal(n, heads=1, dim=8)
+    att = from_array(w, [f"w{i}" for i in range(n)], queries=q, keys=k)
+    scene = Diagram.from_attention(att, view="neuron", width="6.5in").scene()
+    bars = rects(scene, "bar")
+    soft = _by_row(bars, "neuron-softmax-")
+    starts = sorted(soft)
+    step = starts[1] - starts[0]
+    assert step > 1 and starts == list(range(0, n, step))
+    row = w[0, 0, n - 1].astype(np.float64)
+    scores = q[0, 0, n - 1].astype(np.float64) @ k[0, 0].T.astype(np.float64) / np.sqrt(8)
+    widest = max(b.box.w for b in soft.values())
+    for a in starts:
+        assert soft[a].box.w == pytest.approx(row[a:a + step].max() / row.max() * widest,
+                                              abs=0.011)
+    zero = next(p_ for p_ in paths(scene, "axis") if p_.id == "neuron-score-zero").points[0][0]
+    by_id = {b.id: b for b in bars}
+    unit = max(b.box.w for b in bars if b.id.startswith("neuron-score-")) / \
+        max(abs(scores.min()), scores.max())
+    for a in starts:
+        block = scores[a:a + step]
+        low, high = by_id.get(f"neuron-score-{a}-low"), by_id.get(f"neuron-score-{a}-high")
+        assert (low is not None) == (block.min() < 0) and (high is not None) == \
+            (block.max() > 0)
+        if low is not None:
+            assert low.box.right == pytest.approx(zero, abs=1e-6)
+            assert low.box.w == pytest.approx(-block.min() * unit, rel=1e-6, abs=0.011)
+        if high is not None:
+            assert high.box.x == pytest.approx(zero, abs=1e-6)
+            assert high.box.w == pytest.approx(block.max() * unit, rel=1e-6, abs=0.011)
+    caption = " ".join(t.label.text for t in texts(scene, "caption"))
+    assert f"Bars of {step} keys each" in caption
+
+
+def test_overflowing_scores_are_refused_not_drawn():
+    w, q, k = _free()
+    with pytest.raises(SpecError, match=r"L0 H0: q\.k x .* overflows"):
+        _diagram(w, q * 1e160, k * 1e160, heads=0).scene()
+    with pytest.raises(SpecError, match="overflows"):
+        Diagram.from_attention(from_array(w, TOKENS, queries=q, keys=k, scaling=1e308),
+                               view="neuron", heads=0).scene()
+
+
+def test_rows_with_one_key_cannot_tell_and_are_counted():
+    """A row all on one key is 1 there whatever q and k are: a head of such rows is
+    refused, and a head with some is checked on the others, as the caption says."""
+    w, q, k = _free(heads=1)
+    onehot = np.zeros_like(w)
+    onehot[0, 0, np.arange(N), np.arange(N) - 1] = 1.0  # previous token (row 0: the last)
+    with pytest.raises(SpecError, match="every query puts all its attention on one key"):
+        _diagram(onehot, q, k).scene()
+    some = w.copy()
+    some[0, 0, :3] = onehot[0, 0, :3]
+    q2, k2 = exact(some)  # vectors that do reproduce it
+    d = _diagram(some, q2, k2, focus=5)
+    assert "telling on the 5 of 8 queries that see two keys or more" in _caption(d)[0]
+
+
+def test_a_padding_row_is_never_the_default_query_and_refused_as_focus():
+    w, q, k = _free(heads=1)
+    w[0, 0, N - 1] = 0.0  # the last query attends to nothing (padding)
+    d = _diagram(w, q, k)
+    assert "(token 6)" in _caption(d)[0]
+    with pytest.raises(SpecError, match="focus: query 7 attends to no key"):
+        _diagram(w, q, k, focus=N - 1).scene()
+
+
+def test_vectors_of_another_batch_size_are_refused():
+    w, q, k = _free()
+    batch = np.stack([w, w], axis=1)
+    with pytest.raises(SpecError, match="queries: a batch of 1 on axis 1 but the attentions "
+                       "hold 2"):
+        from_array(batch, TOKENS, batch_index=1, queries=q[:, None], keys=np.stack([k, k], 1))
+
+
+def test_one_recording_at_a_time_and_the_function_restored():
+    """The capture wraps a module global: a second thread waits for the first to finish,
+    each records its own call, and the original function is back afterwards."""
+    import threading
+    import types
+
+    from svgattn.sources.capture import recording_vectors
+
+    fake = types.ModuleType("fake_modeling")
+    fake.eager_attention_forward = lambda m, q_, k_, *a, **kw: ("original", q_)
+    sys.modules["fake_modeling"] = fake
+    original = fake.eager_attention_forward
+    layer = types.SimpleNamespace(layer_idx=0)
+    outs: dict[str, dict] = {"a": {}, "b": {}}
+    inside, go = threading.Event(), threading.Event()
+
+    def run(name: str, value: float, wait: bool) -> None:
+        with recording_vectors("fake_modeling", {0}, outs[name]):
+            inside.set()
+            if wait:
+                go.wait(10)
+            tensor = _Tensor(np.full((1, 2, 3, 4), value))
+            fake.eager_attention_forward(layer, tensor, tensor, None, None, scaling=0.5)
+
+    a = threading.Thread(target=run, args=("a", 1.0, True))
+    a.start()
+    inside.wait(10)
+    b = threading.Thread(target=run, args=("b", 2.0, False))
+    b.start()
+    go.set()
+    a.join(10)
+    b.join(10)
+    del sys.modules["fake_modeling"]
+    assert outs["a"][0][0].mean() == 1.0 and outs["b"][0][0].mean() == 2.0
+    assert fake.eager_attention_forward is original
+
+
+class _Tensor:
+    """Just what the recorder reads of a torch tensor."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+
+    def __getitem__(self, i: int) -> _Tensor:
+        return _Tensor(self.array[i])
+
+    def detach(self) -> _Tensor:
+        return self
+
+    def float(self) -> _Tensor:
+        return self
+
+    def numpy(self) -> np.ndarray:
+        return self.array

@@ -47,21 +47,33 @@ class Explained:
     given: np.ndarray  # [keys]: the attention row as the source gave it
     spread_kept: float  # share of the products' spread over keys in the kept dimensions
     error: float  # the largest |softmax - attention| over the whole head
+    checked: int  # rows of the head the check could tell by (two open keys or more)
+    rows: int  # rows of the head
     masked: int  # keys of the row left out as masked
     dim_total: int
     scaling: float
 
 
-def check(vectors: HeadVectors, weights: np.ndarray, tolerance: float, where: str) -> float:
-    """The largest difference between softmax(q.k x scaling + mask) and ``weights`` over
-    every row of the head; a :class:`SpecError` naming the head and the worst cell when it
-    exceeds ``tolerance``."""
+def check(vectors: HeadVectors, weights: np.ndarray, tolerance: float,
+          where: str) -> tuple[float, int]:
+    """(the largest difference between softmax(q.k x scaling + mask) and ``weights`` over
+    every row of the head, how many rows could tell: those with two keys or more open); a
+    :class:`SpecError` naming the head and the worst cell when it exceeds ``tolerance``,
+    when the scores overflow, or when no row could tell (a row with one open key is 1
+    there whatever q and k are)."""
     q = np.asarray(vectors.queries, dtype=np.float64)
     k = np.asarray(vectors.keys, dtype=np.float64)
-    worst, spot = 0.0, (0, 0)
+    worst, spot, telling = 0.0, (0, 0), 0
     for start in range(0, q.shape[0], BLOCK):
         given = np.asarray(weights[start:start + BLOCK], dtype=np.float64)
-        diff = np.abs(softmax(q[start:start + BLOCK] @ k.T * vectors.scaling, given) - given)
+        with np.errstate(over="ignore", invalid="ignore"):
+            scores = q[start:start + BLOCK] @ k.T * vectors.scaling
+        if not np.isfinite(scores[given != 0]).all():
+            raise SpecError(f"{where}: q.k x {vectors.scaling:.4g} overflows (the vectors or the "
+                            "scaling are far larger than a model's); give the q and k the "
+                            "weights came from and their scaling")
+        telling += int(((given != 0).sum(axis=1) >= 2).sum())
+        diff = np.abs(softmax(scores, given) - given)
         if diff.size and float(diff.max()) > worst:
             worst = float(diff.max())
             i, j = np.unravel_index(int(np.argmax(diff)), diff.shape)
@@ -74,7 +86,11 @@ def check(vectors: HeadVectors, weights: np.ndarray, tolerance: float, where: st
             "before a rotary embedding, another layer or head, or a model that adds a position"
             " bias such as ALiBi); give the rotated vectors (hook_rot_q/hook_rot_k), the "
             "right scaling, or raise --tolerance for half-precision data")
-    return worst
+    if not telling:
+        raise SpecError(f"{where}: every query puts all its attention on one key, which any q "
+                        "and k reproduce: these vectors cannot be checked against the "
+                        "attention; choose another head (or save the weights in float32)")
+    return worst, telling
 
 
 def softmax(scores: np.ndarray, given: np.ndarray) -> np.ndarray:
@@ -94,9 +110,12 @@ def explain(vectors: HeadVectors, weights: np.ndarray, query: int, dims: int | N
     after :func:`check`; ``dims``: keep the dimensions whose products vary most over the
     keys (a product the same for every key shifts every score alike and changes no
     weight), in their order; ``None``: all."""
-    error = check(vectors, weights, tolerance, f"{vectors.source}: {where}")
+    error, telling = check(vectors, weights, tolerance, f"{vectors.source}: {where}")
     given_row = np.asarray(weights[query], dtype=np.float64)
     keys = np.flatnonzero(given_row != 0)
+    if not len(keys):
+        raise SpecError(f"focus: query {query} attends to no key (a padding row); choose "
+                        "another token")
     q = np.asarray(vectors.queries[query], dtype=np.float64)
     k = np.asarray(vectors.keys[keys], dtype=np.float64)
     products = q[None, :] * k
@@ -112,5 +131,6 @@ def explain(vectors: HeadVectors, weights: np.ndarray, query: int, dims: int | N
                      products=products[:, kept], scores=scores,
                      softmax=softmax(scores[None], given_row[keys][None])[0],
                      given=given_row[keys], spread_kept=share, error=error,
+                     checked=telling, rows=int(weights.shape[0]),
                      masked=len(given_row) - len(keys), dim_total=total,
                      scaling=vectors.scaling)

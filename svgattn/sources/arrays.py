@@ -39,6 +39,7 @@ def from_array(weights: Any, tokens: Sequence[str] | None = None, *,
     """
     array = to_numpy(weights, f"{source}: attentions")
     axes = array.ndim
+    batch = array.shape[1] if axes == 5 else 1
     if batch_index is not None and (isinstance(batch_index, bool)
                                     or not isinstance(batch_index, (int, np.integer))):
         raise SpecError(f"{source}: batch_index: {quote(batch_index)} is not a whole number")
@@ -81,6 +82,9 @@ def from_array(weights: Any, tokens: Sequence[str] | None = None, *,
             raise SpecError(f"{source}: {name}: {v.ndim} axes but the attentions have {axes}; "
                             "give the same axes as the attentions with dim last instead of key")
         if axes == 5:
+            if v.shape[1] != batch:
+                raise SpecError(f"{source}: {name}: a batch of {v.shape[1]} on axis 1 but the "
+                                f"attentions hold {batch}; save the vectors of every input")
             v = v[:, batch_index if batch_index is not None else 0]
         vectors.append(v.reshape((1,) * (4 - v.ndim) + v.shape) if v.ndim < 4 else v)
     return with_vectors(att, vectors[0], vectors[1], scaling)

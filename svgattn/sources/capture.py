@@ -10,6 +10,7 @@ and the forward pass stops after the last chosen layer: nothing later can change
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -46,6 +47,7 @@ def attention_modules(model: Any) -> list[Any] | None:
 
 
 EAGER = "eager_attention_forward"  # the name attention modules call their function by
+_RECORDING = threading.Lock()  # held while that name is wrapped (threads would interleave)
 # (queries [heads, query, dim], keys [kv_heads, key, dim], scaling or None) of one layer
 Vectors = tuple[np.ndarray, np.ndarray, float | None]
 
@@ -109,29 +111,30 @@ def recording_vectors(home: str, wanted: set[int] | None,
     exactly those the weights were computed from, whatever the architecture does before.
     A module's layer is its ``layer_idx`` (else the order of the calls)."""
     module = sys.modules.get(home)
-    original = getattr(module, EAGER, None)
-    if module is None or original is None:
-        raise SpecError(f"model: {home} does not compute attention through transformers' "
-                        "eager_attention_forward, so its q and k cannot be captured; save "
-                        "queries and keys yourself in an .npz")
     calls = [0]
+    with _RECORDING:  # the name is a module global: one recording at a time
+        original = getattr(module, EAGER, None)
+        if module is None or original is None:
+            raise SpecError(f"model: {home} does not compute attention through "
+                            "transformers' eager_attention_forward, so its q and k cannot be "
+                            "captured; save queries and keys yourself in an .npz")
 
-    def eager(attention: Any, query: Any, key: Any, *args: Any, **kwargs: Any) -> Any:
-        layer = getattr(attention, "layer_idx", None)
-        layer = calls[0] if not isinstance(layer, int) else layer
-        calls[0] += 1
-        if wanted is None or layer in wanted:
-            scaling = kwargs.get("scaling", args[2] if len(args) > 2 else None)
-            out[layer] = (query[0].detach().float().numpy().copy(),
-                          key[0].detach().float().numpy().copy(),
-                          None if scaling is None else float(scaling))
-        return original(attention, query, key, *args, **kwargs)
+        def eager(attention: Any, query: Any, key: Any, *args: Any, **kwargs: Any) -> Any:
+            layer = getattr(attention, "layer_idx", None)
+            layer = calls[0] if not isinstance(layer, int) else layer
+            calls[0] += 1
+            if wanted is None or layer in wanted:
+                scaling = kwargs.get("scaling", args[2] if len(args) > 2 else None)
+                out[layer] = (query[0].detach().float().numpy().copy(),
+                              key[0].detach().float().numpy().copy(),
+                              None if scaling is None else float(scaling))
+            return original(attention, query, key, *args, **kwargs)
 
-    setattr(module, EAGER, eager)
-    try:
-        yield
-    finally:
-        setattr(module, EAGER, original)
+        setattr(module, EAGER, eager)
+        try:
+            yield
+        finally:
+            setattr(module, EAGER, original)
     missing = sorted((wanted or set()) - set(out)) if out or wanted else ["all"]
     if missing:
         raise SpecError(f"model: the q and k of layer(s) {missing} were not seen (the model "

@@ -111,6 +111,11 @@ def _run(path: str, text: str, quiet: bool, layers: tuple[int, ...] | None,
                      tuple(f"L{i}" for i in kept), attention.head_names, source=folder.name)
     if seen is None:
         return made
+    missing = [i for i in kept if i not in seen]
+    if missing:
+        raise SpecError(f"model: the q and k of layer(s) {missing[:8]} were not seen (the model "
+                        "took another attention path there); save queries and keys yourself "
+                        "in an .npz for the neuron view")
     return with_vectors(made, np.stack([seen[i][0] for i in kept]),
                         np.stack([seen[i][1] for i in kept]), [seen[i][2] for i in kept])
 

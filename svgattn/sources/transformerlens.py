@@ -77,9 +77,10 @@ def from_transformerlens(cache: Any, tokens: Sequence[str] | None = None, *,
         return att
     cfg = getattr(model if model is not None else getattr(cache, "model", None), "cfg", None)
     scale = getattr(cfg, "attn_scale", None)
-    scaling = None  # 1/sqrt(dim), unless the model says otherwise
-    if isinstance(scale, (int, float)) and scale > 0:
-        scaling = 1.0 / scale if getattr(cfg, "use_attn_scale", True) else 1.0
+    scaling: list[float | None] = [None] * len(layers)  # 1/sqrt(dim) unless the model says
+    if isinstance(scale, (int, float)) and scale > 0 and getattr(cfg, "use_attn_scale", True):
+        by_layer = bool(getattr(cfg, "scale_attn_by_inverse_layer_idx", False))
+        scaling = [1.0 / (scale * (layer + 1 if by_layer else 1)) for layer in layers]
     return with_vectors(att, found[0], found[1], scaling)
 
 

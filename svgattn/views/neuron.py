@@ -105,9 +105,10 @@ class Neuron(View):
             return body
 
         dims = len(found.dims)
-        natural = max(2.0, min(1.3 * ctx.em, 300.0 / dims))  # a heatmap about 4 in wide
-        body, fitted = fit(arrange, ctx, width, natural, smallest=min(natural, 0.6),
-                           largest=1.6 * ctx.em, span=2 * dims, what="dimensions")
+        natural = max(0.5, min(1.3 * ctx.em, 300.0 / dims))  # a heatmap about 4 in wide
+        body, fitted = fit(arrange, ctx, width, natural, smallest=min(natural, 0.5),
+                           largest=1.6 * ctx.em, span=2 * dims,
+                           what=f"{dims} dimensions (--dims K shows fewer)")
         position = data.query_spans[query][0] if data.query_spans else query
         caption: list[str] = [Essential(
             f"Why {chosen.name} attends where it does, for the query "
@@ -119,6 +120,9 @@ class Neuron(View):
             f"softmax(q\u00b7k \u00d7 s + mask) reproduces the attention given for every query "
             f"of {chosen.name} to within {found.error:.1e} (tolerance "
             f"{float(opts.get('tolerance') or TOLERANCE):g})"
+            + ("" if found.rows - found.checked <= int(data.causal) else
+               f", telling on the {found.checked} of {found.rows} queries that see two keys or "
+               "more (a query with one key gets 1 whatever q and k)")
             + ("; ticks mark the attention as given" if ticked[0] else "")))
         if found.masked:
             caption.append(f"{found.masked} key(s) masked (zero attention: "
@@ -159,9 +163,13 @@ def _focus(data: FigureData, opts: Mapping[str, Any], notes: list[str]) -> int:
     """The query row: ``--focus``, else the last token that is not a special token."""
     if opts.get("focus") is not None:
         return data.index(opts["focus"], "focus", "neuron view")
-    rows = [i for i, t in enumerate(data.query_tokens) if not is_special(t)] or \
+    weights = data.heads[0].weights
+    attending = [i for i in range(len(data.query_tokens))  # padding rows attend to nothing
+                 if weights is None or bool(np.any(np.asarray(weights[i]) != 0))]
+    rows = [i for i in attending if not is_special(data.query_tokens[i])] or attending or \
         [len(data.query_tokens) - 1]
-    notes.append("Query: the last token; choose another with --focus")
+    notes.append("Query: the last token that is not a special token; choose another with "
+                 "--focus")
     return rows[-1]
 
 
@@ -169,7 +177,7 @@ def _dims(value: object) -> int | None:
     text_ = "all" if value is None else str(value).strip()
     if text_ == "all":
         return None
-    if not text_.isdigit() or int(text_) < 1:
+    if not (text_.isascii() and text_.isdecimal()) or int(text_) < 1:
         raise SpecError(f"dims: {quote(value)} is not a number of dimensions; give a whole "
                         "number such as 16, or all")
     return int(text_)
@@ -209,7 +217,8 @@ def _arrange(c: Context, cell: float, found: Explained,
     pooled = _blocks(n, row_h)
     if len(pooled) < n:
         thinned.append(Essential(f"Bars of {pooled[0][1]} keys each: their largest softmax, "
-                                 "and their lowest and highest score"))
+                                 "and their scores' extent from zero to the lowest and the "
+                                 "highest"))
     width = dims * cell
     titles = [c.box(t, bold=True) for t in ("q and k", "q \u00d7 k",
                                              f"q\u00b7k \u00d7 {_num(found.scaling)}",
