@@ -138,6 +138,17 @@ def _stop(executor: cf.ProcessPoolExecutor) -> None:
     """Stop a local pool at once: cancel what is queued, end the workers (SIGTERM, then
     SIGKILL after 3 s), never wait for a figure to finish."""
     processes = list(getattr(executor, "_processes", {}).values())
+    manager = getattr(executor, "_executor_manager_thread", None)
+    previous = threading.excepthook
+
+    def quiet(args: Any) -> None:
+        # Python 3.11's pool manager, finding its workers gone, sets an exception on every
+        # pending future, cancelled ones too, and its thread dies printing a traceback
+        # (InvalidStateError): expected here, where the workers were ended on purpose
+        if not (args.thread is manager and isinstance(args.exc_value, cf.InvalidStateError)):
+            previous(args)
+
+    threading.excepthook = quiet
     for process in processes:
         with contextlib.suppress(Exception):
             process.terminate()
@@ -148,6 +159,10 @@ def _stop(executor: cf.ProcessPoolExecutor) -> None:
             if process.is_alive():
                 process.kill()
                 process.join(1)
+    if manager is not None:
+        manager.join(3)
+    if manager is None or not manager.is_alive():
+        threading.excepthook = previous
 
 
 @contextlib.contextmanager
