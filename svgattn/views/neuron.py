@@ -30,7 +30,7 @@ from ..layout.frame import PAGE, Body, finish, fit
 from ..layout.legend import horizontal_bar
 from ..layout.matrix_panel import TINY_CELL, PanelSpec, label_need, matrix_panel, raster
 from ..options import FOCUS
-from ..scene import Box, Node, Path, Rect, Scene, Style, Text
+from ..scene import Box, Node, Path, Rect, Scene, Style, Text, moved
 from .base import View
 from .registry import register
 
@@ -223,13 +223,13 @@ def _arrange(c: Context, cell: float, found: Explained,
     titles = [c.box(t, bold=True) for t in ("q and k", "q \u00d7 k",
                                              f"q\u00b7k \u00d7 {_num(found.scaling)}",
                                              "softmax")]
-    nodes += [_moved(x, 0.0, top) for x in panels[0].nodes]
+    nodes += [moved(x, 0.0, top) for x in panels[0].nodes]
     column = max(COLUMN_EM * em, width)  # a heatmap's colour bar is never narrower
     products_x = max(column, titles[0].width) + gap  # a column is as wide as its title
-    nodes += [_moved(x, products_x, top) for x in panels[1].nodes]
+    nodes += [moved(x, products_x, top) for x in panels[1].nodes]
     # the products' dimension labels too: the two heatmaps are read column by column
     nodes += [replace(x, id=x.id.replace("neuron-q-", "neuron-qk-", 1)) for x in
-              (_moved(y, products_x, 0.0) for y in q_panel.nodes) if isinstance(x, Text)
+              (moved(y, products_x, 0.0) for y in q_panel.nodes) if isinstance(x, Text)
               and x.role == "col-label"]
     bars_x = products_x + max(column, titles[1].width) + gap
     bar_w = min(max(0.5 * width, BAR_EM[0] * em), BAR_EM[1] * em)  # grows with the heatmaps
@@ -253,12 +253,6 @@ def _arrange(c: Context, cell: float, found: Explained,
         gradients += bar.gradients
     return Body(nodes, gradients, f"Neuron view of one query over {n} keys and {dims} "
                 "dimensions.")
-
-
-def _moved(node: Node, dx: float, dy: float) -> Node:
-    from ..scene import moved
-
-    return moved(node, dx, dy)
 
 
 def _blocks(n: int, row_h: float) -> list[tuple[int, int]]:
