@@ -163,6 +163,8 @@ def test_composition_one_matrix_per_head_shares_rows_and_one_legend():
     assert len(texts(scene, "row-label")) == 11  # row labels once, left of the first panel
     titles = [t.label.text for t in texts(scene, "panel-title")]
     assert titles == ["L2 H0", "L2 H8", "L2 H9"]
+    caption = " ".join(t.label.text for t in texts(scene, "caption"))
+    assert "One matrix per head: L2 H0, L2 H8, L2 H9" in caption and "mean of" not in caption
     nodes = flow_parts(scene)["nodes"]
     for i, node in enumerate(nodes):
         assert node.box.centre_y == pytest.approx(panels[0].row_centre(i))

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..analysis.figure import FigureData
 from ..analysis.scale import ColourScale
+from ..captions import Essential
 from ..colours import contrast_text, head_colour
 from ..errors import SpecError
 from ..fields import Field, choice
@@ -109,6 +110,11 @@ class Flow(View):
         assert found is not None
         body, fitted = found
         caption = list(data.caption)
+        if per_head:  # the combined matrix is not drawn: say what the panels are instead
+            named = ", ".join(h.name for h in data.heads)
+            caption_line = Essential(f"One matrix per head: {named}, one colour scale",
+                                     "One matrix per head")
+            caption = [caption_line if x == data.matrix_caption and x else x for x in caption]
         flat = [h.name for h in data.heads if data.causal and not h.links]
         if flat:  # a head without links is drawn as such: say why
             caption.append(f"{', '.join(flat)}: no token stands out (each is attended about "
