@@ -191,6 +191,15 @@ def fmt_s(seconds: float) -> str:
     return f"{seconds:.3f}" if seconds < 10 else f"{seconds:.1f}"
 
 
+def fmt_ms(seconds: float) -> str:
+    """Milliseconds, to 0.01 ms below 10 ms: a lazy import can take under 0.5 ms, which
+    fmt_s would print as 0.000 s."""
+    if math.isnan(seconds):
+        return "FAIL"
+    ms = seconds * 1e3
+    return f"{ms:.0f}" if abs(ms) >= 100 else f"{ms:.1f}" if abs(ms) >= 10 else f"{ms:.2f}"
+
+
 def fmt_ratio(slow: Stats, fast: Stats) -> str:
     """matplotlib / svgattn: how many times faster svgattn is."""
     if not (slow.ok and fast.ok):
@@ -414,21 +423,21 @@ class Bench:
                       self.repeat)
         self.note_failures("import", {**w, **i})
         base = w["python -c pass"].seconds
-        rows = [["whole process, wall s", *(fmt_s(w[k].seconds) for k in whole)],
+        rows = [["whole process, wall ms", *(fmt_ms(w[k].seconds) for k in whole)],
                 ["… minus `python -c pass`",
-                 fmt_s(w["svgattn"].seconds - base), fmt_s(w["matplotlib.pyplot"].seconds - base),
+                 fmt_ms(w["svgattn"].seconds - base), fmt_ms(w["matplotlib.pyplot"].seconds - base),
                  "0"],
-                ["in process, `import` s", fmt_s(i["svgattn"].seconds),
-                 fmt_s(i["matplotlib.pyplot"].seconds), "–"],
-                ["in process, `import svgattn.diagram` s (numpy, jinja2: what `Diagram` "
-                 "needs)", fmt_s(i["svgattn.diagram"].seconds), "–", "–"],
+                ["in process, `import` ms", fmt_ms(i["svgattn"].seconds),
+                 fmt_ms(i["matplotlib.pyplot"].seconds), "–"],
+                ["in process, `import svgattn.diagram` ms (numpy, jinja2: what `Diagram` "
+                 "needs)", fmt_ms(i["svgattn.diagram"].seconds), "–", "–"],
                 ["peak RSS MiB", *(fmt_mib(w[k].rss) for k in whole)]]
         self.sections.append(
             f"## Import (median of {self.repeat})\n\n"
             + table(["", "`import svgattn`", "`import matplotlib.pyplot`", "`python -c pass`"],
                     rows))
         t = i["svgattn"].seconds
-        self.check("import svgattn < 0.15 s (in process)", f"{fmt_s(t)} s",
+        self.check("import svgattn < 150 ms (in process)", f"{fmt_ms(t)} ms",
                    None if math.isnan(t) else t < 0.15)
 
 
