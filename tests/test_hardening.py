@@ -97,6 +97,44 @@ def test_interrupting_a_batch_stops_it_promptly_and_counts_what_was_written(tmp_
     assert left.strip() == "", "a worker outlived the batch"
 
 
+_RESULTS = None  # the pool's result queue, inherited by its forked workers
+
+
+def _send_half_a_result(marker: str) -> None:
+    """A worker caught mid-send: the length of a 1 MB message, then 10 bytes of it."""
+    import struct
+
+    os.write(_RESULTS._writer.fileno(), struct.pack("!i", 1 << 20) + b"x" * 10)
+    Path(marker).touch()
+    time.sleep(60)
+
+
+def test_stopping_a_pool_whose_worker_died_mid_send_leaves_no_thread(tmp_path):
+    """A worker ended while it sent its figure left the pool's manager thread reading the
+    rest for ever, and the interpreter waits for that thread at exit: a batch interrupted at
+    that moment printed its message and hung (a CI run, 1 in 17 runs here under load)."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    from svgattn.batch.running import _stop
+
+    global _RESULTS
+    pool = cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    _RESULTS = pool._result_queue
+    marker = tmp_path / "sent"
+    future = pool.submit(_send_half_a_result, str(marker))
+    deadline = time.monotonic() + 30
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert marker.exists()
+    time.sleep(0.3)  # the manager has read the length and waits for the rest
+    manager = pool._executor_manager_thread
+    assert manager.is_alive()
+    _stop(pool)
+    assert not manager.is_alive(), "the pool's manager thread still waits for the message"
+    assert isinstance(future.exception(timeout=5), cf.process.BrokenProcessPool)
+
+
 NO_MODELS = """
 import sys
 sys.modules["torch"] = None        # as on an install without the models extra

@@ -71,8 +71,9 @@ def run(jobs: Sequence[Job], *, executor: cf.Executor | None = None,
             for future in cf.as_completed(futures):
                 done(futures[future], future.result)
         except BaseException:
-            for future in futures:
-                future.cancel()
+            if own is None:  # another's executor: what is queued is dropped; a local pool
+                for future in futures:  # is stopped whole (_stop), its futures untouched
+                    future.cancel()
             raise
         if own is not None:
             own.shutdown()
@@ -135,34 +136,32 @@ def _worker() -> None:
 
 
 def _stop(executor: cf.ProcessPoolExecutor) -> None:
-    """Stop a local pool at once: cancel what is queued, end the workers (SIGTERM, then
-    SIGKILL after 3 s), never wait for a figure to finish."""
+    """Stop a local pool at once: end the workers (SIGTERM, then SIGKILL after 3 s), never
+    wait for a figure to finish, and leave no thread that would keep the process alive.
+
+    A worker ended while it sent its figure leaves half a message in the result pipe: the
+    pool's manager thread would wait for the rest for ever (and the interpreter waits for
+    that thread at exit). Closing this process's end of the pipe, the last writer once the
+    workers are gone, ends its read. Futures are not cancelled here: Python 3.11's manager,
+    finding its workers gone, fails every pending future, and a cancelled one makes it die
+    (InvalidStateError) before it closes the pool's pipes."""
     processes = list(getattr(executor, "_processes", {}).values())
     manager = getattr(executor, "_executor_manager_thread", None)
-    previous = threading.excepthook
-
-    def quiet(args: Any) -> None:
-        # Python 3.11's pool manager, finding its workers gone, sets an exception on every
-        # pending future, cancelled ones too, and its thread dies printing a traceback
-        # (InvalidStateError): expected here, where the workers were ended on purpose
-        if not (args.thread is manager and isinstance(args.exc_value, cf.InvalidStateError)):
-            previous(args)
-
-    threading.excepthook = quiet
     for process in processes:
         with contextlib.suppress(Exception):
             process.terminate()
-    executor.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         with contextlib.suppress(Exception):
             process.join(3)
             if process.is_alive():
                 process.kill()
                 process.join(1)
+    results = getattr(executor, "_result_queue", None)
+    with contextlib.suppress(Exception):
+        results._writer.close()  # type: ignore[union-attr]
+    executor.shutdown(wait=False)
     if manager is not None:
         manager.join(3)
-    if manager is None or not manager.is_alive():
-        threading.excepthook = previous
 
 
 @contextlib.contextmanager
