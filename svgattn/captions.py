@@ -31,3 +31,8 @@ def kept(lines: Sequence[str], mode: str) -> list[str]:
     if mode == "full":
         return [line for line in lines if line]
     return [line.short for line in lines if isinstance(line, Essential) and line.short]
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and the noun in the number it takes: "1 head", "12 heads", "3 queries"."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"

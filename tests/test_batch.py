@@ -85,7 +85,7 @@ def test_a_poisoned_input_is_named_and_the_others_finish(minilm_npz, tmp_path):
                  ".svg", "--jobs", "2")
     assert result.returncode == 1
     assert f"svgattn: failed: {broken}: broken.npz: not a readable .npz" in result.stderr
-    assert "batch: 3 figure(s): 2 written, 1 failed" in result.stdout
+    assert "batch: 3 figures: 2 written, 1 failed" in result.stdout
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["minilm-0.svg",
                                                                   "minilm-1.svg"]
     specs = [_good_spec(tmp_path, "good.json"), _poisoned_spec(tmp_path)]
@@ -182,7 +182,7 @@ def test_the_command_in_process_names_failures_and_counts(tmp_path, capsys):
                    "--jobs", "1", "--quiet", "--view", "matrix"])
     out, err = capsys.readouterr()
     assert status == 1
-    assert "batch: 3 figure(s): 2 written, 1 failed" in out
+    assert "batch: 3 figures: 2 written, 1 failed" in out
     assert "poisoned.json" in err and "'zz' is not one of the tokens" in err
     assert sorted(p.name for p in tmp_path.glob("*.svg")) == ["one-matrix.svg", "two-matrix.svg"]
     assert main(["batch", str(specs[0]), "-o", str(tmp_path / "{nope}.svg")]) == 2

@@ -88,7 +88,8 @@ def test_interrupting_a_batch_stops_it_promptly_and_counts_what_was_written(tmp_
     assert child.returncode == (130 if how == "ctrl-c twice" else 143), err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     written = sorted(out.glob("*.pdf"))
-    assert f"{len(written)} figure(s) had been written" in err
+    assert f"{len(written)} {'figure' if len(written) == 1 else 'figures'} had been written" \
+        in err
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary left
     for path in written:  # each whole
         assert path.read_bytes().rstrip().endswith(b"%%EOF")

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..captions import counted
 from ..data import Attention
 
 ARRAYS = (".npz", ".npy")
@@ -59,4 +60,4 @@ class Report:
             parts.append(f"{len(self.skipped)} skipped (exist; --force redraws them)")
         if self.failed:
             parts.append(f"{len(self.failed)} failed")
-        return f"batch: {total} figure(s): " + ", ".join(parts)
+        return f"batch: {counted(total, 'figure')}: " + ", ".join(parts)

@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from ..captions import counted
 from ..errors import Interrupted, SvgattnError, Terminated, printable
 
 USER_ERROR = 2
@@ -37,8 +38,8 @@ def _interrupted(report: Any) -> str:
     done = len(report.written)
     if not done:
         return "svgattn: interrupted; no output was changed"
-    return (f"svgattn: interrupted; {done} figure(s) had been written (each whole), the rest "
-            "were not drawn")
+    return (f"svgattn: interrupted; {counted(done, 'figure')} had been written (each whole), "
+            "the rest were not drawn")
 
 
 def _deaf() -> None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..analysis.figure import FigureData
 from ..analysis.scale import ColourScale
-from ..captions import Essential
+from ..captions import Essential, counted
 from ..colours import contrast_text, head_colour
 from ..errors import SpecError
 from ..fields import Field, choice
@@ -199,9 +199,10 @@ class _Flow:
 
     def _description(self) -> str:
         nq, nk = len(self.data.query_labels), len(self.data.key_labels)
-        return (f"Flow diagram of {len(self.data.heads)} attention head(s) over {nq} query and "
-                f"{nk} key tokens, beside " + ("one matrix per head." if self.per_head else
-                                               f"the {nq}x{nk} attention matrix."))
+        heads = counted(len(self.data.heads), "attention head")
+        beside = ("one matrix per head." if self.per_head else
+                  f"the {nq}x{nk} attention matrix.")
+        return f"Flow diagram of {heads} over {nq} query and {nk} key tokens, beside {beside}"
 
     def _columns(self, ctx: Context, cell: float) -> _Columns:
         """Heads | connectors | token nodes | (leaders) | row labels | matrices."""

@@ -14,7 +14,7 @@ import numpy as np
 from ..analysis.figure import FigureData
 from ..analysis.lines import THUMB_LINES, thumbnail_lines
 from ..analysis.reduce import pooled_spans, thumbnails
-from ..captions import Essential
+from ..captions import Essential, counted
 from ..fields import Field, choice, length
 from ..layout.context import Context
 from ..layout.frame import Body, finish, fit
@@ -198,8 +198,8 @@ def _arrange(data: FigureData, ctx: Context, side: float, stack: np.ndarray, sca
         key = legend(ctx, scale, right + 1.5 * em, title_h, max(rows * pitch - gap, 6 * em))
         nodes.extend(key.nodes)
         gradients = key.gradients
-    return Body(nodes, gradients, f"Model view: {layers} layer(s) x {heads} head(s) of "
-                f"{q} x {k} attention.")
+    return Body(nodes, gradients, f"Model view: {counted(layers, 'layer')} \u00d7 "
+                f"{counted(heads, 'head')} of {q} x {k} attention.")
 
 
 def _arrangement(data: FigureData, wrap: _Wrap) -> str:

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..analysis.figure import FigureData
 from ..analysis.lines import DEFAULT_TOP, LONG_ROWS, LineSelection, select_lines
+from ..captions import counted
 from ..colours import head_colour
 from ..fields import Field, boolean, choice, length, number
 from ..layout.context import Context
@@ -132,7 +133,8 @@ class _Plan:
                           if self.focus is not None else ""))
         if data.sinks:
             sinks = ", ".join(data.key_labels[j] for j in data.sinks[:3])
-            caption.append(f"Lines to the sink column(s) ({sinks}) are not drawn")
+            columns = "column" if len(data.sinks) == 1 else "columns"
+            caption.append(f"Lines to the sink {columns} ({sinks}) are not drawn")
         if c.long:
             caption.append(f"The {c.top} strongest lines of each head; only the tokens they "
                            f"join are listed, with their positions (of {self.stack[0].shape[0]})")
@@ -210,7 +212,7 @@ class _Plan:
             key = head_key(ctx, list(zip(self.names, self.colours, strict=True)), 0.0,
                            bottom + 0.6 * em, width=x + k_w)
             nodes.append(Group("legend", tuple(key.nodes), "legend"))
-        return Body(nodes, [], f"Head view: {len(self.names)} head(s) over "
+        return Body(nodes, [], f"Head view: {counted(len(self.names), 'head')} over "
                     f"{len(data.query_labels)} query and {len(data.key_labels)} key tokens.")
 
     def _title(self, ctx: Context, col: int, lines: list[str], centre: float,

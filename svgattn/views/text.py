@@ -103,7 +103,8 @@ def _robust_top(values: np.ndarray, sinks: tuple[int, ...]) -> tuple[float | Non
     if top <= 0 or float(rest.max()) <= 2 * top:
         return None, ""
     over = int((rest > top).sum())
-    return top, (f"colours saturate at {top:.3g} (the {over} token(s) above it reach "
+    above = "the token" if over == 1 else f"the {over} tokens"
+    return top, (f"colours saturate at {top:.3g} ({above} above it reach "
                  f"{float(rest.max()):.3g})")
 
 
