@@ -16,8 +16,9 @@ from models import attention, require
 from scenes import grids, texts
 
 from svgattn import Diagram
-from svgattn.analysis.head_scores import head_score, parse_scores, repeats
+from svgattn.analysis.head_scores import SCORES, head_score, parse_scores, repeats
 from svgattn.errors import SpecError
+from svgattn.scene import Rect
 from svgattn.sources import from_array
 
 TOKENS = ["a", "b", "c", "a", "b", "c"]
@@ -104,7 +105,38 @@ def test_one_map_per_score_laid_out_cleanly(theme):
         assert int(g.index[r, c]) == int(g.index.max())
     caption = " ".join(t.label.text for t in texts(scene, "caption"))
     assert "Strongest induction: L0 H1 1.00" in caption
-    assert "Induction: attention to what followed earlier occurrences" in caption
+    assert "Colour scales: shares of attention on 0\u20131" in caption
+    # each bar says what its score means, under the bar, within the panel's width
+    for name in ("previous", "induction", "duplicate"):
+        bar = next(r for r in scene.find(Rect, "colorbar") if r.id == f"colorbar-{name}")
+        words = [t for t in texts(scene, "legend-label")
+                 if t.id.startswith(f"colorbar-{name}-meaning-")]
+        assert " ".join(t.label.text for t in words) == SCORES[name].meaning
+        assert all(t.y > bar.box.bottom and t.x == pytest.approx(bar.box.x) for t in words)
+
+
+def test_shares_are_coloured_on_zero_to_one_and_the_right_heads_named():
+    """A head that gives itself 0.2 is drawn pale, not as the map's darkest cell: shares
+    keep one 0..1 scale; entropy and distance name their lowest heads (focused, local)."""
+    weak = 0.7 * PREVIOUS + 0.3 * np.eye(6)  # itself 0.3 + 0.7 / 6 (row 0): the most
+    stack = np.stack([np.stack([UNIFORM, weak, PREVIOUS])])
+    d = Diagram.from_attention(from_array(stack, TOKENS), view="heads",
+                               score="self,entropy,local", caption="full")
+    scene = d.scene()
+    maps = {g.id: g for g in grids(scene)}
+    self_map = maps["scores-self"]
+    top = len(self_map.colours) - 1
+    expected = head_score("self", weak, TOKENS)
+    assert 0.3 < expected < 0.5
+    assert int(self_map.index[0, 1]) == pytest.approx(expected * top, abs=0.02 * top + 1)
+    caption = " ".join(t.label.text for t in texts(scene, "caption"))
+    # PREVIOUS puts every row on one key: entropy 0; ``weak`` stays nearest (0.7 x 5/6)
+    assert "Most focused (lowest entropy): L0 H2 0.00, L0 H1" in caption
+    assert "Most local (shortest mean distance): L0 H1 0.58, L0 H2 0.83, L0 H0" in caption
+    assert f"entropy on 0\u2013{np.log2(6):.2f} bits (log2 6" in caption
+    ticks = [t.label.text for t in texts(scene, "tick-label")
+             if t.id.startswith("colorbar-self-tick-label")]
+    assert ticks[0] == "0" and ticks[-1] == "1"
 
 
 def test_the_command_line_draws_it(tmp_path):

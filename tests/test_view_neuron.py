@@ -85,6 +85,12 @@ def test_bars_are_the_scores_and_the_softmax_recomputed_from_q_and_k():
         centre = label.bbox.y + label.bbox.h / 2
         bar = soft_bars[j].box
         assert abs(centre - (bar.y + bar.h / 2)) < 0.5 * bar.h
+    # every bar has its value beside it, so no range is written under the bars
+    values = {t.id: t.label.text for t in texts(scene, "value")}
+    for j in range(N):
+        assert values[f"neuron-score-value-{j}"] == f"{scores[j]:.2f}"
+        assert values[f"neuron-softmax-value-{j}"] == f"{expected[j]:.2f}"
+    assert not [t for t in texts(scene, "tick-label") if "-end-" in t.id]
     assert violations(scene) == []
 
 
@@ -104,7 +110,7 @@ def test_causal_keys_after_the_query_are_masked_and_not_drawn():
     scene = d.scene()
     assert sorted(_by_row(rects(scene, "bar"), "neuron-softmax-")) == list(range(5))
     assert [g.values.shape for g in grids(scene) if g.id == "neuron-k"] == [(5, 8)]
-    assert any("7 key(s) masked" in t for t in _caption(d))
+    assert any("7 keys masked" in t for t in _caption(d))
 
 
 def _caption(d: Diagram) -> list[str]:
@@ -487,6 +493,13 @@ def test_pooled_bars_are_each_blocks_extremes():
             assert high.box.w == pytest.approx(block.max() * unit, rel=1e-6, abs=0.011)
     caption = " ".join(t.label.text for t in texts(scene, "caption"))
     assert f"Bars of {step} keys each" in caption
+    # rows too thin for values: the ends of each bar axis are written under it instead
+    assert not texts(scene, "value")
+    ends = {t.id: t.label.text for t in texts(scene, "tick-label") if "-end-" in t.id}
+    assert ends["neuron-score-end-0"] == f"{min(scores.min(), 0):.3g}"
+    assert ends["neuron-score-end-1"] == f"{max(scores.max(), 0):.3g}"
+    assert ends["neuron-softmax-end-0"] == "0"
+    assert ends["neuron-softmax-end-1"] == f"{row.max():.3g}"
 
 
 def test_overflowing_scores_are_refused_not_drawn():

@@ -26,6 +26,7 @@ Induction and duplicate need a token that repeats; on a repeated random sequence
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -38,17 +39,25 @@ from ..errors import SpecError
 class Score:
     name: str
     meaning: str  # the colour bar's label
-    unit: str = ""
+    kind: str = "share"  # share: a fraction of a row's attention, mapped 0..1
+    low: bool = False  # the heads worth naming have the lowest values (focused, local)
+
+    @property
+    def named(self) -> str:
+        """How the caption introduces the heads it names."""
+        return {"entropy": "Most focused (lowest entropy)",
+                "local": "Most local (shortest mean distance)"}.get(
+                    self.name, f"Strongest {self.name}")
 
 
 SCORES = {
-    "sink": Score("sink", "share on the first token"),
+    "sink": Score("sink", "share of attention on the first token"),
     "previous": Score("previous", "attention to the previous token"),
     "self": Score("self", "attention to itself"),
-    "local": Score("local", "mean distance attended (tokens)", "tokens"),
-    "entropy": Score("entropy", "row entropy (bits)", "bits"),
-    "induction": Score("induction", "attention to what followed earlier occurrences"),
-    "duplicate": Score("duplicate", "attention to earlier occurrences"),
+    "local": Score("local", "mean distance attended, in tokens", "tokens", low=True),
+    "entropy": Score("entropy", "row entropy in bits (0: all on one key)", "bits", low=True),
+    "induction": Score("induction", "attention to the token after an earlier copy"),
+    "duplicate": Score("duplicate", "attention to earlier copies of the token"),
 }
 NEEDS_REPEATS = ("induction", "duplicate")
 
@@ -79,6 +88,18 @@ def parse_scores(value: object, tokens: Sequence[str]) -> list[str]:
         raise SpecError("score: induction and duplicate need a token that repeats; give a "
                         "prompt with repeats (a sentence said twice) or other scores")
     return names
+
+
+def score_range(name: str, values: np.ndarray, tokens: int) -> tuple[float, float]:
+    """The colour scale of a score's map: shares on 0..1 whatever the heads reach (a
+    head at 0.15 is not drawn as strong), entropy up to log2 of the tokens (uniform over
+    every one), mean distance up to the largest found."""
+    kind = SCORES[name].kind
+    if kind == "share":
+        return 0.0, 1.0
+    if kind == "bits":
+        return 0.0, max(math.log2(max(tokens, 2)), float(values.max()))
+    return 0.0, max(float(values.max()), 1e-12)
 
 
 def head_score(name: str, weights: np.ndarray, tokens: Sequence[str]) -> float:

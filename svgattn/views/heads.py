@@ -12,12 +12,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..analysis.figure import FigureData
-from ..analysis.head_scores import SCORES, head_score, parse_scores
-from ..captions import Essential
+from ..analysis.head_scores import SCORES, head_score, parse_scores, score_range
+from ..captions import Essential, counted
 from ..errors import SpecError
 from ..fields import Field, text
 from ..layout.context import Context
-from ..layout.frame import PAGE, Body, finish, fit
+from ..layout.frame import PAGE, Body, finish, fit, wrap
 from ..layout.legend import horizontal_bar
 from ..layout.matrix_panel import PanelSpec, label_need, matrix_panel
 from ..layout.scale import colour_scale
@@ -63,9 +63,11 @@ class Heads(View):
         for other in data.more:  # induction and duplicate need repeats in every input
             parse_scores(",".join(names), other.key_tokens)
         maps = score_maps(inputs, names)
+        most = max(len(d.key_tokens) for d in inputs)
+        ranges = {s: score_range(s, maps[s], most) for s in names}
         scales = {s: colour_scale(ctx, maps[s][None], data, {
-            "colormap": opts.get("colormap"), "vmin": 0.0,
-            "vmax": max(float(maps[s].max()), 1e-12)}, binary=False) for s in names}
+            "colormap": opts.get("colormap"), "vmin": ranges[s][0], "vmax": ranges[s][1]},
+            binary=False) for s in names}
 
         # panels a row: the arrangement closest to a page's shape at the natural cell size
         # whose cells can still name every head (a thinned column of heads hides which is
@@ -94,8 +96,9 @@ class Heads(View):
         over = (f"{lengths[0]} tokens" if len(inputs) == 1 else
                 f"the mean over {len(inputs)} inputs of {span} tokens")
         caption = [*data.notes, Essential(
-            f"One number per head of {layers} layer(s) x {heads} head(s), {over}")]
-        caption += [Essential(f"{s.capitalize()}: {SCORES[s].meaning}") for s in names]
+            f"One number per head of {counted(layers, 'layer')} \u00d7 "
+            f"{counted(heads, 'head')}, {over}")]
+        caption.append(_ranges(names, ranges, most))
         caption += [_strongest(s, maps[s], data) for s in names]
         return finish(fitted, body, title=data.title, caption=caption, room=width,
                       name="What each attention head does", show_title=opts.get("show_title"),
@@ -116,10 +119,24 @@ def score_maps(inputs: tuple[FigureData, ...], names: list[str]) -> dict[str, np
 
 
 def _strongest(score: str, values: np.ndarray, data: FigureData) -> str:
-    order = np.argsort(-values, axis=None, kind="stable")[:NAMED]
+    order = np.argsort(values if SCORES[score].low else -values, axis=None,
+                       kind="stable")[:NAMED]
     named = [f"{data.stack_layers[i // values.shape[1]]} {data.stack_heads[i % values.shape[1]]}"
              f" {values.flat[i]:.2f}" for i in order]
-    return f"Strongest {score}: {', '.join(named)}"
+    return f"{SCORES[score].named}: {', '.join(named)}"
+
+
+def _ranges(names: list[str], ranges: dict[str, tuple[float, float]], tokens: int) -> str:
+    """What the colour scales span (each bar says what its score means)."""
+    parts = []
+    if any(SCORES[s].kind == "share" for s in names):
+        parts.append("shares of attention on 0\u20131")
+    if "entropy" in names:
+        parts.append(f"entropy on 0\u2013{ranges['entropy'][1]:.2f} bits (log2 {tokens}: "
+                     "uniform over every token)")
+    if "local" in names:
+        parts.append(f"mean distance on 0\u2013{ranges['local'][1]:.3g} tokens (the largest)")
+    return "Colour scales: " + "; ".join(parts)
 
 
 def _aspect(body: Body) -> float:
@@ -132,6 +149,7 @@ def _arrange(data: FigureData, ctx: Context, cell: float, maps: dict[str, np.nda
     """Panels left to right, ``per_row`` a row: each a title, the map, its bar."""
     em = ctx.em
     ink = str(ctx.value("colors.text"))
+    muted = str(ctx.value("colors.muted"))
     panels: list[tuple[list[Node], float, float]] = []
     gradients: list[Gradient] = []
     for s, values in maps.items():
@@ -145,10 +163,18 @@ def _arrange(data: FigureData, ctx: Context, cell: float, maps: dict[str, np.nda
         nodes.append(ctx.baseline_text(f"score-title-{s}", title_box, box[0],
                                        top + title_box.ascent, "start", "panel-title", ink,
                                        bold=True))
-        bar = horizontal_bar(ctx, scales[s], box[0], box[3] + 0.8 * em,
-                             max(box[2] - box[0], 6 * em), "", id_=f"colorbar-{s}")
+        bar_w = max(box[2] - box[0], 6 * em)
+        bar = horizontal_bar(ctx, scales[s], box[0], box[3] + 0.8 * em, bar_w, "",
+                             id_=f"colorbar-{s}")
         nodes += bar.nodes
         gradients += bar.gradients
+        below = _bounds(nodes)[3] + 0.3 * em
+        for k, line in enumerate(wrap(ctx, SCORES[s].meaning, bar_w, 0.9)):
+            label = ctx.box(line, factor=0.9, shorten_to=0)
+            nodes.append(ctx.baseline_text(f"colorbar-{s}-meaning-{k}", label, box[0],
+                                           below + label.ascent, "start", "legend-label",
+                                           muted))
+            below += 1.25 * label.height
         left, high, right, low = _bounds(nodes)
         panels.append(([moved(n, -left, -high) for n in nodes], right - left, low - high))
     gap = 2 * em
@@ -160,8 +186,9 @@ def _arrange(data: FigureData, ctx: Context, cell: float, maps: dict[str, np.nda
         out += [moved(n, x, y) for n in nodes]
         x += w + gap
         row_h = max(row_h, h)
-    return Body(out, gradients, f"Head scores: {', '.join(maps)} for {len(data.stack_layers)} "
-                f"layer(s) x {len(data.stack_heads)} head(s).")
+    return Body(out, gradients, f"Head scores: {', '.join(maps)} for "
+                f"{counted(len(data.stack_layers), 'layer')} \u00d7 "
+                f"{counted(len(data.stack_heads), 'head')}.")
 
 
 def _bounds(nodes: list[Node]) -> tuple[float, float, float, float]:

@@ -21,7 +21,7 @@ from ..analysis.neuron import TOLERANCE, Explained, explain
 from ..analysis.scale import ColourScale, Settings, scale_for
 from ..analysis.select import focused_heads
 from ..analysis.tokens import is_special
-from ..captions import Essential
+from ..captions import Essential, counted
 from ..colours import colour_name
 from ..errors import SpecError, quote
 from ..fields import Field, number, text
@@ -113,19 +113,19 @@ class Neuron(View):
         caption: list[str] = [Essential(
             f"Why {chosen.name} attends where it does, for the query "
             f"{quote(data.query_labels[query], 40)} (token {position}): its query vector q, "
-            f"the key vectors k of the {len(keys)} key(s) it may see, their elementwise "
+            f"the key vectors k of the {counted(len(keys), 'key')} it may see, their elementwise "
             f"products q \u00d7 k, the scores q\u00b7k \u00d7 {_num(data.vectors[head].scaling)}"
             " (the sum of a row of q \u00d7 k over every dimension, scaled) and their softmax")]
         caption.append(Essential(
-            f"softmax(q\u00b7k \u00d7 s + mask) reproduces the attention given for every query "
-            f"of {chosen.name} to within {found.error:.1e} (tolerance "
+            "Checked: softmax(q\u00b7k \u00d7 s + mask) reproduces the attention given for "
+            f"every query of {chosen.name} to within {found.error:.1e} (tolerance "
             f"{float(opts.get('tolerance') or TOLERANCE):g})"
             + ("" if found.rows - found.checked <= int(data.causal) else
                f", telling on the {found.checked} of {found.rows} queries that see two keys or "
                "more (a query with one key gets 1 whatever q and k)")
             + ("; ticks mark the attention as given" if ticked[0] else "")))
         if found.masked:
-            caption.append(f"{found.masked} key(s) masked (zero attention: "
+            caption.append(f"{counted(found.masked, 'key')} masked (zero attention: "
                            f"{'later tokens' if data.causal else 'padding or masked'}), "
                            "not drawn")
         if dims < found.dim_total:
@@ -288,9 +288,10 @@ def _score_bars(c: Context, values: np.ndarray, scale: ColourScale, x: float, to
             out.append(Rect(f"neuron-score-{a}{suffix}", Box(left, y, max(right - left, 0.01),
                                                             h),
                             Style(fill=scale.colour(v)), "bar", title=f"{v:.4g}"))
-    out += _axis(c, "neuron-score", at(0.0), top, len(values) * row_h, x, width, lo, hi)
-    out += _values(c, "neuron-score", values, x + width + 0.3 * c.em, top, row_h)
-    return out
+    written = _values(c, "neuron-score", values, x + width + 0.3 * c.em, top, row_h)
+    out += _axis(c, "neuron-score", at(0.0), top, len(values) * row_h, x, width,
+                 None if written else (lo, hi))
+    return out + written
 
 
 def _softmax_bars(c: Context, found: Explained, x: float, top: float, row_h: float,
@@ -313,21 +314,28 @@ def _softmax_bars(c: Context, found: Explained, x: float, top: float, row_h: flo
                                                   ("L", (tick, y + 1.1 * height))),
                             Style(stroke=ink, stroke_width=0.9 * c.scale), "tick",
                             title=f"given {float(found.given[a]):.4g}"))
-    out += _axis(c, "neuron-softmax", x, top, len(found.softmax) * row_h, x, width, 0.0, hi)
-    out += _values(c, "neuron-softmax", found.softmax, x + width + 0.3 * c.em, top, row_h)
-    return out
+    written = _values(c, "neuron-softmax", found.softmax, x + width + 0.3 * c.em, top, row_h)
+    out += _axis(c, "neuron-softmax", x, top, len(found.softmax) * row_h, x, width,
+                 None if written else (0.0, hi))
+    return out + written
 
 
 def _axis(c: Context, id_: str, zero: float, top: float, height: float, x: float,
-          width: float, lo: float, hi: float) -> list[Node]:
-    """A zero line down the rows and the range's ends written below them."""
+          width: float, ends: tuple[float, float] | None) -> list[Node]:
+    """A zero line down the rows and, unless every bar has its value beside it, the
+    range's ends written below them."""
     muted = str(c.value("colors.muted"))
     out: list[Node] = [Path(f"{id_}-zero", (("M", (zero, top)), ("L", (zero, top + height))),
                             Style(stroke=muted, stroke_width=0.6 * c.scale), "axis")]
+    if ends is None:
+        return out
+    lo, hi = ends
     base = top + height + 0.45 * c.em
-    ends = [c.box(f"{value:.3g}", factor=0.9, shorten_to=0) for value in (lo, hi)]
-    below = ends[0].height * 1.15 if ends[0].width + ends[1].width + 0.5 * c.em > width else 0
-    for k, (box, at, anchor) in enumerate(((ends[0], x, "start"), (ends[1], x + width, "end"))):
+    boxes = [c.box(f"{value:.3g}", factor=0.9, shorten_to=0) for value in (lo, hi)]
+    below = boxes[0].height * 1.15 if boxes[0].width + boxes[1].width + 0.5 * c.em > width \
+        else 0
+    for k, (box, at, anchor) in enumerate(((boxes[0], x, "start"),
+                                           (boxes[1], x + width, "end"))):
         out.append(c.baseline_text(f"{id_}-end-{k}", box, at, base + box.ascent + k * below,
                                    anchor, "tick-label", muted))
     return out
