@@ -88,7 +88,7 @@ def test_lines_to_sinks_are_left_out_and_said():
     for line in paths(d.scene(), "target"):
         assert int(line.id.split("-")[3]) not in sinks
     caption = " ".join(t.label.text for t in texts(d.scene(), "caption"))
-    assert "Lines to the sink column(s) ([CLS], [SEP]) are not drawn" in caption
+    assert "Lines to the sink columns ([CLS], [SEP]) are not drawn" in caption
     kept = Diagram.from_attention(att, view="lines", layer=2, heads="0,1", keep_sinks=True)
     assert any(int(p.id.split("-")[3]) in sinks for p in paths(kept.scene(), "target"))
 
