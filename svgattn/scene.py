@@ -177,6 +177,7 @@ class CellGrid:
     tooltips: bool = False
     row_names: tuple[str, ...] = ()
     column_names: tuple[str, ...] = ()
+    where: str = "{row} \u2192 {column}"  # a cell's name in its tooltip: query -> key
     role: str = "cells"
     raster: bool = False  # drawn as one embedded image (long sequences), not vector cells
     # When a device has fewer pixels than cells, blocks of cells keep their strongest

@@ -148,6 +148,10 @@ def test_the_command_line_draws_it(tmp_path):
     assert result.returncode == 0, result.stderr
     svg = (tmp_path / "h.svg").read_text()
     assert "scores-previous" in svg and "scores-entropy" in svg
+    # every head's score in its cell's tooltip, named by layer, head and score
+    titles = re.findall(r"<title>(L\d H\d previous): ([^<]*)</title>", svg)
+    assert len(titles) == 6
+    assert dict(titles)["L0 H0 previous"] == f"{head_score('previous', PREVIOUS, TOKENS):.4g}"
     bad = subprocess.run([sys.executable, "-m", "svgattn", "render", str(path), "--view",
                           "heads", "--score", "nope", "-o", str(tmp_path / "x.svg")],
                          capture_output=True, text=True)

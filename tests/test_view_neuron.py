@@ -101,6 +101,11 @@ def test_the_svg_names_the_check_and_the_query():
     text = " ".join("".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
     assert "'mat' (token 5)" in text
     assert "reproduces the attention given for every query of L0 H1 to within" in text
+    # tooltips name a cell by its vector and dimension (not query -> key)
+    tips = dict(re.findall(r"<title>([^<:]*(?:: [^<:,]*)?, dimension \d+): ([^<]*)</title>", svg))
+    assert tips["q: mat, dimension 3"] == f"{q[0, 1, 5, 3]:.4g}"
+    assert tips["k of cat, dimension 2"] == f"{k[0, 1, 1, 2]:.4g}"
+    assert tips["q \u00d7 k of sat, dimension 7"] == f"{q[0, 1, 5, 7] * k[0, 1, 2, 7]:.4g}"
 
 
 def test_causal_keys_after_the_query_are_masked_and_not_drawn():

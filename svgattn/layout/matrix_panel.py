@@ -92,6 +92,7 @@ class PanelSpec:
     rows_at: Sequence[str] | None = None
     columns_at: Sequence[str] | None = None
     names: tuple[Sequence[str], Sequence[str]] | None = None
+    where: str = "{row} \u2192 {column}"  # how a tooltip names a cell (CellGrid.where)
     outlines: Sequence[tuple[int, int, Sequence[str]]] = ()
     grid: bool = True
     image: bool = False
@@ -142,7 +143,8 @@ def _cells(ctx: Context, values: np.ndarray, scale: ColourScale, cell_w: float, 
                     None if spec.image else grid_style,
                     rows * cols <= TOOLTIP_CELLS and bool(spec.names) and not spec.image,
                     tuple(row_names), tuple(column_names), raster=spec.image,
-                    pooling="extreme" if scale.kind == "diverging" else "max", masked=masked)
+                    pooling="extreme" if scale.kind == "diverging" else "max", masked=masked,
+                    where=spec.where)
 
 
 def _outlines(ctx: Context, spec: PanelSpec, cell_w: float, cell_h: float) -> list[Node]:

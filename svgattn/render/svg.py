@@ -195,7 +195,8 @@ def _tooltip(grid: CellGrid, r: int, c: int) -> str:
     value = float(grid.values[r, c])
     where = ""
     if grid.row_names and grid.column_names:
-        where = f"{grid.row_names[r]} \u2192 {grid.column_names[c]}: "
+        # the names are substituted, never read as a template (a token may hold braces)
+        where = grid.where.format(row=grid.row_names[r], column=grid.column_names[c]) + ": "
     return f"{where}{value:.4g}"
 
 

@@ -155,7 +155,7 @@ def _arrange(data: FigureData, ctx: Context, cell: float, maps: dict[str, np.nda
     for s, values in maps.items():
         panel = matrix_panel(ctx, values, scales[s], cell, PanelSpec(
             id=f"scores-{s}", rows=data.stack_layers, columns=data.stack_heads,
-            names=(data.stack_layers, data.stack_heads)))
+            names=(data.stack_layers, data.stack_heads), where=f"{{row}} {{column}} {s}"))
         nodes = list(panel.nodes)
         box = _bounds(nodes)
         title_box = ctx.box(SCORES[s].name, bold=True)

@@ -204,14 +204,16 @@ def _arrange(c: Context, cell: float, found: Explained,
     top = pitch + 0.5 * em  # the key rows start below the q row
     q_panel = matrix_panel(c, found.q[None, :], vectors, cell, PanelSpec(
         id="neuron-q", cell_h=pitch, rows=[q_label], columns=dim_names,
-        names=([q_label], dim_names)))
+        names=([q_label], dim_names), where="{row}, dimension {column}"))
     nodes += q_panel.nodes
     panels = []
     for id_, values, scale in (("neuron-k", found.k, vectors),
                                ("neuron-qk", found.products, products)):
         panel = matrix_panel(c, values, scale, cell, PanelSpec(
             id=id_, cell_h=row_h, rows=labels if id_ == "neuron-k" else None, rows_at=at,
-            names=(labels, dim_names), image=image))
+            names=(labels, dim_names), image=image,
+            where=("k of {row}" if id_ == "neuron-k" else "q \u00d7 k of {row}")
+            + ", dimension {column}"))
         panels.append(panel)
     thinned[:] = [p.thinned for p in panels if p.thinned]  # rows (dimension labels: a stride)
     pooled = _blocks(n, row_h)
