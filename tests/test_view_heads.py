@@ -133,7 +133,11 @@ def test_shares_are_coloured_on_zero_to_one_and_the_right_heads_named():
     # PREVIOUS puts every row on one key: entropy 0; ``weak`` stays nearest (0.7 x 5/6)
     assert "Most focused (lowest entropy): L0 H2 0.00, L0 H1" in caption
     assert "Most local (shortest mean distance): L0 H1 0.58, L0 H2 0.83, L0 H0" in caption
-    assert f"entropy on 0\u2013{np.log2(6):.2f} bits (log2 6" in caption
+    # every head here is causal: the darkest entropy is a head spreading evenly over 1..6
+    uniform = float(np.mean(np.log2(np.arange(1, 7))))
+    assert uniform == pytest.approx(head_score("entropy", UNIFORM, TOKENS), rel=1e-12)
+    assert f"entropy on 0\u2013{uniform:.2f} bits (a head spreading each query evenly" \
+        in caption
     ticks = [t.label.text for t in texts(scene, "tick-label")
              if t.id.startswith("colorbar-self-tick-label")]
     assert ticks[0] == "0" and ticks[-1] == "1"

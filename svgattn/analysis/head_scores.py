@@ -90,15 +90,24 @@ def parse_scores(value: object, tokens: Sequence[str]) -> list[str]:
     return names
 
 
-def score_range(name: str, values: np.ndarray, tokens: int) -> tuple[float, float]:
+def uniform_entropy(tokens: int, causal: bool) -> float:
+    """The entropy score of a head spreading every query evenly over the keys it sees:
+    the highest a head can score (log2 n; causal: the mean of log2 1..n)."""
+    if not causal:
+        return math.log2(tokens)
+    return float(np.log2(np.arange(1, tokens + 1)).mean())
+
+
+def score_range(name: str, values: np.ndarray, uniform: float) -> tuple[float, float]:
     """The colour scale of a score's map: shares on 0..1 whatever the heads reach (a
-    head at 0.15 is not drawn as strong), entropy up to log2 of the tokens (uniform over
-    every one), mean distance up to the largest found."""
+    head at 0.15 is not drawn as strong), entropy up to ``uniform`` (the
+    :func:`uniform_entropy` of the inputs: the darkest cell is a head that spreads
+    evenly), mean distance up to the largest found."""
     kind = SCORES[name].kind
     if kind == "share":
         return 0.0, 1.0
     if kind == "bits":
-        return 0.0, max(math.log2(max(tokens, 2)), float(values.max()))
+        return 0.0, max(uniform, float(values.max()), 1e-12)
     return 0.0, max(float(values.max()), 1e-12)
 
 

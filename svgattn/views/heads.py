@@ -12,7 +12,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..analysis.figure import FigureData
-from ..analysis.head_scores import SCORES, head_score, parse_scores, score_range
+from ..analysis.head_scores import (
+    SCORES,
+    head_score,
+    parse_scores,
+    score_range,
+    uniform_entropy,
+)
 from ..captions import Essential, counted
 from ..errors import SpecError
 from ..fields import Field, text
@@ -63,8 +69,8 @@ class Heads(View):
         for other in data.more:  # induction and duplicate need repeats in every input
             parse_scores(",".join(names), other.key_tokens)
         maps = score_maps(inputs, names)
-        most = max(len(d.key_tokens) for d in inputs)
-        ranges = {s: score_range(s, maps[s], most) for s in names}
+        uniform = max(uniform_entropy(len(d.key_tokens), d.causal) for d in inputs)
+        ranges = {s: score_range(s, maps[s], uniform) for s in names}
         scales = {s: colour_scale(ctx, maps[s][None], data, {
             "colormap": opts.get("colormap"), "vmin": ranges[s][0], "vmax": ranges[s][1]},
             binary=False) for s in names}
@@ -98,7 +104,7 @@ class Heads(View):
         caption = [*data.notes, Essential(
             f"One number per head of {counted(layers, 'layer')} \u00d7 "
             f"{counted(heads, 'head')}, {over}")]
-        caption.append(_ranges(names, ranges, most))
+        caption.append(_ranges(names, ranges))
         caption += [_strongest(s, maps[s], data) for s in names]
         return finish(fitted, body, title=data.title, caption=caption, room=width,
                       name="What each attention head does", show_title=opts.get("show_title"),
@@ -126,14 +132,14 @@ def _strongest(score: str, values: np.ndarray, data: FigureData) -> str:
     return f"{SCORES[score].named}: {', '.join(named)}"
 
 
-def _ranges(names: list[str], ranges: dict[str, tuple[float, float]], tokens: int) -> str:
+def _ranges(names: list[str], ranges: dict[str, tuple[float, float]]) -> str:
     """What the colour scales span (each bar says what its score means)."""
     parts = []
     if any(SCORES[s].kind == "share" for s in names):
         parts.append("shares of attention on 0\u20131")
     if "entropy" in names:
-        parts.append(f"entropy on 0\u2013{ranges['entropy'][1]:.2f} bits (log2 {tokens}: "
-                     "uniform over every token)")
+        parts.append(f"entropy on 0\u2013{ranges['entropy'][1]:.2f} bits (a head spreading "
+                     "each query evenly over the keys it sees)")
     if "local" in names:
         parts.append(f"mean distance on 0\u2013{ranges['local'][1]:.3g} tokens (the largest)")
     return "Colour scales: " + "; ".join(parts)
