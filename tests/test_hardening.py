@@ -214,3 +214,31 @@ def test_a_threaded_dask_cluster_draws_a_batch(tmp_path):
     assert report.ok and len(report.written) == 8
     single = run(jobs[:1], workers=1, force=True)
     assert single.ok
+
+
+def test_a_batch_failing_otherwise_stops_its_pool_at_once(tmp_path, monkeypatch):
+    """An exception that is not an interrupt (a broken progress bar, a bug) ends a local
+    pool's workers before it propagates: the queued figures are not drawn on at exit."""
+    from svgattn.batch import running
+
+    npz = _npz(tmp_path / "in.npz", [f"h{i}" for i in range(6)], layers=6, n=96)
+    jobs, _ = plan([npz], str(tmp_path / "figs" / "{layer}-{head}.pdf"), view="matrix",
+                   layers="all", heads="all")
+    seen: list = []
+    real = running.cf.ProcessPoolExecutor
+
+    def keep(*args, **kwargs):
+        seen.append(real(*args, **kwargs))
+        return seen[-1]
+
+    def broken(*args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(running.cf, "ProcessPoolExecutor", keep)
+    monkeypatch.setattr(running, "_record", broken)
+    with pytest.raises(RuntimeError, match="boom"):
+        run(jobs, workers=2)
+    (pool,) = seen
+    assert pool._processes is None or not any(p.is_alive() for p in pool._processes.values())
+    assert pool._executor_manager_thread is None or \
+        not pool._executor_manager_thread.is_alive()

@@ -325,3 +325,36 @@ def test_several_files_and_a_batch_from_the_command_line(tmp_path):
                            str(tmp_path / "a.npz"), "--view", "heads", "-o", str(out)],
                           capture_output=True, text=True)
     assert spec.returncode == 2 and "MORE: several inputs are attention files" in spec.stderr
+
+
+def test_a_map_shaped_like_the_attention_is_not_masked():
+    """3 layers x 3 heads of 3 causal tokens: the layers x heads map has the attention's
+    shape, and was drawn with the causal mask (its upper cells in the masked colour)."""
+    eye = np.eye(3)
+    uniform = np.tril(np.ones((3, 3))) / np.arange(1, 4)[:, None]
+    stack = np.stack([np.stack([uniform, uniform, eye])] * 3)
+    d = Diagram.from_attention(from_array(stack, ["a", "b", "c"]), view="heads", score="self")
+    (g,) = grids(d.scene())
+    assert not g.masked and len(g.colours) > 3
+    # layer 0, head 2 gives itself everything: the top of the 0..1 scale, not the mask
+    assert int(g.index[0, 2]) == len(g.colours) - 1
+    assert int(g.index[0, 1]) == int(g.index[1, 0]) < len(g.colours) - 1
+
+
+def test_entropy_over_inputs_of_two_lengths_tops_out_at_an_even_head():
+    """The maps are means over the inputs, so the darkest entropy is the mean of what an
+    even head scores on each (the largest of them could never be reached)."""
+    from svgattn.analysis.head_scores import uniform_entropy
+
+    def even(n: int) -> np.ndarray:
+        w = np.tril(np.ones((n, n))) / np.arange(1, n + 1)[:, None]
+        return np.stack([np.stack([w, np.eye(n)])])
+
+    inputs = [from_array(even(n), [f"t{i}" for i in range(n)]) for n in (4, 8)]
+    d = Diagram.from_attention(inputs, view="heads", score="entropy", caption="full")
+    scene = d.scene()
+    (g,) = grids(scene)
+    assert int(g.index[0, 0]) == len(g.colours) - 1 and int(g.index[0, 1]) == 0
+    top = (uniform_entropy(4, True) + uniform_entropy(8, True)) / 2
+    caption = " ".join(t.label.text for t in texts(scene, "caption"))
+    assert f"entropy on 0\u2013{top:.2f} bits (a head spreading" in caption

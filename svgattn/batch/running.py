@@ -70,11 +70,13 @@ def run(jobs: Sequence[Job], *, executor: cf.Executor | None = None,
         try:
             for future in cf.as_completed(futures):
                 done(futures[future], future.result)
-        except BaseException:
-            if own is None:  # another's executor: what is queued is dropped; a local pool
-                for future in futures:  # is stopped whole (_stop), its futures untouched
+        except BaseException as exc:
+            if own is None:  # another's executor: what is queued is dropped
+                for future in futures:
                     future.cancel()
-            raise
+            elif not isinstance(exc, (KeyboardInterrupt, Terminated)):
+                _stop(own)  # a local pool is stopped whole, its futures untouched (after
+            raise  # an interrupt, below, with the signals ignored)
         if own is not None:
             own.shutdown()
     except (KeyboardInterrupt, Terminated) as exc:

@@ -18,14 +18,16 @@ LONG_CAUSAL = 128  # causal attention of this many tokens or more: colours relat
 
 def colour_scale(ctx: Context, values: object, data: FigureData, opts: Mapping[str, Any], *,
                  binary: bool = True, rows: Rows | None = None,
-                 signed: bool | None = None) -> ColourScale:
+                 signed: bool | None = None, attention: bool = True) -> ColourScale:
     """The colour scale of ``values`` (``data``'s matrix, its heads or its small multiples,
     whose rows are ``rows``, by default ``data``'s own) for a view drawn with ``ctx``.
+    Values that are not attention weights (``attention=False``: scores of heads ...) have
+    no rows, masked cells or sink columns, whatever their shape.
     ``scale = "auto"`` colours long causal attention relative to uniform on a log scale,
     where a raw weight fades with the number of keys its row sees."""
     name = opts.get("colormap")
     v = np.asarray(values)
-    if rows is None and v.ndim >= 2 and v.shape[-2:] == data.matrix.shape:
+    if attention and rows is None and v.ndim >= 2 and v.shape[-2:] == data.matrix.shape:
         rows = data.rows()
     relative, norm = choose(data, opts) if rows is not None else (
         "weight", str(opts.get("norm") or "linear"))
@@ -37,7 +39,8 @@ def colour_scale(ctx: Context, values: object, data: FigureData, opts: Mapping[s
                         gamma=float(opts.get("gamma") or 0.5), relative=relative,
                         masked=str(ctx.value("colors.masked")))
     return scale_for(v, settings, signed=data.signed if signed is None else signed,
-                     sinks=rows.sinks if rows is not None else data.sinks, binary=binary,
+                     sinks=rows.sinks if rows is not None else data.sinks if attention else (),
+                     binary=binary,
                      rows=rows)
 
 

@@ -153,7 +153,7 @@ def probe_text(path: str, kind: str, *, quiet: bool = True) -> tuple[str, str]:
         ids = tokenizer(text, add_special_tokens=False)["input_ids"]
         if len(ids) % 2 == 0 and ids[:len(ids) // 2] == ids[len(ids) // 2:]:
             return text, note
-    return f"{half}. {half}.", note
+    return f"{half}. {half}.", note + " (its tokenizer splits the two copies differently)"
 
 
 def layer_count(model: Any) -> int:

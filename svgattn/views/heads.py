@@ -69,11 +69,13 @@ class Heads(View):
         for other in data.more:  # induction and duplicate need repeats in every input
             parse_scores(",".join(names), other.key_tokens)
         maps = score_maps(inputs, names)
-        uniform = max(uniform_entropy(len(d.key_tokens), d.causal) for d in inputs)
+        # the maps are means over the inputs: so is the score of a head spreading evenly
+        uniform = float(np.mean([uniform_entropy(len(d.key_tokens), d.causal)
+                                 for d in inputs]))
         ranges = {s: score_range(s, maps[s], uniform) for s in names}
         scales = {s: colour_scale(ctx, maps[s][None], data, {
             "colormap": opts.get("colormap"), "vmin": ranges[s][0], "vmax": ranges[s][1]},
-            binary=False) for s in names}
+            binary=False, signed=False, attention=False) for s in names}
 
         # panels a row: the arrangement closest to a page's shape at the natural cell size
         # whose cells can still name every head (a thinned column of heads hides which is
@@ -104,7 +106,7 @@ class Heads(View):
         caption = [*data.notes, Essential(
             f"One number per head of {counted(layers, 'layer')} \u00d7 "
             f"{counted(heads, 'head')}, {over}")]
-        caption.append(_ranges(names, ranges))
+        caption.append(_ranges(names, ranges, uniform))
         caption += [_strongest(s, maps[s], data) for s in names]
         return finish(fitted, body, title=data.title, caption=caption, room=width,
                       name="What each attention head does", show_title=opts.get("show_title"),
@@ -132,14 +134,16 @@ def _strongest(score: str, values: np.ndarray, data: FigureData) -> str:
     return f"{SCORES[score].named}: {', '.join(named)}"
 
 
-def _ranges(names: list[str], ranges: dict[str, tuple[float, float]]) -> str:
+def _ranges(names: list[str], ranges: dict[str, tuple[float, float]], uniform: float) -> str:
     """What the colour scales span (each bar says what its score means)."""
     parts = []
     if any(SCORES[s].kind == "share" for s in names):
         parts.append("shares of attention on 0\u20131")
     if "entropy" in names:
-        parts.append(f"entropy on 0\u2013{ranges['entropy'][1]:.2f} bits (a head spreading "
-                     "each query evenly over the keys it sees)")
+        top = ranges["entropy"][1]
+        parts.append(f"entropy on 0\u2013{top:.2f} bits " + (
+            "(a head spreading each query evenly over the keys it sees)"
+            if top <= uniform * (1 + 1e-9) else "(the largest found)"))
     if "local" in names:
         parts.append(f"mean distance on 0\u2013{ranges['local'][1]:.3g} tokens (the largest)")
     return "Colour scales: " + "; ".join(parts)
