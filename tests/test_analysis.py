@@ -81,3 +81,19 @@ def test_byte_level_bpe_tokens_decode():
     assert [clean(t, "hide", True) for t in toks] == ["注", "意", "力", "П", "ривет", "cat"]
     assert merged_label(toks, [3, 4], "mark", True) == "·Привет"
     assert clean("æ³", "hide", True) == "\ufffd"  # a partial character is marked, not mojibake
+
+
+@pytest.mark.parametrize("values, kind", [
+    (np.array([[0.0, 1.0], [1.0, 0.0]]), "binary"),  # only 0 and its maximum: two swatches
+    (np.array([[0.0, 0.5], [1.0, 0.0]]), "sequential"),
+    (np.array([[0.5, 0.5], [0.5, 0.5]]), "binary"),
+])
+def test_two_valued_data_is_binary_and_three_valued_is_not(values, kind):
+    """The colour scale tells data that is only 0 and its maximum from graded data
+    without listing every distinct value (a million of them cost 0.6 s at N = 1024)."""
+    from svgattn.analysis.scale import Settings, _few, scale_for
+
+    assert scale_for(values, Settings()).kind == kind
+    many = np.random.default_rng(0).random(1_000_000)
+    assert len(_few(many)) == 3 and _few(np.array([2.0, 2.0, 5.0])) == {2.0, 5.0}
+    assert _few(np.array([])) == set()

@@ -223,8 +223,18 @@ class _Range:
                 self.top = max(self.top, float(np.nanmax(keep)))
                 self.top_low = min(self.top_low, float(np.nanmin(keep)))
             if self.only is None or len(self.only) <= 2:
-                found = set(np.unique(shown[np.isfinite(shown)]).tolist())
+                found = _few(shown[np.isfinite(shown)])
                 self.only = found if self.only is None else self.only | found
+
+
+def _few(values: np.ndarray) -> set[float]:
+    """The distinct values while there are at most two, else three of them: one pass, no
+    sort (a set of a million distinct weights cost 0.6 s and 100 MiB at N = 1024)."""
+    if not values.size:
+        return set()
+    lo, hi = float(values.min()), float(values.max())
+    between = values[(values != lo) & (values != hi)]
+    return {lo, hi} if not between.size else {lo, float(between[0]), hi}
 
 
 def _measure(values: np.ndarray, rows: Rows | None, relative: str,
