@@ -22,7 +22,7 @@ from .analysis.request import Request
 from .analysis.request import model_layers as request_layers
 from .captions import MODES, Essential
 from .data import Attention
-from .errors import FontError, SpecError, SvgattnError, closest, quote
+from .errors import ExportError, FontError, SpecError, SvgattnError, closest, quote
 from .export import convert, format_of
 from .fields import At, parse_all
 from .files import write_atomic
@@ -234,6 +234,8 @@ class Diagram:
         dpi = check_dpi(dpi)
         if fmt == "svg":
             return self.to_svg().encode("utf-8")
+        if fmt == "csv":
+            return self.to_csv()
         # PNGs are drawn from outlines: cairo's image surface rounds glyph advances to
         # whole pixels, so native text would drift from the measured label widths.
         scene = self.scene(text="paths" if fmt == "png" else None)
@@ -251,6 +253,16 @@ class Diagram:
                 return done
             svg = render_svg(scene, prefix=self.prefix, interactive=False)
         return convert(svg, fmt, dpi=dpi)
+
+    def to_csv(self) -> bytes:
+        """The numbers the figure shows, as CSV (views that have them: :func:`tabled`)."""
+        from .render.table import encode_csv
+
+        rows = self.view.numbers(self.data, self.options)
+        if rows is None:
+            raise ExportError(f"format: csv: the {self.view.name} view draws no table of "
+                              f"numbers; views with one: {', '.join(tabled())}")
+        return encode_csv(rows)
 
     def save(self, path: str | os.PathLike[str], *, fmt: str | None = None,
              dpi: float = 300.0) -> Path:
@@ -274,6 +286,13 @@ _DISPLAYS = itertools.count(1)
 # 4,096 tokens in 6.5 in; one pixel a cell, a viewer at 150 dpi showed the sink in half
 # the rows).
 PRINT_DPI = 300
+
+
+def tabled() -> list[str]:
+    """The views that write their numbers as CSV."""
+    from .views.registry import builtin_names
+
+    return [n for n in builtin_names() if type(get(n)).numbers is not View.numbers]
 
 
 def check_spec_keys(spec: Any) -> None:

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 from .errors import ExportError, quote, quote_path
 
-FORMATS = ("svg", "pdf", "png", "eps")
+DRAWN = ("svg", "pdf", "png", "eps")
+FORMATS = (*DRAWN, "csv")  # csv: the numbers of the views that have them (Diagram.to_csv)
 INPUT_SUFFIXES = ("toml", "json", "npz", "npy")  # what svgattn reads: never written with --format
 _PDF_DATE = re.compile(rb"/(CreationDate|ModDate) \(D:(\d{14})(Z|[+-]\d\d'\d\d'?)?\)")
 _PS_DATE = re.compile(rb"^%%CreationDate: [^\n]*$", re.MULTILINE)
@@ -41,7 +42,7 @@ def format_of(path: str | os.PathLike[str], fmt: str | None = None) -> str:
         return fmt
     if suffix not in FORMATS:
         raise ExportError(f"output: cannot tell the format from {quote_path(name)}; use a .svg, "
-                          ".pdf, .png or .eps file name (or --format)")
+                          ".pdf, .png, .eps or .csv file name (or --format)")
     return suffix
 
 
@@ -135,8 +136,8 @@ def convert(svg: str, fmt: str, *, dpi: float = 300.0) -> bytes:
     data = svg.encode("utf-8")
     if fmt == "svg":
         return data
-    if fmt not in FORMATS:
-        raise ExportError(f"format: unknown format {quote(fmt)}; use one of {', '.join(FORMATS)}")
+    if fmt not in DRAWN:
+        raise ExportError(f"format: unknown format {quote(fmt)}; use one of {', '.join(DRAWN)}")
     cairosvg, cairo_error = load_cairosvg()
     try:
         _warm_fonts(data)

@@ -128,7 +128,7 @@ def test_bad_options_exit_2(seed_path, tmp_path, args, fragment):
 
 def test_unknown_suffix_and_usage_errors_are_one_line(seed_path, tmp_path):
     result = run("render", seed_path, "-o", tmp_path / "f.tiff")
-    assert result.returncode == 2 and ".svg, .pdf, .png or .eps" in result.stderr
+    assert result.returncode == 2 and ".svg, .pdf, .png, .eps or .csv" in result.stderr
     result = run("render", seed_path)  # no -o
     assert result.returncode == 2 and result.stderr.count("\n") == 1
 

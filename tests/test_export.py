@@ -121,3 +121,21 @@ def test_png_pixels_equal_cairos_own_png_writer(seed_path, tmp_path, background)
     if background == "none":
         alpha = np.asarray(ours)[..., 3]
         assert alpha[0, 0] == 0 and ((alpha > 0) & (alpha < 255)).any()
+
+
+def test_csv_cells_never_run_as_spreadsheet_formulas():
+    """Token strings are untrusted: text a spreadsheet would evaluate gets an apostrophe;
+    numbers, negative ones too, are written as they are (shortest round-trip floats)."""
+    import csv
+    import io
+
+    from svgattn.render.table import encode_csv
+
+    rows = [["token", "score"], ["=1+1", -0.5], ["-cmd", 1e-300], ["@SUM(A1)", 3],
+            ["\tx", 0.1], ['say "hi",\nthen', 2.5], ["plain", True]]
+    data = encode_csv(rows)
+    back = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+    assert back == [["token", "score"], ["'=1+1", "-0.5"], ["'-cmd", "1e-300"],
+                    ["'@SUM(A1)", "3"], ["'\tx", "0.1"], ['say "hi",\nthen', "2.5"],
+                    ["plain", "true"]]
+    assert data == encode_csv(rows) and b"\r" not in data

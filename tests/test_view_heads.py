@@ -19,7 +19,7 @@ from svgattn import Diagram
 from svgattn.analysis.head_scores import SCORES, head_score, parse_scores, repeats
 from svgattn.errors import SpecError
 from svgattn.scene import Rect
-from svgattn.sources import from_array
+from svgattn.sources import from_array, load_file
 
 TOKENS = ["a", "b", "c", "a", "b", "c"]
 
@@ -358,3 +358,29 @@ def test_entropy_over_inputs_of_two_lengths_tops_out_at_an_even_head():
     top = (uniform_entropy(4, True) + uniform_entropy(8, True)) / 2
     caption = " ".join(t.label.text for t in texts(scene, "caption"))
     assert f"entropy on 0\u2013{top:.2f} bits (a head spreading" in caption
+
+
+def test_the_scores_are_written_as_csv(tmp_path):
+    """-o scores.csv: a row per head, each score exactly as computed (shortest round-trip
+    floats), from the command line and the API alike; head names that a spreadsheet would
+    run as formulas are quoted with an apostrophe."""
+    import csv
+
+    path = tmp_path / "a.npz"
+    names = ["=HYPERLINK(\"http://x\")", "h1", "h2"]
+    np.savez(path, attentions=_stack(), tokens=np.array(TOKENS), head_names=np.array(names))
+    out = tmp_path / "s.csv"
+    result = subprocess.run([sys.executable, "-m", "svgattn", "render", str(path), "--view",
+                             "heads", "--score", "previous,entropy", "-o", str(out)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.reader(out.open(encoding="utf-8")))
+    assert rows[0] == ["layer", "head", "previous", "entropy"] and len(rows) == 7
+    stack = _stack()
+    for k, row in enumerate(rows[1:]):
+        layer, head = divmod(k, 3)
+        assert row[:2] == [f"L{layer}", "'" + names[0] if head == 0 else names[head]]
+        for name, cell in zip(["previous", "entropy"], row[2:], strict=True):
+            assert float(cell) == head_score(name, stack[layer, head], TOKENS)
+    d = Diagram.from_attention(load_file(path), view="heads", score="previous,entropy")
+    assert d.to_bytes("csv") == out.read_bytes() == d.to_bytes("csv")

@@ -20,7 +20,7 @@ from vectors import causal, exact, softmax
 
 from svgattn import Diagram
 from svgattn.data import with_vectors
-from svgattn.errors import SpecError
+from svgattn.errors import SpecError, SvgattnError
 from svgattn.sources import from_array, load_file
 from svgattn.theme import builtin_themes
 
@@ -602,3 +602,34 @@ class _Tensor:
 
     def numpy(self) -> np.ndarray:
         return self.array
+
+
+def test_the_scores_and_softmax_are_written_as_csv(tmp_path):
+    """-o why.csv: a row per key the query sees, the score q.k / sqrt(d) and its softmax
+    recomputed here, and the attention given; other views say which views have numbers."""
+    import csv
+
+    w, q, k = _free()
+    d = _diagram(w, q, k, heads=1, focus="sat")
+    out = d.save(tmp_path / "why.csv")
+    rows = list(csv.reader(out.open(encoding="utf-8")))
+    assert rows[0] == ["head", "query", "query_token", "key", "key_token", "score",
+                       "softmax", "attention"]
+    scores = q[0, 1, 2] @ k[0, 1].T / np.sqrt(DIM)
+    soft = np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
+    assert [r[4] for r in rows[1:]] == TOKENS
+    for j, row in enumerate(rows[1:]):
+        assert row[:4] == ["L0 H1", "2", "sat", str(j)]
+        assert float(row[5]) == pytest.approx(scores[j], rel=1e-9)
+        assert float(row[6]) == pytest.approx(soft[j], rel=1e-9)
+        assert float(row[7]) == float(w[0, 1, 2, j])
+    matrix = Diagram.from_attention(from_array(w, TOKENS), view="matrix")
+    with pytest.raises(SvgattnError, match=r"format: csv: the matrix view draws no table "
+                                           r"of numbers; views with one: heads, neuron"):
+        matrix.to_bytes("csv")
+    path = tmp_path / "a.npz"
+    np.savez(path, attentions=w, tokens=np.array(TOKENS))
+    bad = subprocess.run([sys.executable, "-m", "svgattn", "render", str(path), "-o",
+                          str(tmp_path / "m.csv")], capture_output=True, text=True)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+    assert "format: csv" in bad.stderr and not (tmp_path / "m.csv").exists()

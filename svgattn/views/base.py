@@ -50,3 +50,8 @@ class View:
         """Place ``data`` in a scene ``width`` points wide (``None``: the view's natural
         size), with ``ctx``'s theme and measured text and the figure's options ``opts``."""
         raise NotImplementedError
+
+    def numbers(self, data: FigureData, opts: Mapping[str, Any]) -> list[list[object]] | None:
+        """The numbers the figure shows, a header row first, for ``-o FILE.csv``
+        (:mod:`svgattn.render.table`); ``None``: this view has no such table."""
+        return None

@@ -57,18 +57,8 @@ class Heads(View):
 
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
                width: float | None) -> Scene:
-        inputs = (data, *data.more)
-        if any(d.query_tokens != d.key_tokens for d in inputs):
-            raise SpecError("view: the heads view scores self-attention; this input is "
-                            "cross-attention (use the grid view)")
-        if any((d.stack_layers, d.stack_heads) != (data.stack_layers, data.stack_heads)
-               for d in inputs):
-            raise SpecError("attention: the inputs hold other layers or heads; average inputs "
-                            "of one model, with the same --layers and --heads")
-        names = parse_scores(opts.get("score"), data.key_tokens)
-        for other in data.more:  # induction and duplicate need repeats in every input
-            parse_scores(",".join(names), other.key_tokens)
-        maps = score_maps(inputs, names)
+        inputs, names, maps = _scored(data, opts)
+
         # the maps are means over the inputs: so is the score of a head spreading evenly
         uniform = float(np.mean([uniform_entropy(len(d.key_tokens), d.causal)
                                  for d in inputs]))
@@ -111,6 +101,33 @@ class Heads(View):
         return finish(fitted, body, title=data.title, caption=caption, room=width,
                       name="What each attention head does", show_title=opts.get("show_title"),
                       captions=opts.get("caption"))
+
+
+    def numbers(self, data: FigureData, opts: Mapping[str, Any]) -> list[list[object]]:
+        """A row per head: its layer, its name and each score (over every input)."""
+        _, names, maps = _scored(data, opts)
+        rows: list[list[object]] = [["layer", "head", *names]]
+        for r, layer in enumerate(data.stack_layers):
+            for c, head in enumerate(data.stack_heads):
+                rows.append([layer, head, *(float(maps[s][r, c]) for s in names)])
+        return rows
+
+
+def _scored(data: FigureData, opts: Mapping[str, Any]
+            ) -> tuple[tuple[FigureData, ...], list[str], dict[str, np.ndarray]]:
+    """(the inputs, the scores asked for, their maps), every input checked."""
+    inputs = (data, *data.more)
+    if any(d.query_tokens != d.key_tokens for d in inputs):
+        raise SpecError("view: the heads view scores self-attention; this input is "
+                        "cross-attention (use the grid view)")
+    if any((d.stack_layers, d.stack_heads) != (data.stack_layers, data.stack_heads)
+           for d in inputs):
+        raise SpecError("attention: the inputs hold other layers or heads; average inputs "
+                        "of one model, with the same --layers and --heads")
+    names = parse_scores(opts.get("score"), data.key_tokens)
+    for other in data.more:  # induction and duplicate need repeats in every input
+        parse_scores(",".join(names), other.key_tokens)
+    return inputs, names, score_maps(inputs, names)
 
 
 def score_maps(inputs: tuple[FigureData, ...], names: list[str]) -> dict[str, np.ndarray]:

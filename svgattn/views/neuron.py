@@ -71,18 +71,9 @@ class Neuron(View):
 
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
                width: float | None) -> Scene:
-        if data.vectors is None:
-            raise SpecError("view: the neuron view needs the query and key vectors the "
-                            "attention came from: run a model (svgattn model), save queries "
-                            "and keys in the .npz, or pass a TransformerLens cache with "
-                            "hook_q/hook_k")
         notes: list[str] = []
-        head = _head(data, opts, notes)
-        query = _focus(data, opts, notes)
+        head, query, found = _explained(data, opts, notes)
         chosen = data.heads[head]
-        assert chosen.weights is not None
-        found = explain(data.vectors[head], chosen.weights, query, _dims(opts.get("dims")),
-                        float(opts.get("tolerance") or TOLERANCE), chosen.name)
         settings = Settings(diverging=opts.get("colormap") or  # type: ignore[arg-type]
                             ctx.value("colors.diverging"))
         vectors = scale_for(np.concatenate([found.q, found.k.reshape(-1)]), settings,
@@ -114,7 +105,7 @@ class Neuron(View):
             f"Why {chosen.name} attends where it does, for the query "
             f"{quote(data.query_labels[query], 40)} (token {position}): its query vector q, "
             f"the key vectors k of the {counted(len(keys), 'key')} it may see, their elementwise "
-            f"products q \u00d7 k, the scores q\u00b7k \u00d7 {_num(data.vectors[head].scaling)}"
+            f"products q \u00d7 k, the scores q\u00b7k \u00d7 {_num(found.scaling)}"
             " (the sum of a row of q \u00d7 k over every dimension, scaled) and their softmax")]
         caption.append(Essential(
             "Checked: softmax(q\u00b7k \u00d7 s + mask) reproduces the attention given for "
@@ -143,6 +134,36 @@ class Neuron(View):
         return finish(fitted, body, title=data.title, caption=caption, room=width,
                       name="Why a head attends where it does",
                       show_title=opts.get("show_title"), captions=opts.get("caption"))
+
+
+    def numbers(self, data: FigureData, opts: Mapping[str, Any]) -> list[list[object]]:
+        """A row per key the query sees: the scores and softmax drawn, the attention given
+        (every dimension counts in the scores, whatever --dims keeps)."""
+        head, query, found = _explained(data, opts, [])
+        name, token = data.heads[head].name, data.query_labels[query]
+        rows: list[list[object]] = [["head", "query", "query_token", "key", "key_token",
+                                     "score", "softmax", "attention"]]
+        for row, j in enumerate(found.keys.tolist()):
+            rows.append([name, query, token, j, data.key_labels[j], float(found.scores[row]),
+                         float(found.softmax[row]), float(found.given[row])])
+        return rows
+
+
+def _explained(data: FigureData, opts: Mapping[str, Any],
+               notes: list[str]) -> tuple[int, int, Explained]:
+    """(head, query, its explanation): the check run, refused if it fails."""
+    if data.vectors is None:
+        raise SpecError("view: the neuron view needs the query and key vectors the "
+                        "attention came from: run a model (svgattn model), save queries "
+                        "and keys in the .npz, or pass a TransformerLens cache with "
+                        "hook_q/hook_k")
+    head = _head(data, opts, notes)
+    query = _focus(data, opts, notes)
+    chosen = data.heads[head]
+    assert chosen.weights is not None
+    return head, query, explain(data.vectors[head], chosen.weights, query,
+                                _dims(opts.get("dims")),
+                                float(opts.get("tolerance") or TOLERANCE), chosen.name)
 
 
 def _head(data: FigureData, opts: Mapping[str, Any], notes: list[str]) -> int:
