@@ -33,6 +33,12 @@ def kept(lines: Sequence[str], mode: str) -> list[str]:
     return [line.short for line in lines if isinstance(line, Essential) and line.short]
 
 
+def number(value: float) -> str:
+    """A value for a caption: 3 significant figures, whole with thousands separated from
+    1,000 on (not 1.09e+03)."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
 def counted(n: int, noun: str, plural: str | None = None) -> str:
     """``n`` and the noun in the number it takes: "1 head", "12 heads", "3 queries"."""
     return f"{n} {noun if n == 1 else plural or noun + 's'}"

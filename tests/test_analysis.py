@@ -97,3 +97,10 @@ def test_two_valued_data_is_binary_and_three_valued_is_not(values, kind):
     many = np.random.default_rng(0).random(1_000_000)
     assert len(_few(many)) == 3 and _few(np.array([2.0, 2.0, 5.0])) == {2.0, 5.0}
     assert _few(np.array([])) == set()
+
+
+def test_caption_numbers_are_never_in_exponent_form():
+    from svgattn.captions import number
+
+    assert [number(v) for v in (1090.4, 1290.24, 53.82, 0.000123, -2500.0)] == \
+        ["1,090", "1,290", "53.8", "0.000123", "-2,500"]

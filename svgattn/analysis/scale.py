@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..captions import Essential
+from ..captions import Essential, number
 from ..colours import colour_name, palette
 from ..errors import SpecError, quote
 
@@ -314,9 +314,9 @@ def _sequential(found: _Range, s: Settings, binary: bool, relative: str) -> Colo
     note = ""
     what = "weights" if relative == "weight" else "values"
     if s.vmax is None and full > hi * (1 + 1e-9):
-        note = f"colour scale ignores the sink column(s) ({what} up to {full:.3g} saturate)"
+        note = f"colour scale ignores the sink columns ({what} up to {number(full)} saturate)"
     elif s.vmax is not None and full > s.vmax * (1 + 1e-9):
-        note = f"colours saturate at {s.vmax:g} ({what} up to {full:.3g})"
+        note = f"colours saturate at {s.vmax:g} ({what} up to {number(full)})"
     if s.norm == "log":
         floor = 0.1 if relative == "uniform" else hi * 1e-3  # a tenth of a uniform share
         lo = s.vmin if s.vmin is not None else max(

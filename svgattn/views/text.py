@@ -13,6 +13,7 @@ import numpy as np
 from ..analysis.figure import FigureData
 from ..analysis.links import FLOOR, STRONG
 from ..analysis.received import received
+from ..captions import number
 from ..colours import contrast_text
 from ..fields import Field, length
 from ..layout.context import Context
@@ -104,8 +105,8 @@ def _robust_top(values: np.ndarray, sinks: tuple[int, ...]) -> tuple[float | Non
         return None, ""
     over = int((rest > top).sum())
     above = "the token" if over == 1 else f"the {over} tokens"
-    return top, (f"colours saturate at {top:.3g} ({above} above it reach "
-                 f"{float(rest.max()):.3g})")
+    return top, (f"colours saturate at {number(top)} ({above} above it reach "
+                 f"{number(float(rest.max()))})")
 
 
 def _source(data: FigureData) -> str:
