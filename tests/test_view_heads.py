@@ -381,6 +381,8 @@ def test_the_scores_are_written_as_csv(tmp_path):
         layer, head = divmod(k, 3)
         assert row[:2] == [f"L{layer}", "'" + names[0] if head == 0 else names[head]]
         for name, cell in zip(["previous", "entropy"], row[2:], strict=True):
-            assert float(cell) == head_score(name, stack[layer, head], TOKENS)
+            # float64 on both sides, summed over another memory layout: rel 1e-12
+            assert float(cell) == pytest.approx(head_score(name, stack[layer, head], TOKENS),
+                                                rel=1e-12, abs=1e-15)
     d = Diagram.from_attention(load_file(path), view="heads", score="previous,entropy")
     assert d.to_bytes("csv") == out.read_bytes() == d.to_bytes("csv")

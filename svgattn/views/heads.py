@@ -19,7 +19,7 @@ from ..analysis.head_scores import (
     score_range,
     uniform_entropy,
 )
-from ..captions import Essential, counted
+from ..captions import Essential, counted, number
 from ..errors import SpecError
 from ..fields import Field, text
 from ..layout.context import Context
@@ -27,7 +27,7 @@ from ..layout.frame import PAGE, Body, finish, fit, wrap
 from ..layout.legend import horizontal_bar
 from ..layout.matrix_panel import PanelSpec, label_need, matrix_panel
 from ..layout.scale import colour_scale
-from ..scene import Gradient, Node, Scene, moved
+from ..scene import Gradient, Node, Scene, bounds, moved
 from .base import View
 from .registry import register
 
@@ -162,7 +162,7 @@ def _ranges(names: list[str], ranges: dict[str, tuple[float, float]], uniform: f
             "(a head spreading each query evenly over the keys it sees)"
             if top <= uniform * (1 + 1e-9) else "(the largest found)"))
     if "local" in names:
-        parts.append(f"mean distance on 0\u2013{ranges['local'][1]:.3g} tokens (the largest)")
+        parts.append(f"mean distance on 0\u2013{number(ranges['local'][1])} tokens (the largest)")
     return "Colour scales: " + "; ".join(parts)
 
 
@@ -219,8 +219,6 @@ def _arrange(data: FigureData, ctx: Context, cell: float, maps: dict[str, np.nda
 
 
 def _bounds(nodes: list[Node]) -> tuple[float, float, float, float]:
-    from ..scene import bounds
-
     box = bounds(nodes)
     assert box is not None
     return box.x, box.y, box.x + box.w, box.y + box.h
