@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import sys
@@ -20,7 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 # Tests never use the developer's own cache (~/.cache/svgattn): each test process (and the
 # svgattn processes it starts) gets a private, empty one.
+# It is removed when the process ends: a converted SmolLM2 is 0.5 GB, and runs that left
+# theirs behind filled a disk.
 os.environ["SVGATTN_CACHE_DIR"] = tempfile.mkdtemp(prefix="svgattn-test-cache-")
+atexit.register(shutil.rmtree, os.environ["SVGATTN_CACHE_DIR"], ignore_errors=True)
 os.environ.pop("SVGATTN_CACHE", None)
 
 
