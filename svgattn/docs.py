@@ -35,16 +35,23 @@ def table() -> str:
 
 
 def option_table() -> str:
+    """Every option: the common ones (with the views that read each) and every view's own."""
+    from .options import COMMON, FRAME
     from .options import table as options_table
-    from .views.registry import load_all, option_owners, option_schema
+    from .views.registry import load_all
 
-    fields = option_schema()
     views = load_all()
-    users = {}
+    fields = {o.name: o for o in COMMON}
+    users: dict[str, list[str]] = {}
     for name in fields:
-        own = option_owners(name)
-        everyone = [v for v, view in views.items() if name not in view.unused]
-        users[name] = own or (everyone if len(everyone) < len(views) else [])
+        readers = [v for v, view in views.items() if name in view.reads]
+        users[name] = [] if name in FRAME or len(readers) == len(views) else readers
+    for v, view in views.items():
+        for own in view.options:
+            fields.setdefault(own.name, own)
+            users.setdefault(own.name, [])
+            if v not in users[own.name]:
+                users[own.name].append(v)
     return options_table(fields, {n: u for n, u in users.items() if u})
 
 

@@ -145,19 +145,15 @@ def number(lo: float | None = None, hi: float | None = None, *, whole: bool = Fa
     return Kind("number", check)
 
 
-def text(most: int = 1000, *, safe: bool = False) -> Kind:
-    """A string of at most ``most`` characters; ``safe``: characters XML forbids become
-    visible stand-ins (theme strings are drawn)."""
+def text(most: int = 1000) -> Kind:
+    """A string of at most ``most`` characters (drawn text is made safe where it is
+    drawn: :mod:`svgattn.text.metrics`, :mod:`svgattn.render.svg`)."""
     def check(value: Any, at: At) -> str:
         if not isinstance(value, str) or len(value) > most:
             if at.echo and isinstance(value, str):
                 raise at.fail(f"longer than {most} characters; shorten it")
             raise at.fail(f"expected a string of at most {most} characters" if not at.echo
                           else f"expected a string, not {type(value).__name__}")
-        if safe:
-            from .text.safe import xml_safe
-
-            return xml_safe(value)
         return value
     return Kind("string", check)
 

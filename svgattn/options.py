@@ -1,17 +1,26 @@
-"""Figure options: the :class:`~svgattn.fields.Field` records shared by every view, the kinds
-only options have (selections of layers and heads, token references, link rules), and
-the schema of every option (these and each view's own).
+"""Figure options: the :class:`~svgattn.fields.Field` records every view may read and the
+kinds only options have (selections of layers and heads, token references, link rules).
+Given options are validated, and their defaults applied, in one place:
+:func:`svgattn.settings.parse`.
 
 An option is the flag ``--focus``, the spec key ``focus`` and the keyword ``focus=`` at
-once. Every option, views' included: :func:`svgattn.views.registry.option_schema`.
+once. A view reads the common options it names in ``View.reads`` (the framework reads
+``title``, ``show_title`` and ``caption`` for every view) and its own ``View.options``;
+any other option given is an error naming the view.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from .errors import quote
+from .errors import SpecError, quote
 from .fields import At, Field, Kind, boolean, choice, colormap, number, text
+
+if TYPE_CHECKING:  # pragma: no cover
+    pass
 
 
 def selection() -> Kind:
@@ -40,7 +49,6 @@ def link_rule() -> Kind:
     """``top:K`` or ``threshold:X`` (:class:`~svgattn.analysis.links.LinkRule`)."""
     def check(value: Any, at: At) -> Any:
         from .analysis.links import LinkRule
-        from .errors import SpecError
 
         try:
             return LinkRule.parse(value)
@@ -49,6 +57,30 @@ def link_rule() -> Kind:
             raise at.error(f"{where}: {exc}" if where and where != "links" else str(exc)
                            ) from None
     return Kind("link rule", check)
+
+
+def scale_end() -> Kind:
+    """A colour-scale maximum: a finite number no smaller than the smallest normal float
+    (a subnormal would overflow every weight divided by it)."""
+    def check(value: Any, at: At) -> float:
+        if isinstance(value, str) and not at.text:
+            raise at.fail(f"{at.shown(value)}is a string; write a number without quotes")
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = float(value)
+        if isinstance(value, bool) or (not isinstance(value, (int, float)) and \
+                not type(value).__module__ == "numpy"):
+            raise at.fail(f"{quote(value)} is not a number; give the weight drawn in the "
+                          "strongest colour, e.g. 0.3")
+        try:
+            x = float(value)
+        except (OverflowError, TypeError, ValueError):
+            x = math.inf
+        if not math.isfinite(x) or x < 2.2250738585072014e-308:
+            raise at.fail(f"{x:g} must be a finite positive number (the weight drawn in the "
+                          "strongest colour, e.g. 0.3)")
+        return x
+    return Kind("positive number", check)
 
 
 _SELECT = "real attention: which layers and heads"
@@ -107,11 +139,12 @@ COMMON: tuple[Field, ...] = (
           group="colour"),
     Field("vmin", number(), None, "Weight drawn in the weakest colour (default 0, or the "
           "data's minimum).", group="colour", metavar="X"),
-    Field("vmax", number(), None, "Weight drawn in the strongest colour; larger weights "
+    Field("vmax", scale_end(), None, "Weight drawn in the strongest colour; larger weights "
           "saturate (default: the largest weight outside sink columns).", group="colour",
           metavar="X"),
-    Field("norm", choice("linear", "log", "power"), "linear", "Colour scale: linear, log, or "
-          "power (gamma).", group="colour"),
+    Field("norm", choice("linear", "log", "power"), None, "Colour scale: linear, log, or "
+          "power (gamma); default: log where `scale` auto colours relative to uniform, linear "
+          "otherwise.", group="colour"),
     Field("gamma", number(0.05, 20), 0.5, "Exponent of the power norm (0.5: square root).",
           group="colour", metavar="G"),
 )
@@ -132,14 +165,22 @@ CELLS = Field("cells", choice("auto", "vector", "raster"), "auto", "Matrix cells
               group="views")
 
 
-def table(schema: dict[str, Field], owners: dict[str, list[str]]) -> str:
-    """Markdown table of the options of ``schema`` (generated into the README);
-    ``owners``: the views that take an option of their own."""
+# --- what views read ------------------------------------------------------------------
+FRAME = ("title", "show_title", "caption")  # the framework's: every view takes them
+SELECTION = ("layer", "heads", "combine", "minus_layer", "minus_head", "window", "pool")
+TOKENS = ("hide_special", "merge_words", "leading_space", "keep_sinks")
+COLOUR = ("colormap", "scale", "vmin", "vmax", "norm", "gamma")
+BY_NAME = {f.name: f for f in COMMON}
+
+
+def table(fields: Mapping[str, Field], readers: Mapping[str, Sequence[str]]) -> str:
+    """Markdown table of the options ``fields`` (generated into the README); ``readers``:
+    the views that take each (all views when absent)."""
     rows = ["| option | spec key | views | default | meaning |", "|---|---|---|---|---|"]
-    for o in schema.values():
+    for o in fields.values():
         default = "" if o.default is None else str(o.default).lower() \
             if isinstance(o.default, bool) else str(o.default)
-        used = ", ".join(owners.get(o.name, ())) or "all"
+        used = ", ".join(readers.get(o.name, ())) or "all"
         rows.append(f"| `{o.flag}` | `{o.name}` | {used} | "
                     f"{('`' + default + '`') if default else ''} | {o.help} |")
     return "\n".join(rows)

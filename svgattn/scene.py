@@ -288,6 +288,45 @@ def moved(node: Node, dx: float, dy: float) -> Node:
     return replace(node, children=tuple(moved(c, dx, dy) for c in node.children))
 
 
+def scaled(node: Node, factor: float, ox: float = 0.0, oy: float = 0.0) -> Node:
+    """``node`` scaled by ``factor`` about (``ox``, ``oy``): positions, sizes, type and
+    stroke widths alike (a body too wide for its figure, shrunk as a whole)."""
+    def x(v: float) -> float:
+        return ox + (v - ox) * factor
+
+    def y(v: float) -> float:
+        return oy + (v - oy) * factor
+
+    def box(b: Box) -> Box:
+        return Box(x(b.x), y(b.y), b.w * factor, b.h * factor)
+
+    def style(s: Style) -> Style:
+        return replace(s, stroke_width=s.stroke_width * factor)
+
+    if isinstance(node, Group):
+        return replace(node, children=tuple(scaled(c, factor, ox, oy) for c in node.children))
+    if isinstance(node, Rect):
+        return replace(node, box=box(node.box), style=style(node.style),
+                       radius=node.radius * factor)
+    if isinstance(node, Path):
+        return replace(node, style=style(node.style), commands=tuple(
+            (op, tuple(x(v) if i % 2 == 0 else y(v) for i, v in enumerate(args)))
+            for op, args in node.commands))
+    if isinstance(node, Text):
+        lab = node.label
+        return replace(node, x=x(node.x), y=y(node.y), bbox=box(node.bbox), style=style(node.style),
+                       label=Label(lab.text, lab.size * factor, lab.width * factor,
+                                   lab.ascent * factor, lab.descent * factor,
+                                   lab.cap_height * factor),
+                       glyphs=tuple(Glyphs(tuple(v * factor for v in g.matrix), g.d)  # type: ignore[arg-type]
+                                    for g in node.glyphs),
+                       runs=tuple(replace(r, x=None if r.x is None else x(r.x))
+                                  for r in node.runs))
+    return replace(node, x=x(node.x), y=y(node.y), cell_w=node.cell_w * factor,
+                   cell_h=node.cell_h * factor,
+                   grid=None if node.grid is None else style(node.grid))
+
+
 def bounds(nodes: Iterator[Node] | list[Node] | tuple[Node, ...]) -> Box | None:
     """The box around every primitive's ink (paths by their points)."""
     # Plain floats, not a Box per union: layouts ask for the bounds of thousands of

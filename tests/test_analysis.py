@@ -91,7 +91,8 @@ def test_byte_level_bpe_tokens_decode():
 def test_two_valued_data_is_binary_and_three_valued_is_not(values, kind):
     """The colour scale tells data that is only 0 and its maximum from graded data
     without listing every distinct value (a million of them cost 0.6 s at N = 1024)."""
-    from svgattn.analysis.scale import Settings, _few, scale_for
+    from svgattn.analysis.norm import _few
+    from svgattn.analysis.scale import Settings, scale_for
 
     assert scale_for(values, Settings()).kind == kind
     many = np.random.default_rng(0).random(1_000_000)

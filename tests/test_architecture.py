@@ -105,7 +105,10 @@ def test_no_function_is_longer_than_80_lines():
 
 def test_options_and_theme_keys_are_one_record():
     from svgattn.fields import Field
+    from svgattn.options import COMMON
+    from svgattn.settings import SETTINGS, schema
     from svgattn.theme.schema import all_keys
-    from svgattn.views.registry import option_schema
+    from svgattn.views.registry import load_all
 
-    assert all(isinstance(f, Field) for f in [*option_schema().values(), *all_keys()])
+    every = [*COMMON, *SETTINGS, *(f for v in load_all().values() for f in schema(v).values())]
+    assert all(isinstance(f, Field) for f in [*every, *all_keys()])

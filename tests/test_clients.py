@@ -28,7 +28,8 @@ def _figure(view: str, theme: str) -> Diagram:
     if view == "flow":
         return Diagram.from_spec(SEED, theme=theme)
     # views that map several layers take --layers, the others one --layer
-    where = {"layers": "1-2"} if get(view).refuse({"layer": 2}) else {"layer": 2}
+    takes = "layer" in get(view).reads and not get(view).check({"layer": 2})
+    where = {"layer": 2} if takes else {"layers": "1-2"}
     heads = "2" if get(view).vectors else "0-3"  # the neuron view explains one head
     return Diagram.from_attention(attention(), view=view, theme=theme, heads=heads, **where)
 

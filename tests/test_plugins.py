@@ -146,9 +146,11 @@ def test_a_broken_plugin_is_a_one_line_error(tmp_path):
     (info / "entry_points.txt").write_text("[svgattn.views]\nbroken = broken_view:View\n")
     env = {**os.environ, "PYTHONPATH": str(site)}
     other = _run(env, "-m", "svgattn", "render", _npz(tmp_path), "--view", "matrix", "-o",
-                 tmp_path / "m.svg")  # a broken plug-in does not break the other views
-    assert other.returncode == 0, other.stderr
-    assert "the plug-in 'broken'" in other.stderr and "it is left out" in other.stderr
+                 tmp_path / "m.svg")  # a figure of a built-in view never loads plug-ins
+    assert other.returncode == 0 and other.stderr == "", other.stderr
+    listed = _run(env, "-m", "svgattn", "views")  # listing them does, and says which failed
+    assert listed.returncode == 0 and "matrix" in listed.stdout
+    assert "the plug-in 'broken'" in listed.stderr and "it is left out" in listed.stderr
     asked = _run(env, "-m", "svgattn", "render", _npz(tmp_path), "--view", "broken", "-o",
                  tmp_path / "b.svg")
     assert asked.returncode == 2, asked.stderr
@@ -156,3 +158,86 @@ def test_a_broken_plugin_is_a_one_line_error(tmp_path):
     assert last.startswith("svgattn: error: view: the plug-in 'broken'") and \
         "RuntimeError: oops" in last
     assert not (tmp_path / "b.svg").exists()
+
+
+def _tokens_npz(folder: Path, n: int) -> Path:
+    rng = np.random.default_rng(0)
+    w = rng.random((1, 2, n, n))
+    w /= w.sum(axis=-1, keepdims=True)
+    path = folder / f"t{n}.npz"
+    np.savez(path, attentions=w, tokens=np.array([f"tok{i}" for i in range(n)]))
+    return path
+
+
+def _inside_canvas(svg: str) -> None:
+    """Every rectangle and text anchor lies inside the figure's viewBox (nothing clipped)."""
+    root = parse(svg)
+    _, _, width, height = (float(v) for v in root.get("viewBox").split())
+    for el in root.iter():
+        if el.tag.endswith("rect") and el.get("width"):
+            x, w = float(el.get("x")), float(el.get("width"))
+            y, h = float(el.get("y")), float(el.get("height"))
+            assert x >= -0.01 and x + w <= width + 0.01, (el.get("id"), x, w, width)
+            assert y >= -0.01 and y + h <= height + 0.01, (el.get("id"), y, h, height)
+
+
+def test_the_plugin_is_framed_like_a_built_in_view(installed, tmp_path):
+    """Written from the README alone, the plug-in gets what svgattn's own views get: a
+    width it cannot fill at full size is met by scaling (never clipped) or refused in one
+    line; --caption none drops its caption; options it does not read are refused, naming
+    it; a misspelt key of its theme table gets a close match; its numbers go to CSV."""
+    attn = _tokens_npz(tmp_path, 24)
+    wide = tmp_path / "wide.svg"
+    natural = _run(installed, "-m", "svgattn", "render", attn, "--view", "bars", "--width",
+                   "auto", "-o", wide)
+    assert natural.returncode == 0, natural.stderr
+    natural_w = float(parse(wide.read_text()).get("viewBox").split()[2])
+    narrow = tmp_path / "narrow.svg"
+    fitted = _run(installed, "-m", "svgattn", "render", attn, "--view", "bars", "--width",
+                  f"{natural_w * 0.8:.1f}bp", "-o", narrow)
+    assert fitted.returncode == 0, fitted.stderr
+    assert "scaled to" in fitted.stderr  # said, not hidden
+    svg = narrow.read_text()
+    assert float(parse(svg).get("viewBox").split()[2]) == pytest.approx(natural_w * 0.8, abs=0.1)
+    _inside_canvas(svg)
+    too = _run(installed, "-m", "svgattn", "render", attn, "--view", "bars", "--width", "0.6in",
+               "-o", tmp_path / "too.svg")
+    assert too.returncode == 2 and "Traceback" not in too.stderr
+    assert too.stderr.count("\n") == 1 and "too narrow for this bars figure" in too.stderr
+    assert not (tmp_path / "too.svg").exists()
+
+    bare = tmp_path / "bare.svg"
+    none = _run(installed, "-m", "svgattn", "render", attn, "--view", "bars", "--caption",
+                "none", "-o", bare)
+    assert none.returncode == 0, none.stderr
+    full = _run(installed, "-m", "svgattn", "render", attn, "--view", "bars", "-o", wide)
+    assert full.returncode == 0
+    assert "-caption" in wide.read_text() and "-caption" not in bare.read_text()
+
+    for flag, value in (("--colormap", "viridis"), ("--vmax", "0.5"), ("--links", "top:2"),
+                        ("--scale", "row")):
+        refused = _run(installed, "-m", "svgattn", "render", attn, "--view", "bars", flag,
+                       value, "-o", tmp_path / "x.svg")
+        assert refused.returncode == 2, (flag, refused.stderr)
+        line = refused.stderr.strip()
+        assert "\n" not in line and "the bars view does not read it" in line, line
+        assert not (tmp_path / "x.svg").exists()
+    api = _run(installed, "-c", "import numpy as np, sys\nfrom svgattn import Diagram\n"
+               "from svgattn.sources import from_array\n"
+               "att = from_array(np.ones((1, 1, 2, 2)) / 2, ['a', 'b'])\n"
+               "Diagram.from_attention(att, view='bars', norm='log')\n")
+    assert api.returncode != 0 and "norm: the bars view does not read it" in api.stderr
+
+    theme = tmp_path / "typo.toml"
+    theme.write_text('[bars]\nheigth = "20em"\n')
+    typo = _run(installed, "-m", "svgattn", "render", attn, "--view", "bars", "--theme", theme,
+                "-o", tmp_path / "x.svg")
+    assert typo.returncode == 2 and "did you mean 'bars.height'?" in typo.stderr
+
+    table = tmp_path / "bars.csv"
+    made = _run(installed, "-m", "svgattn", "render", attn, "--view", "bars", "-o", table)
+    assert made.returncode == 0, made.stderr
+    rows = table.read_text().splitlines()
+    assert rows[0] == "token,received" and len(rows) == 25
+    weights = np.load(attn)["attentions"][0].mean(axis=0)
+    assert float(rows[3].split(",")[1]) == pytest.approx(weights[:, 2].mean(), rel=1e-12)

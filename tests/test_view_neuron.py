@@ -20,7 +20,7 @@ from vectors import causal, exact, softmax
 
 from svgattn import Diagram
 from svgattn.data import with_vectors
-from svgattn.errors import SpecError, SvgattnError
+from svgattn.errors import SpecError
 from svgattn.sources import from_array, load_file
 from svgattn.theme import builtin_themes
 
@@ -183,9 +183,9 @@ def test_grouped_query_keys_are_those_of_the_heads_group():
     ({"dims": "0"}, "dims: '0' is not a number of dimensions"),
     ({"dims": "many"}, "dims: 'many' is not a number of dimensions"),
     ({"dims": "\u00b2"}, "dims: '\u00b2' is not a number of dimensions"),
-    ({"window": "0:4"}, "window: the neuron view does not use it"),
-    ({"merge_words": True}, "merge_words: the neuron view does not use it"),
-    ({"combine": "max"}, "combine: the neuron view does not use it"),
+    ({"window": "0:4"}, "window: the neuron view does not read it"),
+    ({"merge_words": True}, "merge_words: the neuron view does not read it"),
+    ({"combine": "max"}, "combine: the neuron view does not read it"),
     ({"focus": "dog"}, "focus: 'dog' is not one of the tokens"),
 ])
 def test_bad_options_are_one_line_errors(options, message):
@@ -606,7 +606,7 @@ class _Tensor:
 
 def test_the_scores_and_softmax_are_written_as_csv(tmp_path):
     """-o why.csv: a row per key the query sees, the score q.k / sqrt(d) and its softmax
-    recomputed here, and the attention given; other views say which views have numbers."""
+    recomputed here, and the attention given."""
     import csv
 
     w, q, k = _free()
@@ -623,13 +623,4 @@ def test_the_scores_and_softmax_are_written_as_csv(tmp_path):
         assert float(row[5]) == pytest.approx(scores[j], rel=1e-9)
         assert float(row[6]) == pytest.approx(soft[j], rel=1e-9)
         assert float(row[7]) == float(w[0, 1, 2, j])
-    matrix = Diagram.from_attention(from_array(w, TOKENS), view="matrix")
-    with pytest.raises(SvgattnError, match=r"format: csv: the matrix view draws no table "
-                                           r"of numbers; views with one: heads, neuron"):
-        matrix.to_bytes("csv")
-    path = tmp_path / "a.npz"
-    np.savez(path, attentions=w, tokens=np.array(TOKENS))
-    bad = subprocess.run([sys.executable, "-m", "svgattn", "render", str(path), "-o",
-                          str(tmp_path / "m.csv")], capture_output=True, text=True)
-    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
-    assert "format: csv" in bad.stderr and not (tmp_path / "m.csv").exists()
+

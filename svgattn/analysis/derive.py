@@ -12,7 +12,7 @@ import numpy as np
 from ..captions import MODES
 from ..data import Attention
 from ..errors import SpecError
-from ..text.safe import visible, xml_safe
+from ..text.safe import visible
 from . import tokens as tok
 from .combine import combine, describe, rollout, summary
 from .difference import Subtrahend
@@ -142,7 +142,7 @@ def _figure(att: Attention, request: Request, st: _Stages) -> FigureData:
     heads = []
     for h in pick.heads:
         own = readonly(np.asarray(reduce.matrix(weights[pick.layer, h])))
-        heads.append(HeadData(xml_safe(f"{layer} {att.head_names[h]}"), None,
+        heads.append(HeadData(f"{layer} {att.head_names[h]}", None,
                               tuple(links_from_weights(own, rule)), own, layer))
     matrix = reduce.matrix(st.matrix)
     found: tuple[Group, ...] = ()
@@ -158,16 +158,16 @@ def _figure(att: Attention, request: Request, st: _Stages) -> FigureData:
         key_labels=tuple(visible(t) for t in k_labels), matrix=frozen(matrix, owned=True),
         heads=tuple(heads),
         stack_of=lambda r, c: reduce.matrix(weights[rows[r], pick.heads[c]]),
-        stack_layers=tuple(xml_safe(att.layer_names[i]) for i in pick.layers),
-        stack_heads=tuple(xml_safe(n) for n in names),
-        title=None if not request.title else xml_safe(request.title), groups=found,
+        stack_layers=tuple(att.layer_names[i] for i in pick.layers),
+        stack_heads=tuple(names),
+        title=request.title or None, groups=found,
         sinks=tuple(shown_sinks), signed=st.signed, causal=st.causal,
         key_spaced=tuple(reduce.spacing(st.prepared.key_spaced)),
-        matrix_caption=xml_safe(st.caption), short_caption=xml_safe(st.short),
-        headline="" if request.caption in (None, *MODES) else xml_safe(str(request.caption)),
-        notes=tuple(xml_safe(n[:1].upper() + n[1:]) for n in st.notes if n),
+        matrix_caption=st.caption, short_caption=st.short,
+        headline="" if request.caption in (None, *MODES) else str(request.caption),
+        notes=tuple(n[:1].upper() + n[1:] for n in st.notes if n),
         query_spans=reduce.spans(query=True), key_spans=reduce.spans(query=False),
-        total=reduce.total)
+        total=reduce.total, pooling=(reduce.method, reduce.size))
 
 
 def _vectors(att: Attention, st: _Stages, layer: int,

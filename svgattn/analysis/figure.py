@@ -72,6 +72,7 @@ class FigureData:
     query_spans: tuple[Span, ...] = ()
     key_spans: tuple[Span, ...] = ()
     total: tuple[int, int] = (0, 0)  # query and key tokens of the whole input
+    pooling: tuple[str, int] = ("", 1)  # how blocks of tokens were pooled: (mean|max, size)
     # other inputs analysed the same way, for views that summarise many (View.many_inputs)
     more: tuple[FigureData, ...] = ()
     # the query and key vectors of each of ``heads`` (the neuron view), when the source gave

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data import Explicit
-from ..text.safe import visible, xml_safe
+from ..text.safe import visible
 from .figure import FigureData, Group, HeadData, frozen
 from .groups import find_groups, group_heads
 from .links import LinkRule, links_from_weights, warn_if_unlinked
@@ -26,7 +26,7 @@ def from_explicit(given: Explicit, *, title: str | None = None, caption: str | N
         own = None if h.weights is None else frozen(h.weights)
         linked = h.links if h.links is not None else (
             tuple(links_from_weights(own, rule)) if own is not None else ())
-        head_data.append(HeadData(xml_safe(h.name), h.color, tuple(linked), own))
+        head_data.append(HeadData(h.name, h.color, tuple(linked), own))
     warn_if_unlinked([h.weights for h in given.heads if h.links is None], rule, where)
     own_weights = [h.weights for h in head_data if h.weights is not None]
     stack = (np.stack(own_weights)[None] if own_weights else np.asarray(given.matrix)[None, None])
@@ -44,8 +44,8 @@ def from_explicit(given: Explicit, *, title: str | None = None, caption: str | N
         matrix=frozen(given.matrix), heads=tuple(head_data), stack_of=lambda r, c: stack[r, c],
         stack_layers=("",),
         stack_heads=tuple(h.name for h in head_data if h.weights is not None) or ("",),
-        title=None if not title else xml_safe(title), groups=found,
+        title=title or None, groups=found,
         causal=square and is_causal(np.asarray(given.matrix)),
-        key_spaced=(False,) + (True,) * (len(k) - 1), matrix_caption=xml_safe(caption or ""),
+        key_spaced=(False,) + (True,) * (len(k) - 1), matrix_caption=caption or "",
         query_spans=positions.spans(query=True), key_spans=positions.spans(query=False),
         total=positions.total)

@@ -29,10 +29,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import SpecError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .figure import FigureData
 
 
 @dataclass(frozen=True)
@@ -111,26 +115,95 @@ def score_range(name: str, values: np.ndarray, uniform: float) -> tuple[float, f
     return 0.0, max(float(values.max()), 1e-12)
 
 
+BLOCK_CELLS = 1 << 20  # scores read a block of about a million weights at a time
+
+
 def head_score(name: str, weights: np.ndarray, tokens: Sequence[str]) -> float:
     """One score (the module's definitions) of one head's ``[query, key]`` weights."""
-    w = np.asarray(weights, dtype=np.float64)
+    return head_scores(weights, tokens, [name])[name]
+
+
+def head_scores(weights: np.ndarray, tokens: Sequence[str],
+                names: Sequence[str]) -> dict[str, float]:
+    """The scores ``names`` of one head's ``[query, key]`` weights, read a block of rows at
+    a time (an 8,192-token head is 256 MB in float32: never copied whole, nor converted)."""
+    unknown = [n for n in names if n not in SCORES]
+    if unknown:
+        raise SpecError(f"score: {unknown[0]!r} is not a score; choose from "
+                        f"{', '.join(SCORES)}")
+    w = np.asarray(weights)
     n = w.shape[0]
-    rows = np.arange(n)
-    if name == "sink":
-        return float(w[1:, 0].mean()) if n > 1 else 0.0
-    if name == "previous":
-        return float(w[rows[1:], rows[1:] - 1].mean()) if n > 1 else 0.0
-    if name == "self":
-        return float(np.diagonal(w).mean())
-    if name == "local":
-        return float((w * np.abs(rows[:, None] - rows[None, :])).sum(axis=1).mean())
-    if name == "entropy":
-        p = np.where(w > 0, w, 1.0)
-        return float(-(w * np.log2(p)).sum(axis=1).mean())
-    pairs = repeats(tokens)
-    if name == "duplicate":
-        return float(np.mean([w[i, earlier].sum() for i, earlier in pairs]))
-    if name == "induction":
-        return float(np.mean([w[i, [e + 1 for e in earlier if e + 1 < i]].sum()
-                              for i, earlier in pairs]))
-    raise SpecError(f"score: {name!r} is not a score; choose from {', '.join(SCORES)}")
+    out: dict[str, float] = {}
+    with np.errstate(over="ignore", invalid="ignore"):
+        if "sink" in names:
+            out["sink"] = float(w[1:, 0].astype(np.float64).mean()) if n > 1 else 0.0
+        if "previous" in names:
+            out["previous"] = float(np.diagonal(w, -1).astype(np.float64).mean()) \
+                if n > 1 else 0.0
+        if "self" in names:
+            out["self"] = float(np.diagonal(w).astype(np.float64).mean())
+        if "local" in names or "entropy" in names:
+            out.update(_row_sums(w, "local" in names, "entropy" in names))
+        wanted = [s for s in NEEDS_REPEATS if s in names]
+        if wanted:
+            pairs = repeats(tokens)
+            if "duplicate" in wanted:
+                out["duplicate"] = float(np.mean([w[i, earlier].astype(np.float64).sum()
+                                                  for i, earlier in pairs]))
+            if "induction" in wanted:
+                out["induction"] = float(np.mean([
+                    w[i, [e + 1 for e in earlier if e + 1 < i]].astype(np.float64).sum()
+                    for i, earlier in pairs]))
+    return {k: out[k] for k in names}
+
+
+def _row_sums(w: np.ndarray, local: bool, entropy: bool) -> dict[str, float]:
+    """The mean over rows of the distance attended and of the entropy, by blocks."""
+    n, k = w.shape
+    step = max(1, BLOCK_CELLS // max(1, k))
+    columns = np.arange(k, dtype=np.float64)
+    distance = total_entropy = 0.0
+    for start in range(0, n, step):
+        block = np.asarray(w[start:start + step], dtype=np.float64)
+        if local:
+            rows = np.arange(start, start + len(block), dtype=np.float64)
+            distance += float((block * np.abs(rows[:, None] - columns[None, :])).sum())
+        if entropy:
+            p = np.where(block > 0, block, 1.0)
+            total_entropy += float(-(block * np.log2(p)).sum())
+    out = {}
+    if local:
+        out["local"] = distance / n
+    if entropy:
+        out["entropy"] = total_entropy / n
+    return out
+
+
+def score_maps(inputs: Sequence[FigureData], names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Each score's layers x heads map, the mean over the inputs (one head at a time);
+    a score that is not finite (weights far from probabilities) is refused, naming it."""
+    first = inputs[0]
+    maps = {s: np.zeros((len(first.stack_layers), len(first.stack_heads))) for s in names}
+    for d in inputs:
+        for r in range(len(d.stack_layers)):
+            for c in range(len(d.stack_heads)):
+                found = head_scores(d.stack_of(r, c), d.key_tokens, names)
+                for s in names:
+                    if not math.isfinite(found[s]):
+                        raise SpecError(
+                            f"score: the {s} score of {d.stack_layers[r]} {d.stack_heads[c]} "
+                            f"is not a finite number (its weights are far from attention "
+                            "probabilities); check the input, or choose other scores")
+                    maps[s][r, c] += found[s] / len(inputs)
+    return maps
+
+
+def allowed(value: object, inputs: Sequence[Sequence[str]]) -> list[str]:
+    """The scores asked for over several inputs' tokens, whatever their order: ``all`` is
+    every score every input allows; induction and duplicate, named, need repeats in each."""
+    text = "all" if value is None else str(value)
+    if text.strip() == "all":
+        return [s for s in SCORES if s not in NEEDS_REPEATS or all(repeats(t) for t in inputs)]
+    for tokens in inputs:
+        names = parse_scores(text, tokens)
+    return names

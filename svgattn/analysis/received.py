@@ -40,3 +40,29 @@ def ranking(matrix: np.ndarray, axis: int, causal: bool = False,
     if causal and values.shape[0] == values.shape[1]:
         return link_scores(values, tuple(sinks), causal=True)
     return received(values)
+
+
+OUTLIERS = 0.99  # the share of tokens colours are spread over when a few stand far out
+
+
+def robust_top(values: np.ndarray, sinks: Sequence[int]) -> tuple[float, int, float] | None:
+    """A colour maximum that a few outlying tokens (a second sink: in a long causal
+    prompt the second token can draw nearly every query) do not wash out: (the 99th
+    percentile, how many tokens lie above it, the largest), when the largest is more than
+    twice that percentile among 100 tokens or more (sinks aside); ``None`` otherwise."""
+    keep = np.ones(len(values), dtype=bool)
+    keep[list(sinks)] = False
+    rest = np.asarray(values, dtype=np.float64)[keep]
+    if len(rest) < 100:
+        return None
+    top = float(np.quantile(rest, OUTLIERS))
+    if top <= 0 or float(rest.max()) <= 2 * top:
+        return None
+    return top, int((rest > top).sum()), float(rest.max())
+
+
+def busiest(values: np.ndarray, count: int) -> int:
+    """The first of the ``count`` consecutive tokens that receive the most attention."""
+    sums = np.convolve(np.nan_to_num(np.asarray(values, dtype=np.float64)), np.ones(count),
+                       mode="valid")
+    return int(np.argmax(sums))

@@ -32,16 +32,17 @@ def plan(inputs: Iterable[str | os.PathLike[str] | Attention], output: str, *,
     the inputs that could not be planned (name, message): those are failures, not errors,
     so the other inputs still run. Raises :class:`SpecError` for a bad pattern or two
     figures that would write the same file."""
-    from ..diagram import check_dpi
     from ..export import format_of
-    from ..fields import At, parse_all
-    from ..views.registry import get, option_schema
+    from ..fields import At
+    from ..settings import SETTING, parse
+    from ..views.registry import get
 
-    get(view)
-    dpi = check_dpi(dpi, "--dpi")
+    chosen = get(view)
+    dpi = float(SETTING["dpi"].parse(dpi, At("--dpi")))
     fields = _fields(output)
     out_fmt = format_of(output.replace("{", "").replace("}", ""), fmt)
-    opts = parse_all(options, option_schema(), At("batch"))
+    checked = parse(chosen, options, At("batch"))
+    opts = {k: checked[k] for k, v in options.items() if v is not None and k in checked}
     settings = {k: v for k, v in (("view", view), ("theme", theme), ("width", width),
                                   ("text", text)) if v is not None}
     bounds = dict(current().__dict__)
@@ -150,10 +151,14 @@ def _source(item: object, batch_index: int | None) -> tuple[Source, Attention | 
     path = str(item)
     suffix = Path(path).suffix.lower()
     if suffix in SPECS:
-        from ..diagram import check_spec_keys
+        from ..fields import At
+        from ..settings import parse
         from ..sources.spec import read_spec
+        from ..views.registry import get
 
-        check_spec_keys(read_spec(path))  # a broken spec fails here, before any worker starts
+        spec = read_spec(path)  # a broken spec fails here, before any worker starts
+        parse(get(spec.figure.get("view", "flow")), spec.options, At(spec.where),
+              explicit=not spec.source)
         return Source(printable(path, 160), path=path), None
     if suffix not in ARRAYS:
         raise SpecError(f"{printable(Path(path).name, 60)}: unknown input format; give .npz or "

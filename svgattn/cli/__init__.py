@@ -59,9 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from ..limits import override
         from . import commands
-        from .parser import build, limits
+        from .parser import build, limits, views_of
 
-        args = build().parse_args(argv)
+        given = list(sys.argv[1:] if argv is None else argv)
+        args = build(views_of(given)).parse_args(given)
         command = getattr(commands, args.command)
         with override(**limits(args)):
             status = command(args)

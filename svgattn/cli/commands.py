@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..diagram import Diagram, check_dpi
-from ..errors import SpecError, printable
+from ..diagram import Diagram
+from ..errors import ExportError, SpecError, printable
 from ..export import format_of
 from ..files import check_not_input, check_output, write_atomic
 from ..resources import data_dir
@@ -21,26 +21,38 @@ BATCH_FAILED = 1  # svgattn batch: some figures failed (each reported by name)
 STDOUT = "-"
 
 
-def _output_format(args: argparse.Namespace) -> str:
-    """Check -o/--format/--dpi before any work is done."""
-    check_dpi(args.dpi, "--dpi")
+def _output_format(args: argparse.Namespace, view: str | None = None) -> str:
+    """Check -o/--format/--dpi before any work is done (a view without numbers refuses
+    .csv here, before a model runs)."""
+    parser.dpi(args)
     if args.output == STDOUT:
-        return args.format or "svg"
-    check_output(args.output)
-    return format_of(args.output, args.format)
+        fmt = args.format or "svg"
+    else:
+        check_output(args.output)
+        fmt = format_of(args.output, args.format)
+    if fmt == "csv" and view is not None:
+        from ..views.base import View
+        from ..views.registry import get
+
+        chosen = get(view)
+        if type(chosen).numbers is View.numbers:
+            raise ExportError(f"format: csv: the {chosen.name} view draws no table of numbers; "
+                              "export svg, pdf, png or eps")
+    return fmt
 
 
 def _write(diagram: Diagram, args: argparse.Namespace, fmt: str) -> None:
     if args.output == STDOUT:
-        data = diagram.to_bytes(fmt, dpi=args.dpi)
+        data = diagram.to_bytes(fmt, dpi=parser.dpi(args))
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    print(f"wrote {printable(str(diagram.save(args.output, fmt=fmt, dpi=args.dpi)))}")
+    written = diagram.save(args.output, fmt=fmt, dpi=parser.dpi(args))
+    print(f"wrote {printable(str(written))}")
 
 
 def render(args: argparse.Namespace) -> None:
-    fmt = _output_format(args)
+    fmt = _output_format(args, args.view)
     options = parser.options(args)
     check_not_input(args.output, _inputs(args))
     suffix = Path(args.spec).suffix.lower()
@@ -79,7 +91,7 @@ def render(args: argparse.Namespace) -> None:
 def _inputs(args: argparse.Namespace) -> dict[str, str | Path | None]:
     """The files a render reads: the input, --minus, --theme, and what a spec names."""
     found: dict[str, str | Path | None] = {"input": args.spec, "--minus file": args.minus,
-                                           "--theme file": args.theme}
+                                           "--theme file": args.opt_theme}
     found.update({f"input {i + 2}": path for i, path in enumerate(args.more)})
     if Path(args.spec).suffix.lower() in (".toml", ".json"):
         from ..sources.spec import named_files
@@ -90,9 +102,8 @@ def _inputs(args: argparse.Namespace) -> dict[str, str | Path | None]:
 
 def model(args: argparse.Namespace) -> None:
     # Check what can be checked before spending seconds on loading the model.
-    fmt = _output_format(args)
+    fmt = _output_format(args, args.view or "flow")
     options = parser.options(args)
-    load_theme(args.theme)
     if (args.text is None) == (args.probe is None):
         raise SpecError("model: give the input sentence with --text, or --probe repeated "
                         "(not both)")
@@ -101,14 +112,14 @@ def model(args: argparse.Namespace) -> None:
 
 
 def demo(args: argparse.Namespace) -> None:
-    check_dpi(args.dpi, "--dpi")
+    dpi = parser.dpi(args)
     out = Path(args.output_dir)
     if out.exists() and not out.is_dir():
         raise SpecError(f"--output-dir: {printable(str(out))} exists and is not a directory; "
                         "give a directory")
     diagram = Diagram.from_spec(data_dir("specs") / "seed.toml", **parser.figure_args(args))
     # Draw everything before creating anything: a bad theme must not leave a directory.
-    outputs = {fmt: diagram.to_bytes(fmt, dpi=args.dpi) for fmt in ("svg", "pdf", "png")}
+    outputs = {fmt: diagram.to_bytes(fmt, dpi=dpi) for fmt in ("svg", "pdf", "png")}
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -136,7 +147,7 @@ def batch(args: argparse.Namespace) -> int:
     layers, heads = options.pop("layers", None), options.pop("heads", None)
     inputs: list[Any] = list(args.inputs)
     if args.model:
-        load_theme(args.theme)
+        load_theme(args.opt_theme)
         from ..views.registry import get
 
         vectors = get(args.view or "flow").vectors  # the neuron view: q and k too
@@ -145,7 +156,7 @@ def batch(args: argparse.Namespace) -> int:
         raise SpecError("-o: a batch writes files; give a pattern such as 'figs/{layer}-{head}"
                         ".pdf'")
     jobs, failed = plan(inputs, args.output, layers=layers, heads=heads,
-                        fmt=args.format, dpi=args.dpi, batch_index=args.batch_index,
+                        fmt=args.format, dpi=parser.dpi(args), batch_index=args.batch_index,
                         **parser.figure(args), **options)
     executor = None
     if args.scheduler:
@@ -172,7 +183,11 @@ def views(_: argparse.Namespace) -> None:
         print(f"{name:8} {view.summary}")
 
 
-def themes(_: argparse.Namespace) -> None:
+def themes(args: argparse.Namespace) -> None:
+    if args.check:
+        theme = load_theme(args.check).check()
+        print(f"{printable(theme.source)}: a valid theme ({printable(theme.name, 60)})")
+        return
     names = list(builtin_themes())
     width = max(map(len, names))
     for name in names:

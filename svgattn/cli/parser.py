@@ -1,5 +1,9 @@
 """The command line's parser: ``svgattn render | model | demo | batch | views | themes``,
-every figure option a flag made from its :class:`~svgattn.fields.Field` record."""
+every figure option a flag made from its :class:`~svgattn.fields.Field` record.
+
+The parser is built for the view the command draws (``--view``, else the view a spec file
+names, else flow): its own options and the common ones, so drawing a matrix imports the
+matrix view only. ``--help`` lists every view's options."""
 
 from __future__ import annotations
 
@@ -11,9 +15,8 @@ from ..export import FORMATS
 from ..fields import At, Field
 from ..limits import NAMES as LIMITS
 from ..limits import parse as parse_limits
-from ..sources.explicit import check_vmax
+from ..options import COMMON
 from ..version import __version__
-from ..views.registry import option_schema
 
 USER_ERROR = 2
 
@@ -22,17 +25,77 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage mistake in one line (exit 2) instead of a usage block."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(USER_ERROR, f"{self.prog}: error: {printable(message)} (see {self.prog} "
-                  "--help)\n")
+        self.exit(USER_ERROR, f"{self.prog}: error: {printable(_explained(message))} (see "
+                  f"{self.prog} --help)\n")
 
 
-def build() -> argparse.ArgumentParser:
+def _explained(message: str) -> str:
+    """argparse's "unrecognized arguments: --matrices heads", said as what it is: an
+    option of another view (svgattn's own views are looked at; this is the error path)."""
+    if not message.startswith("unrecognized arguments: --"):
+        return message
+    flag = message.split()[2].split("=", 1)[0]
+    from ..settings import _not_read
+    from ..views.registry import get
+
+    name = flag[2:].replace("-", "_")
+    view = get(_VIEWS[0] if _VIEWS else "flow")
+    return f"{flag}: {_not_read(view, name)}"
+
+
+_VIEWS: list[str] = []  # the views the parser was built for (for its error messages)
+
+
+def views_of(argv: list[str]) -> list[str] | None:
+    """The views a command line draws, read before it is parsed: ``--view``, else the
+    ``view`` of the spec files it names, else flow; ``None`` for ``--help`` (every view)."""
+    if any(a in ("-h", "--help") for a in argv):
+        return None
+    for k, arg in enumerate(argv):
+        if arg == "--view" and k + 1 < len(argv):
+            return [argv[k + 1]]
+        if arg.startswith("--view="):
+            return [arg.split("=", 1)[1]]
+    found: list[str] = []
+    for arg in argv[1:]:
+        if arg.lower().endswith((".toml", ".json")) and not arg.startswith("-"):
+            try:
+                from ..sources.spec import read_spec
+
+                view = read_spec(arg).figure.get("view", "flow")
+            except Exception:
+                continue
+            if isinstance(view, str) and view not in found:
+                found.append(view)
+    return found or ["flow"]
+
+
+def build(views: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for a command drawing ``views`` (``None``: every view, for --help)."""
+    _VIEWS[:] = views or []
     parser = _Parser(prog="svgattn", description="Vector figures of transformer attention: "
                      "flow diagrams, heatmaps, head and model views, highlighted text, as SVG, "
                      "PDF, PNG or EPS.")
     parser.add_argument("--version", action="version", version=f"svgattn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _render(sub, views)
+    _model(sub, views)
+    demo = sub.add_parser("demo", help="render the seed figure as SVG, PDF and PNG",
+                          description="Render the seed figure into a directory.")
+    demo.add_argument("-o", "--output-dir", default="svgattn-demo",
+                      help="directory to write seed.svg, seed.pdf, seed.png (default: "
+                      "./svgattn-demo)")
+    _style_options(demo, with_format=False)
+    _batch(sub, views)
+    sub.add_parser("views", help="list the views", description="List the views, one per line.")
+    themes = sub.add_parser("themes", help="list the built-in themes, or check a theme file",
+                            description="List the built-in themes, one per line; with "
+                            "--check FILE, validate a theme whole (every view table it sets).")
+    themes.add_argument("--check", metavar="FILE", help="a theme name or .toml file to check")
+    return parser
 
+
+def _render(sub: Any, views: list[str] | None) -> None:
     render = sub.add_parser("render", help="render a spec (.toml/.json) or arrays (.npz/.npy)",
                             description="Render a spec file, or attention saved with numpy "
                             "(.npz/.npy, [layers, heads, query, key]), to SVG, PDF, PNG or EPS.")
@@ -43,7 +106,7 @@ def build() -> argparse.ArgumentParser:
     render.add_argument("-o", "--output", required=True,
                         help="output file; the suffix picks the format (.svg .pdf .png .eps); "
                         "- writes to standard output (with --format, default svg)")
-    _figure_options(render)
+    _figure_options(render, views)
     source = render.add_argument_group("arrays (.npz/.npy)")
     source.add_argument("--tokens", help="comma-separated tokens for a .npy without them")
     source.add_argument("--batch-index", type=int, help="input of a [layers, batch, ...] array")
@@ -51,6 +114,8 @@ def build() -> argparse.ArgumentParser:
                         "selection in another attention file over the same tokens (e.g. "
                         "another checkpoint)")
 
+
+def _model(sub: Any, views: list[str] | None) -> None:
     model = sub.add_parser("model", help="run a local Hugging Face model and render its "
                            "attention", description="Run a local model offline on --text and "
                            "render its attention.")
@@ -63,16 +128,12 @@ def build() -> argparse.ArgumentParser:
                        help="instead of --text: repeated = 50 random whole-word tokens of the "
                        "model's vocabulary (seed 0) said twice, for induction and "
                        "duplicate-token scores (--view heads)")
-    model.add_argument("-o", "--output", required=True, help="output file (.svg .pdf .png .eps)")
-    _figure_options(model)
+    model.add_argument("-o", "--output", required=True,
+                       help="output file (.svg .pdf .png .eps .csv)")
+    _figure_options(model, views)
 
-    demo = sub.add_parser("demo", help="render the seed figure as SVG, PDF and PNG",
-                          description="Render the seed figure into a directory.")
-    demo.add_argument("-o", "--output-dir", default="svgattn-demo",
-                      help="directory to write seed.svg, seed.pdf, seed.png (default: "
-                      "./svgattn-demo)")
-    _style_options(demo, with_format=False)
 
+def _batch(sub: Any, views: list[str] | None) -> None:
     batch = sub.add_parser(
         "batch", help="render many figures: every head of every layer, many files or prompts",
         description="Render one figure per input (attention .npz/.npy or spec files, or a "
@@ -96,21 +157,16 @@ def build() -> argparse.ArgumentParser:
                        "be readable by its workers")
     batch.add_argument("--force", action="store_true", help="redraw outputs that exist")
     batch.add_argument("--quiet", action="store_true", help="no progress bar")
-    _figure_options(batch)
+    _figure_options(batch, views)
     batch.add_argument("--batch-index", type=int, help="input of a [layers, batch, ...] array")
-
-    sub.add_parser("views", help="list the views", description="List the views, one per line.")
-    sub.add_parser("themes", help="list the built-in themes",
-                   description="List the built-in themes, one per line.")
-    return parser
 
 
 def _style_options(p: argparse.ArgumentParser, with_format: bool = True) -> None:
-    p.add_argument("--theme", help="built-in theme name (see `svgattn themes`) or a .toml path")
-    p.add_argument("--width", help="figure width: a length (6.5in, 16cm, a pasted "
-                   "\\the\\columnwidth such as 229.5pt) or a venue (icml, icml-page, neurips, "
-                   "acl, ieee, cvpr, article ...)")
-    p.add_argument("--dpi", type=float, default=300.0, help="PNG resolution (default 300)")
+    from ..settings import SETTING
+
+    for name in ("theme", "width"):
+        _add(p, SETTING[name], with_choices=False)
+    p.add_argument("--dpi", default=None, help=SETTING["dpi"].help)
     p.add_argument("--limit", action="append", default=[], metavar="NAME=N",
                    help="raise a size limit, e.g. --limit tokens=5000 (names: "
                    f"{', '.join(LIMITS)})")
@@ -118,26 +174,45 @@ def _style_options(p: argparse.ArgumentParser, with_format: bool = True) -> None
     names = (["--text-mode"] if p.prog.endswith((" model", " batch"))
              else ["--text", "--text-mode"])
     p.add_argument(*names, dest="text_mode", choices=("native", "paths"),
-                   help="native: editable <text>; paths: outlines, identical in every renderer "
-                   "(default: the theme's text.mode)")
+                   help=SETTING["text"].help)
     if with_format:
-        p.add_argument("--format", choices=FORMATS, help="output format (default: from suffix)")
+        p.add_argument("--format", choices=FORMATS, help=SETTING["format"].help)
+        p.add_argument("--prefix", help=SETTING["prefix"].help)
 
 
-def _figure_options(p: argparse.ArgumentParser) -> None:
+def _figure_options(p: argparse.ArgumentParser, views: list[str] | None) -> None:
+    from ..settings import schema
     from ..views.registry import load_all
 
     _style_options(p)
+    chosen = list(load_all().values()) if views is None else [_view_or_none(v) for v in views]
+    names = ", ".join(load_all()) if views is None else "flow, matrix, lines, grid, text, " \
+        "heads, neuron (svgattn views lists every view)"
     p.add_argument("--view", default=None, metavar="NAME",
-                   help=f"the picture: {', '.join(load_all())} (default: flow; see "
-                   "`svgattn views`)")
+                   help=f"the picture: {names} (default: flow)")
+    options = {o.name: o for o in COMMON}
+    for view in chosen:
+        if view is not None:
+            options.update(schema(view))
     groups: dict[str, Any] = {}
-    for option in option_schema().values():
+    for option in options.values():
         group = groups.setdefault(option.group, p.add_argument_group(option.group))
         _add(group, option)
 
 
-def _add(group: Any, option: Field) -> None:
+def _view_or_none(name: str) -> Any:
+    """The view called ``name``; ``None`` when there is none (the error comes when the
+    figure is made, with the list of views)."""
+    from ..errors import SvgattnError
+    from ..views.registry import get
+
+    try:
+        return get(name)
+    except SvgattnError:
+        return None
+
+
+def _add(group: Any, option: Field, *, with_choices: bool = True) -> None:
     kw: dict[str, Any] = {"dest": f"opt_{option.name}", "default": None, "help": option.help}
     if option.kind.flag == "switch":
         if option.name == "groups":
@@ -147,7 +222,7 @@ def _add(group: Any, option: Field) -> None:
             return
         group.add_argument(option.flag, action="store_const", const=True, **kw)
         return
-    if option.kind.choices:
+    if option.kind.choices and with_choices:
         kw["choices"] = option.kind.choices
     if option.metavar:
         kw["metavar"] = option.metavar
@@ -155,30 +230,49 @@ def _add(group: Any, option: Field) -> None:
 
 
 def options(args: argparse.Namespace) -> dict[str, Any]:
-    """The figure options given on the command line (flags' text parsed by the schema)."""
+    """The figure options given on the command line (a flag's text: numbers are read from
+    it when the view's schema parses it)."""
+    from ..settings import schema
+
+    fields = {o.name: o for o in COMMON}
+    for name in _VIEWS:
+        view = _view_or_none(name)
+        if view is not None:
+            fields.update(schema(view))
     out: dict[str, Any] = {}
-    for name, option in option_schema().items():
-        value = getattr(args, f"opt_{name}", None)
-        if value is None:
+    for key, value in vars(args).items():
+        name = key[4:]
+        if not key.startswith("opt_") or name in ("theme", "width") or value is None:
             continue
-        if isinstance(value, str) and option.kind.name == "number":
-            value = option.parse(value, At(option.flag, text=True))
+        field = fields.get(name)
+        if isinstance(value, str) and field is not None and field.kind.name in (
+                "number", "positive number"):  # a number written on the command line
+            value = field.parse(value, At(field.flag, text=True))
         out[name] = value
     if out.get("title") is not None and out.get("show_title") is None:
         out["show_title"] = True  # a title asked for on the command line is drawn
-    if "vmax" in out:
-        out["vmax"] = check_vmax(out["vmax"], "--vmax")
     return out
 
 
 def figure(args: argparse.Namespace) -> dict[str, Any]:
-    return {k: v for k, v in (("view", args.view), ("theme", args.theme),
-                              ("width", args.width), ("text", args.text_mode)) if v is not None}
+    """The figure-level settings given on the command line."""
+    given = {"view": getattr(args, "view", None), "theme": getattr(args, "opt_theme", None),
+             "width": getattr(args, "opt_width", None), "text": args.text_mode,
+             "prefix": getattr(args, "prefix", None)}
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def figure_args(args: argparse.Namespace) -> dict[str, Any]:
-    return {k: v for k, v in (("theme", args.theme), ("width", args.width),
-                              ("text", args.text_mode)) if v is not None}
+    return {k: v for k, v in figure(args).items() if k != "view"}
+
+
+def dpi(args: argparse.Namespace) -> float:
+    """``--dpi``, checked whatever the format (a bad one is a mistake even for SVG)."""
+    from ..settings import SETTING
+
+    given = getattr(args, "dpi", None)
+    return float(SETTING["dpi"].parse("300" if given is None else given,
+                                      At("--dpi", text=True)))
 
 
 def limits(args: argparse.Namespace) -> dict[str, float]:

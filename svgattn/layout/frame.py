@@ -1,26 +1,41 @@
-"""What every figure has around its body: margins, a title, a caption, a background, and
-fitting to a requested width.
+"""The framework frames, the view places: what every figure has around its body.
 
-A view lays its body out as a function of one size (cells, columns ...) at a scale;
-:func:`fit` finds the size that fills a requested width (and, when even the smallest
-legible size is too wide, the scale that shrinks everything uniformly, with a warning);
-:func:`finish` frames the body into a :class:`~svgattn.scene.Scene`.
+A view returns a :class:`Body`: its primitives, the words of its caption and what it is.
+:func:`draw` asks the view for it and frames it the same way for every view, svgattn's
+own and plug-ins alike: the title (shown as the theme and ``show_title`` say), the caption
+(full, short or none, as ``caption`` or the theme's ``figure.caption`` asks), margins,
+the background, the requested width (met exactly: a narrower body is centred, a wider
+one is scaled down to fit if its type stays at or above ``text.min_size``, else refused
+in one line; never clipped) and the cell tooltips of small figures.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..captions import MODES, kept
-from ..errors import SpecError, SvgattnWarning
-from ..scene import Box, Gradient, Group, Node, Scene, Text, bounds, moved
+from ..errors import SpecError, SvgattnError, SvgattnWarning, printable, quote
+from ..scene import Box, CellGrid, Gradient, Group, Node, Scene, Text, bounds, mapped, moved, scaled
 from .context import Context
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..analysis.figure import FigureData
+
+
+class Placing(Protocol):
+    """What the framework asks of a view (:class:`svgattn.views.View`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
+               width: float | None) -> Body: ...
+
 PAGE = 8.5 * 72  # points: the height a figure of rows of text fits in (a page's text block)
-LABEL_CHARS = (24, 16, 12, 8, 6, 4)  # shorter labels tried before a width is refused
-SHRINK_WARNING = 0.7  # type shrinks to 70 % silently; beyond, labels thin, or a warning
+TOOLTIP_CELLS = 64 * 64  # figures of at most this many cells carry each weight as a tooltip
 
 
 class LayoutWarning(SvgattnWarning):
@@ -29,137 +44,87 @@ class LayoutWarning(SvgattnWarning):
 
 @dataclass
 class Body:
-    """A view's laid-out content before framing."""
+    """What a view returns: its primitives (in points, anywhere: the frame moves them),
+    colour-bar gradients, a one-line description (the SVG's ``<desc>``), the lines of its
+    caption (:class:`~svgattn.captions.Essential` ones are kept by a short caption), what
+    the figure is (its ``<title>`` when it has no title), and the width it would like when
+    none is asked (``room``: running text wraps at it; ``None``: the body's own width).
+    ``context`` is the context the body was laid out at (set by
+    :func:`~svgattn.layout.fit.fit`: its type scale), ``shrunk`` why type had to shrink."""
 
     nodes: list[Node]
     gradients: list[Gradient] = field(default_factory=list)
     desc: str = ""
-    shrunk: str = ""  # set by fit when type had to shrink: finish warns with the real size
+    caption: Sequence[str] = ()
+    name: str = "Attention"
+    room: float | None = None
+    context: Context | None = None
+    shrunk: str = ""
 
     @property
     def box(self) -> Box:
         return bounds(self.nodes) or Box(0, 0, 0, 0)
 
 
-Arrange = Callable[[Context, float], Body]
+def draw(view: Placing, data: FigureData, ctx: Context, opts: Mapping[str, Any],
+         width: float | None) -> Scene:
+    """The figure of ``data`` drawn by ``view``: its body, framed (module docstring)."""
+    body = view.layout(data, ctx, opts, width)
+    if not isinstance(body, Body):
+        raise SvgattnError(f"view: {quote(view.name)}.layout returned "
+                           f"{printable(type(body).__name__, 40)}, not a "
+                           "svgattn.layout.frame.Body; see README \"Writing a view\"")
+    fitted = body.context or ctx
+    room = width if width is not None else body.room
+    if room is not None:
+        body = _within(body, fitted, room - 2 * fitted["figure.margin"], view.name)
+    return frame(fitted, body, title=data.title, room=room, show_title=opts.get("show_title"),
+                 captions=opts.get("caption"))
 
 
-def fit(arrange: Arrange, ctx: Context, target: float | None, natural: float, *,
-        smallest: float, largest: float, tiny: float | None = None, span: float = 0.0,
-        what: str = "tokens", thin: float | None = None) -> tuple[Body, Context]:
-    """Lay out at ``natural`` size without a target width; with one, find the largest size
-    in [``smallest``, ``largest``] whose body (plus margins) fits ``target``. At
-    ``largest`` the body stops growing (the frame centres it on its page). When even
-    ``smallest`` is too wide: type shrinks by up to 30 % if that keeps every label; else,
-    for views that thin their labels (``tiny`` given: matrices), the size goes below
-    ``smallest`` (down to ``tiny``) at full type, labels thinned; only when that cannot fit
-    either does everything scale down, type included, with a warning, to ``text.min_size``
-    and there, for views that can thin labels (``thin`` given), sizes down to ``thin``;
-    then labels cut shorter (:data:`LABEL_CHARS`); type never goes below ``text.min_size``:
-    what still cannot fit is a :class:`SpecError` naming the width.
-
-    The body's width grows with the size, affinely within a regime: a secant step from two
-    layouts usually lands on it; bisection finishes the rare regime change. A body at
-    least ``span`` sizes wide (a matrix of ``span`` columns) is never tried at a size that
-    cannot fit: laying 1,024 labels out at 40 pt a cell only to find it too wide was a
-    third of the time of a long matrix."""
-    if target is None:
-        return arrange(ctx, natural), ctx
-    room = target - 2 * ctx["figure.margin"]
-    if span > 0:
-        largest = min(largest, max(smallest, room / span))
-    body = _solve(arrange, ctx, room, smallest, largest)
-    if body is not None:
-        return body, ctx
-    min_scale = min(1.0, float(ctx.value("text.min_size")) / ctx.em)  # type: ignore[arg-type]
-    # A little smaller type (down to 70 %, no warning) keeps every label ...
-    scale, body = _shrink(arrange, ctx, room, smallest, max(SHRINK_WARNING, min_scale))
-    if body is not None:
-        return body, ctx.at(scale)
-    if tiny is not None:  # ... else thin the labels, at full size, before shrinking type
-        body = _solve(arrange, ctx, room, tiny, smallest)
-        if body is not None:
-            return body, ctx
-    scale, body = _shrink(arrange, ctx, room, smallest, min_scale)
-    if body is None:  # smallest type reached: thinned labels, then shorter ones
-        return _at_smallest_type(arrange, ctx.at(min_scale), room, smallest * min_scale,
-                                 tiny, thin, f"figure.width: {target / 72:.2f}in is too "
-                                 f"narrow for these {what}")
-    body.shrunk = f"figure.width: {target / 72:.2f}in is too narrow for these {what} at " \
-        f"{ctx.em * 72.27 / 72:.3g}pt" if scale < SHRINK_WARNING else ""
-    return body, ctx.at(scale)
+def _within(body: Body, ctx: Context, inner: float, name: str) -> Body:
+    """``body`` no wider than ``inner``: as it is, or scaled down uniformly (type included)
+    when its smallest type stays at or above ``text.min_size``; else a one-line error."""
+    box = body.box
+    if box.w <= inner + 0.01 or box.w <= 0:
+        return body
+    factor = inner / box.w
+    texts = _texts(body.nodes)
+    smallest = min((t.label.size for t in texts), default=None)
+    floor = float(ctx.value("text.min_size"))  # type: ignore[arg-type]
+    needed = box.w if smallest is None else box.w * floor / smallest
+    if smallest is not None and smallest * factor < floor - 1e-9:
+        raise SpecError(f"figure.width: {(inner + 2 * ctx['figure.margin']) / 72:.2f}in is too "
+                        f"narrow for this {name} figure (it needs "
+                        f"{(needed + 2 * ctx['figure.margin']) / 72:.2f}in with type at "
+                        "text.min_size); widen the figure, select less, or lower text.min_size "
+                        "in the theme")
+    nodes = [scaled(n, factor, box.x, box.y) for n in body.nodes]
+    shrunk = f"figure.width: the {name} figure is scaled to {factor:.0%} to fit"
+    return replace(body, nodes=nodes, shrunk=body.shrunk or shrunk)
 
 
-def _at_smallest_type(arrange: Arrange, floor: Context, room: float, smallest: float,
-                      tiny: float | None, thin: float | None, why: str) -> tuple[Body, Context]:
-    """Type at ``text.min_size`` and still too wide. A long sequence thins its labels
-    (``tiny``); then long labels end in an ellipsis sooner (every cell kept at a legible
-    size), and only then do short sequences thin theirs (down to ``thin``). Type never goes
-    below the theme's smallest: what cannot fit even so is refused, naming the width."""
-    if tiny is not None:
-        body = _solve(arrange, floor, room, tiny, smallest)
-        if body is not None:
-            body.shrunk = f"{why} at {floor.em * 72.27 / 72:.3g}pt"
-            return body, floor
-    for low in (smallest, thin if tiny is None else tiny):
-        if low is None:
-            continue
-        for chars in (None, *LABEL_CHARS):
-            if chars is not None and floor.limit and floor.limit <= chars:
-                continue
-            at = floor if chars is None else floor.shortened(chars)
-            body = _solve(arrange, at, room, low, smallest)
-            if body is not None:
-                body.shrunk = why + (f"' full labels: they are cut to {chars} characters"
-                                     if chars else f" at {floor.em * 72.27 / 72:.3g}pt")
-                return body, at
-    size = float(floor.value("text.min_size")) * 72.27 / 72  # type: ignore[arg-type]
-    raise SpecError(f"{why} even with type at text.min_size ({size:.3g}pt); widen the "
-                    "figure, select fewer tokens or heads, or lower text.min_size in the theme")
+def _with_tooltips(nodes: list[Node]) -> list[Node]:
+    """Every named cell of a figure of at most :data:`TOOLTIP_CELLS` cells carries its
+    weight as a tooltip (in a browser; print has none)."""
+    grids = [g for n in nodes for g in _cells(n)]
+    if not grids or sum(g.index.size for g in grids) > TOOLTIP_CELLS:
+        return nodes
+
+    def tip(node: Node) -> Node:
+        if isinstance(node, CellGrid) and not node.raster and node.row_names and \
+                node.column_names:
+            return replace(node, tooltips=True)
+        return node
+    return [mapped(n, tip) for n in nodes]
 
 
-def _solve(arrange: Arrange, ctx: Context, room: float, smallest: float,
-           largest: float) -> Body | None:
-    """The widest body in [smallest, largest] that fits ``room``; ``None`` when even the
-    smallest does not."""
-    lo_body = arrange(ctx, smallest)
-    w_lo = lo_body.box.w  # bounds are computed once per layout, not per comparison
-    if w_lo > room + 1e-6:
-        return None
-    hi_body = arrange(ctx, largest)
-    w_hi = hi_body.box.w
-    if w_hi <= room + 1e-6:
-        return hi_body
-    lo, hi, best = smallest, largest, lo_body
-    for _ in range(8):
-        guess = lo + (room - w_lo) * (hi - lo) / (w_hi - w_lo) if w_hi > w_lo else lo
-        guess = min(max(guess, lo + 1e-9 * (hi - lo)), hi - 1e-9 * (hi - lo))
-        body = arrange(ctx, guess)
-        w = body.box.w
-        if abs(w - room) <= 0.01:
-            return body
-        if w < room:
-            lo, w_lo, best = guess, w, body
-        else:
-            hi, w_hi = guess, w
-    return best
-
-
-def _shrink(arrange: Arrange, ctx: Context, room: float, smallest: float,
-            min_scale: float) -> tuple[float, Body | None]:
-    """Scale everything (type included) so the smallest layout fits ``room``; (scale,
-    body), body ``None`` when that would take type below ``min_scale``."""
-    scale = 1.0
-    body = arrange(ctx, smallest)
-    for _ in range(6):
-        w = body.box.w
-        if w <= room + 1e-6:
-            return scale, body
-        scale *= room / w * (1 - 1e-9)
-        if scale < min_scale:
-            return min_scale, None
-        body = arrange(ctx.at(scale), smallest * scale)
-    return scale, body
+def _cells(node: Node) -> list[CellGrid]:
+    if isinstance(node, CellGrid):
+        return [node]
+    if isinstance(node, Group):
+        return [g for c in node.children for g in _cells(c)]
+    return []
 
 
 def wrap(ctx: Context, text: str, width: float, factor: float, bold: bool = False) -> list[str]:
@@ -195,9 +160,8 @@ def _no_orphan(ctx: Context, lines: list[str], width: float, factor: float,
     return [*lines[:-2], above[0], moved_down]
 
 
-def finish(ctx: Context, body: Body, *, title: str | None, caption: Sequence[str],
-           room: float | None, name: str, show_title: bool | None = None,
-           captions: str | None = None) -> Scene:
+def frame(ctx: Context, body: Body, *, title: str | None, room: float | None,
+          show_title: bool | None = None, captions: str | None = None) -> Scene:
     """Frame ``body``: title above, caption below (its lines as ``captions`` or the
     theme's ``figure.caption`` keeps them: full, short or none), margins around. A requested width
     ``room`` is met exactly (a narrower body is centred in it, on purpose); without one, a
@@ -208,7 +172,7 @@ def finish(ctx: Context, body: Body, *, title: str | None, caption: Sequence[str
     inner = max(box.w, (room - 2 * margin) if room else 0.0)
     caption_lines: list[str] = []
     mode = captions if captions in MODES else str(ctx.value("figure.caption"))
-    caption = kept(caption, mode)
+    caption = kept(body.caption, mode)
     if ctx.value("figure.show_caption"):
         caption_w = inner if room else max(inner, 32 * em)
         caption_lines = [line for c in caption if c for line in wrap(ctx, c, caption_w, 0.9)]
@@ -237,7 +201,7 @@ def finish(ctx: Context, body: Body, *, title: str | None, caption: Sequence[str
             y = baseline + tb.descent + 0.15 * em
         y += 0.45 * em
     body_x = (inner - box.w) / 2  # centred under a wider title or caption, or in the page
-    nodes.extend(moved(n, body_x - box.x, y - box.y) for n in body.nodes)
+    nodes.extend(moved(n, body_x - box.x, y - box.y) for n in _with_tooltips(body.nodes))
     y += box.h
     if caption_lines:
         y += 0.8 * em
@@ -256,11 +220,11 @@ def finish(ctx: Context, body: Body, *, title: str | None, caption: Sequence[str
         warnings.warn(LayoutWarning(
             f"{body.shrunk}; type shrinks to {smallest:.1f}pt at the smallest; widen the "
             "figure, select fewer tokens or heads, or lower font.size or "
-            "text.max_label_chars"), stacklevel=3)
+            "text.max_label_chars"), stacklevel=4)
     background = ctx.value("colors.background")
     return Scene(width=width, height=y + 2 * margin,
                  background=None if background == "none" else str(background),
-                 title=(title or name), desc=body.desc, font_family=ctx.family,
+                 title=(title or body.name), desc=body.desc, font_family=ctx.family,
                  root=Group("figure", shifted), gradients=tuple(body.gradients))
 
 

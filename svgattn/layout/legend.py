@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from ..analysis.scale import ColourScale
 from ..scene import Box, Gradient, Node, Rect, Style
 from .context import Context
+from .guide import ticks
 
 
 @dataclass
@@ -69,7 +70,7 @@ def colour_bar(ctx: Context, scale: ColourScale, x: float, top: float, height: f
                                           stroke_width=0.4 * ctx.scale), "colorbar"))
     tick_h = ctx.box("0", factor=0.9).height
     most = max(2, min(6, int(bar_h // (1.4 * tick_h)) + 1))
-    for k, (_, position, label) in enumerate(scale.ticks(most)):
+    for k, (_, position, label) in enumerate(ticks(scale, most)):
         y = bar.bottom - position * bar_h
         out.nodes.append(Rect(f"{id_}-tick-{k}", Box(bar.right, y - 0.3 * ctx.scale, 0.3 * em,
                                                      0.6 * ctx.scale), Style(fill=muted), "tick"))
@@ -81,9 +82,11 @@ def colour_bar(ctx: Context, scale: ColourScale, x: float, top: float, height: f
 
 def horizontal_bar(ctx: Context, scale: ColourScale, x: float, top: float, width: float,
                    title: str | None = None, *, id_: str = "colorbar",
-                   least: float = 6.0) -> Legend:
+                   least: float = 6.0, within: bool = False) -> Legend:
     """A horizontal colour bar (below running text): title on the left, ticks below; the
-    bar at least ``least`` em long."""
+    bar at least ``least`` em long. Tick labels are centred on their ticks, so the end
+    ones reach half their width past the bar; ``within``: the bar is shortened so they
+    stay inside ``width`` (where the figure's edge is)."""
     out = Legend()
     em = ctx.em
     muted = str(ctx.value("colors.muted"))
@@ -94,20 +97,21 @@ def horizontal_bar(ctx: Context, scale: ColourScale, x: float, top: float, width
         out.nodes.append(ctx.text(f"{id_}-title", heading, x, top + bar_h / 2, "start",
                                   "legend-label", muted))
     left = x + heading.width + 0.8 * em if heading.width else x
-    bar = Box(left, top, max(width - (left - x), least * em), bar_h)
     if scale.kind == "binary":  # two swatches on one line
         return swatches(ctx, scale, left, top)
+    label_w = max(ctx.box(t[2], factor=0.9).width for t in ticks(scale, 6))
+    inset = label_w / 2 if within else 0.0
+    bar = Box(left, top, max(width - (left - x) - inset, least * em), bar_h)
     gradient = Gradient(f"{id_}-gradient", scale.gradient(), vertical=False)
     out.gradients.append(gradient)
     out.nodes.append(Rect(id_, bar, Style(gradient=gradient.id, stroke=muted,
                                           stroke_width=0.4 * ctx.scale), "colorbar"))
-    label_w = max(ctx.box(t[2], factor=0.9).width for t in scale.ticks(6))
     most = max(2, min(6, int(bar.w // (1.6 * label_w + em)) + 1))
-    ticks = scale.ticks(most)
-    while len(ticks) < 2 and most < 6:  # round steps too coarse for the range: finer
+    marks = ticks(scale, most)
+    while len(marks) < 2 and most < 6:  # round steps too coarse for the range: finer
         most += 1
-        ticks = scale.ticks(most)
-    for k, (_, position, label) in enumerate(ticks):
+        marks = ticks(scale, most)
+    for k, (_, position, label) in enumerate(marks):
         cx = bar.x + position * bar.w
         out.nodes.append(Rect(f"{id_}-tick-{k}", Box(cx - 0.3 * ctx.scale, bar.bottom,
                                                      0.6 * ctx.scale, 0.3 * em),

@@ -15,7 +15,6 @@ from ..analysis.scale import ColourScale
 from ..scene import Box, CellGrid, Node, Rect, Style, bounds
 from .context import Context
 
-TOOLTIP_CELLS = 64 * 64  # at most this many cells carry their weight as a tooltip
 LONG_SIDE = 1080.0  # points (15 in): a matrix with every label larger than this is "long"
 AUTO_SIDE = 720.0  # points (10 in): then its side when the width is auto, labels thinned
 TINY_CELL = 0.02  # points: the smallest cell of a long sequence in a tight width
@@ -78,7 +77,8 @@ def raster(ctx: Context, cells: int, mode: object) -> bool:
 @dataclass(frozen=True)
 class PanelSpec:
     """How one heatmap is drawn. ``rows``/``columns``: labels (``None``: none); ``names``
-    (rows, columns) fill the cell tooltips of matrices of at most 64 x 64 cells;
+    (rows, columns) name the cells in their tooltips (which the framework shows in small
+    figures: :mod:`svgattn.layout.frame`);
     ``outlines``: token groups ``(start, stop, colours)``; ``image``: one embedded image
     instead of vector cells; ``only``/``every`` (rows, columns): thin labels to those
     indices, or every k-th (at least this); ``indexed``: the cells' colours and colour
@@ -129,7 +129,6 @@ def matrix_panel(ctx: Context, values: np.ndarray, scale: ColourScale, cell_w: f
 
 def _cells(ctx: Context, values: np.ndarray, scale: ColourScale, cell_w: float, cell_h: float,
            spec: PanelSpec) -> CellGrid:
-    rows, cols = values.shape
     colours, index = spec.indexed if spec.indexed is not None else scale.index(values)
     grid_colour = ctx.value("colors.grid")
     grid_width = ctx["matrix.grid_width"]
@@ -140,8 +139,7 @@ def _cells(ctx: Context, values: np.ndarray, scale: ColourScale, cell_w: float, 
     row_names, column_names = spec.names if spec.names else ((), ())
     masked = scale.masked is not None and len(colours) > len(scale.colours)
     return CellGrid(spec.id, 0.0, 0.0, cell_w, cell_h, tuple(colours), index, values,
-                    None if spec.image else grid_style,
-                    rows * cols <= TOOLTIP_CELLS and bool(spec.names) and not spec.image,
+                    None if spec.image else grid_style, False,
                     tuple(row_names), tuple(column_names), raster=spec.image,
                     pooling="extreme" if scale.kind == "diverging" else "max", masked=masked,
                     where=spec.where)

@@ -24,6 +24,7 @@ from ..colours import interpolate
 from ..errors import SpecError
 from ..resources import data_dir
 from ..scene import CellGrid, Command, Gradient, Group, Path, Rect, Scene, Style, Text
+from ..text.safe import xml_safe
 from ..units import fmt, fmt6
 from .cells import cell_runs, grid_path
 
@@ -43,6 +44,7 @@ def environment() -> jinja2.Environment:
                                             default_for_string=True, default=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["safe_text"] = xml_safe  # tooltips, titles, descriptions: never measured
     env.tests.update(group=lambda x: isinstance(x, Group), rect=lambda x: isinstance(x, Rect),
                      path=lambda x: isinstance(x, Path), text=lambda x: isinstance(x, Text),
                      cells=lambda x: isinstance(x, CellGrid))
@@ -197,7 +199,7 @@ def _tooltip(grid: CellGrid, r: int, c: int) -> str:
     if grid.row_names and grid.column_names:
         # the names are substituted, never read as a template (a token may hold braces)
         where = grid.where.format(row=grid.row_names[r], column=grid.column_names[c]) + ": "
-    return f"{where}{value:.4g}"
+    return xml_safe(f"{where}{value:.4g}")
 
 
 def render_svg(scene: Scene, *, prefix: str | None = None, interactive: bool = True,

@@ -1,5 +1,6 @@
-"""The numbers behind a figure as CSV (``-o scores.csv``): what a view's
-:meth:`~svgattn.views.base.View.numbers` returns, a header row first.
+"""The numbers behind a figure as CSV (``-o scores.csv``): the
+:class:`~svgattn.layout.table.Table` a view's :meth:`~svgattn.views.base.View.numbers`
+returns, its header row first.
 
 Floats are written as Python's shortest round-trip form (the same input gives the same
 bytes). Text cells hold token strings, which are untrusted: one that a spreadsheet would
@@ -11,12 +12,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-def encode_csv(rows: Sequence[Sequence[object]]) -> bytes:
+def encode_csv(rows: Iterable[Sequence[object]]) -> bytes:
     """``rows`` as UTF-8 CSV, ``\\n`` line ends."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

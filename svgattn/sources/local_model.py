@@ -12,7 +12,7 @@ import importlib.util
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -58,6 +58,37 @@ def locate(path: str) -> tuple[Path, str | None]:
             return folder, ggufs[0].name
     raise SpecError(f"model: {path}: holds no config.json or .gguf; give a Hugging Face model "
                     "folder")
+
+
+def run_prompts(path: str, prompt: object, *, probe: str | None, quiet: bool,
+                options: Mapping[str, Any], many: bool, uses_layers: bool,
+                vectors: bool) -> tuple[list[Attention], str, dict[str, Any]]:
+    """Run the model at ``path`` on each prompt (or on the ``probe``) for a figure with
+    ``options`` (its layer references): the attention of each run, what was run (for the
+    caption; empty for the user's own prompts), and the options with layer references
+    written as the names the runs keep. ``many``: the figure summarises several inputs;
+    ``uses_layers``: it draws several layers; ``vectors``: it reads q and k."""
+    from ..analysis.request import model_layers as needed_layers
+
+    if isinstance(prompt, str):
+        prompts = [prompt]
+    elif isinstance(prompt, (list, tuple)) and all(isinstance(p, str) for p in prompt):
+        prompts = list(prompt)
+    else:
+        raise SpecError(f"model: prompt: expected the text to run (a string, or a list of "
+                        f"strings), not {type(prompt).__name__}")
+    if probe is None and (not prompts or not all(p.strip() for p in prompts)):
+        raise SpecError("model: --text is empty; give the sentence to run")
+    note = ""
+    if probe is not None:
+        text, note = probe_text(path, probe, quiet=quiet)
+        prompts = [text]
+    if len(prompts) > 1 and not many:
+        raise SpecError(f"model: {len(prompts)} prompts: this view draws one; use --view heads "
+                        "(which averages over them) or svgattn batch")
+    layers, named = needed_layers(options, model_layers(path, quiet=quiet), uses_layers)
+    runs = [run_model(path, p, quiet=quiet, layers=layers, vectors=vectors) for p in prompts]
+    return runs, note, named
 
 
 def run_model(path: str, text: str, *, quiet: bool = False,

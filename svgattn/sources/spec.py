@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..data import Attention
-from ..errors import SpecError, printable, quote
+from ..errors import SpecError, SvgattnError, printable, quote
 from ..files import read_text
 from ..limits import current
 
@@ -29,6 +30,7 @@ else:  # pragma: no cover
 DATA_KEYS = ("tokens", "query_tokens", "key_tokens", "weights", "heads")
 SOURCE_KEYS = ("model", "text", "text_file", "probe", "attention", "minus", "batch_index")
 FIGURE_KEYS = ("view", "theme", "width", "gallery")
+KEYS = (*FIGURE_KEYS, *DATA_KEYS, *SOURCE_KEYS)  # a spec's own keys, besides the options
 MAX_INT_DIGITS = 30  # longer integers are read as floats (too large ones become inf)
 
 
@@ -77,11 +79,61 @@ def read_spec(path: str | os.PathLike[str]) -> Spec:
     return Spec(path, where, figure, given, source, data)
 
 
+@dataclass(frozen=True)
+class SpecFigure:
+    """What a spec asks for: its figure settings (view, theme, width ...), its options,
+    and where its attention comes from: given by hand (``data``: tokens, weights, heads),
+    an array file (``attention``), or a model run (``model``: (model, text, probe)), with
+    ``minus`` to subtract."""
+
+    where: str
+    settings: dict[str, Any]
+    options: dict[str, Any]
+    data: dict[str, Any] | None = None
+    attention: Attention | None = None
+    model: tuple[str, str, str | None] | None = None
+    minus: Attention | None = None
+
+
+def figure_of(path: str | os.PathLike[str], overrides: dict[str, Any],
+              settings: tuple[str, ...],
+              check: Callable[[str, Sequence[str], str], None] | None = None) -> SpecFigure:
+    """The figure spec ``path`` describes, keyword ``overrides`` applied (``settings``:
+    the names of figure-level settings, the rest are options); ``check(view, keys,
+    where)`` refuses a key that is neither a spec key nor an option."""
+    from ..theme import load_theme
+
+    spec = read_spec(path)
+    if check is not None:
+        check(str(overrides.get("view") or spec.figure.get("view") or "flow"),
+              list(spec.options), spec.where)
+    where = spec.where
+    over = {k: v for k, v in overrides.items() if v is not None}
+    chosen = {k: over.pop(k) for k in settings if k in over}
+    if "theme" not in chosen and "theme" in spec.figure:
+        try:  # a spec's theme: its errors say which spec named it
+            chosen["theme"] = load_theme(spec.figure["theme"])
+        except SvgattnError as exc:
+            raise type(exc)(f"{where}: {exc}") from None
+    for key in ("view", "width"):
+        if key not in chosen and spec.figure.get(key) is not None:
+            chosen[key] = spec.figure[key]
+    if not spec.source and "heads" in over:
+        raise SpecError(f"heads: selects heads of real attention (.npz/.npy files and "
+                        f"models), not of the matrix {where} gives by hand; drop it")
+    options = {**spec.options, **over}
+    if not spec.source:
+        return SpecFigure(where, chosen, options, data=spec.data)
+    minus = minus_of(spec)
+    model = model_of(spec)
+    if model is not None:
+        return SpecFigure(where, chosen, options, model=model, minus=minus)
+    return SpecFigure(where, chosen, options, attention=attention_of(spec), minus=minus)
+
+
 def named_files(path: str | os.PathLike[str]) -> dict[str, Path]:
     """The files a spec names (its theme, attention and minus files), resolved as they
     will be read; a spec that cannot be read names none."""
-    from ..errors import SvgattnError
-
     try:
         spec = read_spec(path)
     except SvgattnError:
@@ -121,9 +173,25 @@ def model_of(spec: Spec) -> tuple[str, str, str | None] | None:
     if not isinstance(model, str) or not isinstance(text, str):
         raise SpecError(f"{where}: model: give model = \"package or folder\" and text = "
                         "\"the input sentence\"")
-    if not model.isidentifier():
-        model = str(_inside(model, spec.path, where, "model"))
-    return model, text, probe
+    return _model_path(model, spec.path, where), text, probe
+
+
+def _model_path(model: str, spec_path: Path, where: str) -> str:
+    """A spec's ``model``: a folder or ``.gguf`` file beside the spec, else the name of an
+    installed package that carries one; never resolved from the current directory."""
+    import importlib.util
+
+    beside = spec_path.resolve().parent / model
+    if os.path.lexists(beside) or not model.isidentifier():
+        return str(_inside(model, spec_path, where, "model"))
+    try:
+        found = importlib.util.find_spec(model)  # the package's folder, not imported
+    except (ImportError, ValueError):
+        found = None
+    if found is None or not found.submodule_search_locations:
+        raise SpecError(f"{where}: model: {quote(model)} is neither a folder beside the spec "
+                        "nor an installed package; put the model folder next to the spec")
+    return str(next(iter(found.submodule_search_locations)))
 
 
 def attention_of(spec: Spec) -> Attention:

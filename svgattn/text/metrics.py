@@ -14,6 +14,7 @@ from functools import lru_cache
 import uharfbuzz as hb
 
 from .fonts import FontFace, cmap, face_for_char, hb_face, hb_font, resolve_family
+from .safe import xml_safe
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,9 @@ def split_runs(primary: FontFace, text: str) -> list[tuple[str, FontFace]]:
 def measure(text: str, families: tuple[str, ...], size: float, bold: bool = False) -> TextBox:
     """Measure ``text`` set in ``families`` at ``size`` points. Metrics scale linearly
     with the size (no hinting), so a label is shaped once and rescaled: laying a figure
-    out again at another scale costs no shaping."""
+    out again at another scale costs no shaping. Characters XML forbids are measured (and
+    so drawn) as their visible stand-ins (:func:`~svgattn.text.safe.xml_safe`)."""
+    text = xml_safe(text)
     unit = _measure_unit(text, families, bold)
     return TextBox(text=text, size=size,
                    runs=tuple(Run(r.text, r.face, r.width * size) for r in unit.runs),

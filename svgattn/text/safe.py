@@ -18,7 +18,7 @@ def visible(token: str) -> str:
         return token  # the common case, in C: nothing to show or replace
     if all(unicodedata.category(ch) in _INVISIBLE for ch in token):
         return "".join(_show(ch) for ch in token)
-    return xml_safe(token)
+    return token  # characters XML forbids are shown as stand-ins where text is drawn
 
 
 _INVISIBLE = {"Zs", "Zl", "Zp", "Cf", "Cc"}

@@ -6,11 +6,11 @@ import os
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ThemeError, closest, printable, quote
 from ..fields import At
@@ -18,6 +18,9 @@ from ..files import check_regular, read_text
 from ..limits import current
 from ..resources import data_dir
 from .schema import BY_NAME, KEYS, SECTIONS, find
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..views.base import View
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -29,14 +32,19 @@ DEFAULT_THEME = "light"
 
 @dataclass(frozen=True)
 class Theme:
-    """A validated theme: lengths in points, colours as hex. Every key a theme file sets
-    was validated when it was loaded; a view's key the file does not set is its default,
-    resolved (``em`` against this theme's ``font.size``) when the view asks for it."""
+    """A validated theme: lengths in points, colours as hex. Every key of svgattn's own a
+    theme file sets was validated when it was loaded; the keys of a view's table
+    (``[lines]``) are validated when that view draws (:meth:`with_view`) or the theme is
+    checked whole (:meth:`check`), so loading a theme imports no view. A view's key the
+    file does not set is its default, resolved (``em`` against this theme's
+    ``font.size``) when asked for."""
 
     name: str
     source: str
     values: Mapping[str, Any] = field(repr=False)
     raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
+    # view keys as the file gives them, not yet validated: key -> (value, "file:line")
+    pending: Mapping[str, tuple[Any, str]] = field(repr=False, default_factory=dict)
     _defaults: dict[str, Any] = field(repr=False, default_factory=dict, compare=False)
 
     def __getitem__(self, key: str) -> Any:
@@ -46,9 +54,51 @@ class Theme:
             found = find(key)
             if found is None:
                 raise KeyError(key)
-            self._defaults[key] = found.parse(found.default, At(
-                f"{self.source}: {key}", ThemeError, echo=False, em=self.values["font.size"]))
+            value, where = self.pending.get(key, (found.default, f"{self.source}: {key}"))
+            self._defaults[key] = found.parse(value, At(
+                where if key in self.pending else f"{self.source}: {key}", ThemeError,
+                echo=False, em=self.values["font.size"]))
         return self._defaults[key]
+
+    def with_view(self, view: View) -> Theme:
+        """This theme with ``view``'s keys validated and resolved (an unknown key in its
+        table is an error with a close match)."""
+        section = f"{view.name}."
+        own = {f.name: f for f in view.theme_keys}
+        values = dict(self.values)
+        for key, (value, where) in self.pending.items():
+            if not key.startswith(section):
+                continue
+            found = own.get(key)
+            if found is None:
+                close = closest(key, list(own))
+                hint = f"did you mean '{close}'?" if close else \
+                    f"the {view.name} view has no such key"
+                raise ThemeError(f"{where}: unknown theme key {quote(key)}; {hint}")
+            values[key] = found.parse(value, At(where, ThemeError, echo=False,
+                                                em=self.values["font.size"]))
+        for key, found in own.items():
+            if key not in values:
+                values[key] = found.parse(found.default, At(
+                    f"{self.source}: {key}", ThemeError, echo=False, em=self.values["font.size"]))
+        return replace(self, values=MappingProxyType(values),
+                       pending={k: v for k, v in self.pending.items()
+                                if not k.startswith(section)}, _defaults={})
+
+    def check(self) -> Theme:
+        """The theme validated whole: every view table it sets, each view loaded."""
+        from ..views.registry import find as find_view
+
+        checked = self
+        for section in sorted({k.split(".", 1)[0] for k in self.pending}):
+            view = find_view(section)
+            if view is None:
+                where = next(w for k, (_, w) in self.pending.items()
+                             if k.startswith(f"{section}."))
+                raise ThemeError(f"{where}: unknown theme table [{section}]; no view is called "
+                                 f"{quote(section)}")
+            checked = checked.with_view(view)
+        return checked
 
     def replace(self, **overrides: Any) -> Theme:
         """Return a copy with keys overridden, e.g. ``theme.replace(**{"figure.width": "6in"})``.
@@ -58,7 +108,8 @@ class Theme:
                 close = closest(key, list(BY_NAME))
                 hint = f"did you mean '{close}'?" if close else "see the theme key table"
                 raise ThemeError(f"Theme.replace: unknown theme key {quote(key)}; {hint}")
-        return _finish({**self.raw, **overrides}, self.name, f"{self.source} + overrides", {})
+        raw = {**self.raw, **{k: v for k, (v, _) in self.pending.items()}, **overrides}
+        return _finish(raw, self.name, f"{self.source} + overrides", {})
 
 
 def builtin_themes() -> dict[str, Path]:
@@ -161,9 +212,9 @@ def _load_chain(top: Path) -> tuple[dict[str, Any], dict[str, str]]:
     for path, text, flat in reversed(chain):
         for key, value in flat.items():
             location = f"{path}:{_line_of(text, key)}"
-            found = find(key)
-            assert found is not None
-            found.parse(value, At(f"{location}: {key}", ThemeError, echo=False))
+            found = BY_NAME.get(key)
+            if found is not None:  # a view's keys wait for the view (Theme.with_view)
+                found.parse(value, At(f"{location}: {key}", ThemeError, echo=False))
             raw[key] = value
             where[key] = location
     return raw, where
@@ -180,7 +231,8 @@ def _flatten(data: Mapping[str, Any], path: Path, text: str) -> dict[str, Any]:
             name = f"{prefix}{key}"
             if isinstance(value, dict) and not prefix and _is_table(name):
                 stack.append((name + ".", value))
-            elif name == "extends" or find(name) is not None:
+            elif name == "extends" or name in BY_NAME or (
+                    "." in name and _is_view_table(name.split(".", 1)[0])):
                 flat[name] = value
             else:
                 close = closest(name, [*BY_NAME, "extends"])
@@ -192,15 +244,15 @@ def _flatten(data: Mapping[str, Any], path: Path, text: str) -> dict[str, Any]:
 
 
 def _is_table(name: str) -> bool:
-    """A theme table: svgattn's own (``[colors]``) or a view's (``[lines]``)."""
-    from ..views.registry import find as find_view
+    """A theme table: svgattn's own (``[colors]``) or a view's (``[lines]``: svgattn's own
+    by file name, a plug-in's by its entry point; no view is imported)."""
+    return name in SECTIONS or _is_view_table(name)
 
-    if name in SECTIONS:
-        return True
-    try:
-        return name.isidentifier() and find_view(name) is not None
-    except ThemeError:
-        return False
+
+def _is_view_table(name: str) -> bool:
+    from ..views.registry import builtin_names, plugin_names
+
+    return name.isidentifier() and (name in builtin_names() or name in plugin_names())
 
 
 def _line_of(text: str, dotted: str) -> int:
@@ -226,7 +278,9 @@ def _finish(raw: Mapping[str, Any], name: str, source: str, where: Mapping[str, 
     """Resolve every key svgattn reads and every view key the theme sets, ``em`` lengths
     against the theme's own ``font.size``."""
     merged = {key.name: key.default for key in KEYS}
-    merged.update(raw)
+    merged.update({k: v for k, v in raw.items() if k in BY_NAME})
+    pending = {k: (v, f"{where[k]}: {k}" if k in where else f"{source}: {k}")
+               for k, v in raw.items() if k not in BY_NAME}
 
     def at(key: str, em: float) -> At:
         return At(f"{where[key]}: {key}" if key in where else f"{source}: {key}", ThemeError,
@@ -234,10 +288,6 @@ def _finish(raw: Mapping[str, Any], name: str, source: str, where: Mapping[str, 
 
     size = BY_NAME["font.size"]
     base = size.parse(merged["font.size"], at("font.size", 10.0))
-    values = {}
-    for key, value in merged.items():
-        found = find(key)
-        assert found is not None  # unknown keys were refused when the file was read
-        values[key] = found.parse(value, at(key, base))
+    values = {key: BY_NAME[key].parse(value, at(key, base)) for key, value in merged.items()}
     return Theme(name=name, source=source, values=MappingProxyType(values),
-                 raw=MappingProxyType(dict(merged)))
+                 raw=MappingProxyType(dict(merged)), pending=MappingProxyType(pending))

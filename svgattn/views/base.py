@@ -1,13 +1,17 @@
-"""The view abstraction.
+"""The view abstraction: what a picture declares and the one method that places it.
 
 A view is a :class:`View` subclass: its name (``--view NAME``, ``view=``, ``view = "..."``
 in a spec), a one-line summary, the options only it takes (:class:`~svgattn.fields.Field`
 records: each becomes a command-line flag, a keyword argument and a spec key, validated in
-one place), the theme keys only it reads (in its own table: ``lines.gap``), and
-``layout``, which places what the analysis derived (:class:`~svgattn.analysis.figure.
-FigureData`) into a :class:`~svgattn.scene.Scene`. svgattn's own views are modules of
-this package decorated with :func:`svgattn.views.registry.register`; other packages register
-theirs in the ``svgattn.views`` entry-point group (README "Writing a view").
+one place), the common options it reads (``reads``: any other one given is an error), the
+theme keys only it reads (in its own table: ``lines.gap``), and :meth:`View.layout`, which
+places what the analysis derived (:class:`~svgattn.analysis.figure.FigureData`) into a
+:class:`~svgattn.layout.frame.Body` and says the words of its caption. The framework
+does the rest, for every view alike: the title, the caption mode, fitting the requested
+width (or refusing it in one line), margins, tooltips and the CSV of its numbers.
+svgattn's own views are modules of this package decorated with
+:func:`svgattn.views.registry.register`; other packages register theirs in the
+``svgattn.views`` entry-point group (README "Writing a view").
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from ..fields import Field
 if TYPE_CHECKING:  # pragma: no cover
     from ..analysis.figure import FigureData
     from ..layout.context import Context
-    from ..scene import Scene
+    from ..layout.frame import Body
+    from ..layout.table import Table
 
 
 class View:
@@ -28,30 +33,33 @@ class View:
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
-    options: ClassVar[tuple[Field, ...]] = ()
+    options: ClassVar[tuple[Field, ...]] = ()  # the view's own options
+    # The common options (svgattn.options.COMMON) the view reads, besides the framework's
+    # (title, show_title, caption): any other one given is an error naming the view.
+    reads: ClassVar[tuple[str, ...]] = ()
+    # What to do instead of an option the view does not read (for its error message).
+    hints: ClassVar[Mapping[str, str]] = {}
     theme_keys: ClassVar[tuple[Field, ...]] = ()
     default_heads: ClassVar[str] = "focused"  # focused: the few most focused heads; all
     signed: ClassVar[bool] = True  # can draw a difference (diverging colours)
     many_inputs: ClassVar[bool] = False  # summarises several inputs (FigureData.more)
     vectors: ClassVar[bool] = False  # reads query and key vectors (FigureData.vectors)
-    # options every view is offered but this one does not use: giving one is an error
-    unused: ClassVar[Mapping[str, str]] = {}  # option -> what to do instead
 
-    def refuse(self, options: Mapping[str, Any]) -> str | None:
-        """Why ``options`` hold one this view would ignore (``None``: they do not)."""
-        for name, hint in self.unused.items():
-            if options.get(name) is not None:
-                return (f"{name}: the {self.name} view does not use it; "
-                        f"{hint or 'drop it or choose another view'}")
+    def check(self, options: Mapping[str, Any]) -> str | None:
+        """Why ``options`` (the options given, validated, before defaults) cannot go
+        together for this view (``None``: they can). Options it does not read at all are
+        refused before this is asked."""
         return None
 
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
-               width: float | None) -> Scene:
-        """Place ``data`` in a scene ``width`` points wide (``None``: the view's natural
-        size), with ``ctx``'s theme and measured text and the figure's options ``opts``."""
+               width: float | None) -> Body:
+        """Place ``data`` in a body at most ``width`` points wide, margins included
+        (``None``: the view's natural size), with ``ctx``'s theme and measured text and
+        the figure's options ``opts`` (every option the view reads, defaults applied).
+        The body carries the caption's words; the framework frames it."""
         raise NotImplementedError
 
-    def numbers(self, data: FigureData, opts: Mapping[str, Any]) -> list[list[object]] | None:
-        """The numbers the figure shows, a header row first, for ``-o FILE.csv``
-        (:mod:`svgattn.render.table`); ``None``: this view has no such table."""
+    def numbers(self, data: FigureData, opts: Mapping[str, Any]) -> Table | None:
+        """The numbers the figure draws, for ``-o FILE.csv``
+        (:class:`~svgattn.layout.table.Table`); ``None``: this view has no such table."""
         return None

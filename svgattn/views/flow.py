@@ -20,14 +20,15 @@ from ..analysis.scale import ColourScale
 from ..captions import Essential, counted
 from ..colours import contrast_text, head_colour
 from ..errors import SpecError
-from ..fields import Field, choice
+from ..fields import Field, boolean, choice, length, number
 from ..layout.context import Context
-from ..layout.frame import Body, finish, fit
+from ..layout.fit import fit
+from ..layout.frame import Body
+from ..layout.guide import words
 from ..layout.labels import priority
 from ..layout.legend import legend
 from ..layout.matrix_panel import (
     THIN_CELL,
-    TOOLTIP_CELLS,
     Panel,
     PanelSpec,
     cell_range,
@@ -37,8 +38,9 @@ from ..layout.matrix_panel import (
 )
 from ..layout.placement import barycentre_order, spread
 from ..layout.scale import colour_scale
-from ..options import CELLS, LABELS
-from ..scene import Box, Group, Node, Path, Rect, Scene, Style, moved
+from ..layout.table import Table, wide
+from ..options import CELLS, COLOUR, LABELS, SELECTION, TOKENS
+from ..scene import Box, Group, Node, Path, Rect, Style, moved
 from ..text.metrics import TextBox
 from .base import View
 from .registry import register
@@ -54,9 +56,8 @@ class Flow(View):
     name = "flow"
     summary = ("heads joined by curves to the tokens they attend to, beside the attention "
                "matrix (or one matrix per head)")
-    unused: ClassVar[Mapping[str, str]] = {
-        "layers": "use --layer (one layer)",
-    }
+    reads = (*SELECTION, *TOKENS, *COLOUR, "links", "groups")
+    hints: ClassVar[Mapping[str, str]] = {"layers": "use --layer (one layer)"}
     options = (
         Field("matrices", choice("combined", "heads"), "combined", "Flow view: beside the "
               "combined matrix, or one matrix per head (panels share the token rows and one "
@@ -64,9 +65,30 @@ class Flow(View):
         LABELS, CELLS,
     )
 
+    theme_keys = (
+        Field("flow.connector_gap", length(4, 500), "4em",
+              "Flow view: horizontal room for the connector curves."),
+        Field("flow.head_gap", length(0, 100), "0.6em",
+              "Flow view: least vertical space between two head boxes."),
+        Field("flow.box_padding", length(0, 100), "0.6em",
+              "Flow view: horizontal padding between a box's edge and its label."),
+        Field("flow.box_height", length(2, 200), "1.7em",
+              "Flow view: height of head boxes and token nodes."),
+        Field("flow.corner_radius", length(0, 100), "0.3em",
+              "Flow view: corner radius of head boxes and token nodes."),
+        Field("flow.connector_width", length(0.1, 20), 1.4,
+              "Flow view: stroke width of connector curves."),
+        Field("flow.connector_opacity", number(0, 1), 0.85,
+              "Flow view: opacity of connector curves."),
+        Field("flow.node_stroke_width", length(0, 20), 0.8,
+              "Flow view: outline width of token nodes."),
+        Field("flow.token_nodes", boolean(), True,
+              "Flow view: draw token nodes between the connectors and the matrix."),
+    )
+
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
-               width: float | None) -> Scene:
-        per_head = opts.get("matrices") == "heads"
+               width: float | None) -> Body:
+        per_head = opts["matrices"] == "heads"
         if per_head and any(h.weights is None for h in data.heads):
             raise SpecError("matrices: 'heads' needs each head's own weights; give heads "
                             "weights (or use real attention), or matrices = 'combined'")
@@ -80,9 +102,9 @@ class Flow(View):
         colours = [h.color or head_colour(palette, i)  # type: ignore[arg-type]
                    for i, h in enumerate(data.heads)]
 
-        image = raster(ctx, sum(p.size for p in panels), opts.get("cells"))
+        image = raster(ctx, sum(p.size for p in panels), opts["cells"])
         indexed = [scale.index(p) for p in panels]  # once, whatever the layouts tried
-        labels = priority(opts.get("labels"), data, 1, "flow view")
+        labels = priority(opts["labels"], data, 1, "flow view")
 
         plan = _Flow(data, panels, scale, colours, per_head, image, indexed, labels)
         arrange = plan.arrange
@@ -94,21 +116,21 @@ class Flow(View):
         natural, smallest, tiny = cell_range(n, natural, line / NODE_FRACTION * 1.02)
         what = f"{len(data.query_labels)} tokens"
         largest = max(MAX_CELL_EM * ctx.em, natural)
-        found: tuple[Body, Context] | None = None
+        found: Body | None = None
         try:
             found = fit(arrange, ctx, width, natural, smallest=smallest, largest=largest,
                         tiny=tiny, what=what, thin=THIN_CELL)
         except SpecError:
             if not ctx.value("flow.token_nodes"):
                 raise
-        if width is not None and (found is None or found[1].scale < 1) and \
-                ctx.value("flow.token_nodes"):
+        if width is not None and (found is None or found.context is None or
+                                  found.context.scale < 1) and ctx.value("flow.token_nodes"):
             # too narrow for full type: the token nodes name the rows, their labels go
             plan.rows = False
             found = fit(arrange, ctx, width, natural, smallest=smallest, largest=largest,
                         tiny=tiny, what=what, thin=THIN_CELL)
         assert found is not None
-        body, fitted = found
+        body = found
         caption = list(data.caption)
         if per_head:  # the combined matrix is not drawn: say what the panels are instead
             named = ", ".join(h.name for h in data.heads)
@@ -120,12 +142,23 @@ class Flow(View):
             caption.append(f"{', '.join(flat)}: no token stands out (each is attended about "
                            "as much as the next, as by a previous-token or diagonal head); "
                            "no links drawn")
-        caption += scale.words()
+        caption += words(scale)
         caption += [n_[:1].upper() + n_[1:] for n_ in plan.notes]
-        return finish(fitted, body, title=data.title, caption=caption, room=width,
-                      name="Attention heads and attention matrix",
-                      show_title=opts.get("show_title"),
-                      captions=opts.get("caption"))
+        body.caption, body.name = caption, "Attention heads and attention matrix"
+        return body
+
+    def numbers(self, data: FigureData, opts: Mapping[str, Any]) -> Table:
+        """The matrix drawn beside the heads, wide (one matrix per head: the head in the
+        first column of each of its rows)."""
+        if opts["matrices"] != "heads":
+            return wide(data, data.matrix)
+        tables = [wide(data, h.weights, first=[("head", h.name)]) for h in data.heads
+                  if h.weights is not None]
+        if not tables:
+            raise SpecError("matrices: 'heads' needs each head's own weights; give heads "
+                            "weights (or use real attention), or matrices = 'combined'")
+        return Table(tables[0].header, [r for t in tables for r in t.rows], tables[0].note,
+                     tables[0].noted)
 
 
 def _line(data: FigureData, ctx: Context) -> float:
@@ -262,8 +295,7 @@ class _Flow:
                 rows=data.query_labels if (cols.show_rows and p == 0) else None,
                 columns=cols.columns, rows_at=data.positioned(query=True),
                 columns_at=data.positioned(query=False) if cols.columns else None,
-                names=(data.query_labels, data.key_labels)
-                if sum(v.size for v in self.panels) <= TOOLTIP_CELLS else None,
+                names=(data.query_labels, data.key_labels),
                 outlines=outlines, image=self.image, indexed=self.indexed[p],
                 only=(None, self.labels[0]), every=(None, self.labels[1]))))
         y_matrix = max(b.column_label_height for b in built) + title_h

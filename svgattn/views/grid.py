@@ -17,11 +17,15 @@ from ..analysis.reduce import pooled_spans, thumbnails
 from ..captions import Essential, counted
 from ..fields import Field, choice, length
 from ..layout.context import Context
-from ..layout.frame import Body, finish, fit
+from ..layout.fit import fit
+from ..layout.frame import Body
+from ..layout.guide import note, words
 from ..layout.legend import legend
-from ..layout.matrix_panel import TOOLTIP_CELLS, PanelSpec, matrix_panel, raster
+from ..layout.matrix_panel import PanelSpec, matrix_panel, raster
 from ..layout.scale import colour_scale
-from ..scene import Box, Group, Node, Path, Rect, Scene, Style, moved
+from ..layout.table import Table, reduction
+from ..options import COLOUR, SELECTION, TOKENS
+from ..scene import Box, Group, Node, Path, Rect, Style, moved
 from .base import View
 from .registry import register
 
@@ -34,12 +38,12 @@ class Grid(View):
     summary = ("BertViz's model view: layers x heads small multiples, one shared colour "
                "scale")
     default_heads = "all"
-    unused: ClassVar[Mapping[str, str]] = {
-        "links": "",
+    reads = (*SELECTION, "layers", *TOKENS, *COLOUR)
+    hints: ClassVar[Mapping[str, str]] = {
         "groups": "the grid draws no token groups; drop it",
     }
 
-    def refuse(self, options: Mapping[str, Any]) -> str | None:
+    def check(self, options: Mapping[str, Any]) -> str | None:
         difference = any(options.get(k) is not None for k in ("minus_layer", "minus_head"))
         if not difference:
             if options.get("layer") is not None:
@@ -48,7 +52,7 @@ class Grid(View):
             if options.get("combine") is not None:
                 return ("combine: the grid view draws every head on its own; drop it (or "
                         "draw a difference, which is one combined matrix)")
-        return super().refuse(options)
+        return None
     options = (
         Field("thumbnail", choice("matrix", "lines"), "matrix", "Grid view: each thumbnail a "
               "heatmap or a lines figure.", group="grid view"),
@@ -60,31 +64,21 @@ class Grid(View):
     )
 
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
-               width: float | None) -> Scene:
-        lines = opts.get("thumbnail") == "lines"
-        # Long sequences: a thumbnail cannot show more cells than it has dots; the maximum
-        # over blocks keeps a thin diagonal or a sink visible where sampling would drop it.
-        block = 1
-        if data.signed:  # a difference is one matrix: the grid shows it once
-            stack = data.matrix[None, None]
-            if not lines:
-                stack, block = thumbnails(stack, THUMB_CELLS)
-        elif lines:
-            stack = data.stack  # [layers, heads, q, k]
-        else:
-            stack, block = data.thumbnails(THUMB_CELLS)
+               width: float | None) -> Body:
+        lines = opts["thumbnail"] == "lines"
+        stack, block = _stack(data, lines)
         rows = None if block == 1 else data.rows(pooled_spans(data.query_spans, block),
                                                  pooled_spans(data.key_spans, block))
         scale = colour_scale(ctx, stack, data, opts, binary=False, rows=rows)
         # 48 levels (2 % steps) per thumbnail: small multiples stay cheap to draw
         cells_scale = scale.coarser(48)
-        cells = raster(ctx, stack.size, opts.get("cells"))
+        cells = raster(ctx, stack.size, "auto")
 
         def arrange(c: Context, side: float) -> Body:
             return _arrange(data, c, side, stack, scale, cells_scale, lines, cells)
 
-        body, fitted = fit(arrange, ctx, width, ctx["grid.thumbnail"], smallest=1.5 * ctx.em,
-                           largest=4 * ctx["grid.thumbnail"], what="heads")
+        body = fit(arrange, ctx, width, ctx["grid.thumbnail"], smallest=1.5 * ctx.em,
+                   largest=4 * ctx["grid.thumbnail"], what="heads")
         layers, heads = stack.shape[:2]
         caption = list(data.notes)
         caption.append(Essential(_arrangement(data, wrapping(layers, heads)))
@@ -98,15 +92,55 @@ class Grid(View):
             caption.append("Line colour and opacity from the weight, one scale for every "
                            "thumbnail")
         else:
-            words = scale.words()
-            first = words[0][:1].lower() + words[0][1:] if scale.note else ""
+            said = words(scale)
+            first = said[0][:1].lower() + said[0][1:] if note(scale) else ""
             caption.append("One colour scale for every thumbnail" + (f"; {first}" if first
                                                                       else ""))
-            caption += words[1:] if scale.note else words
-        return finish(fitted, body, title=data.title, caption=[c for c in caption if c],
-                      room=width, name="Attention model view",
-                      show_title=opts.get("show_title"),
-                      captions=opts.get("caption"))
+            caption += said[1:] if note(scale) else said
+        body.caption, body.name = [c for c in caption if c], "Attention model view"
+        return body
+
+    def numbers(self, data: FigureData, opts: Mapping[str, Any]) -> Table:
+        """Long form: a row per cell of every thumbnail, with its layer and head (pooled
+        thumbnails: their blocks, as drawn, said in the header)."""
+        stack, block = _stack(data, opts["thumbnail"] == "lines")
+        layers = ["difference"] if data.signed else list(data.stack_layers)
+        heads = ["difference"] if data.signed else list(data.stack_heads)
+        q_spans = pooled_spans(data.query_spans, block) if data.query_spans else ()
+        k_spans = pooled_spans(data.key_spans, block) if data.key_spans else ()
+        q_at = [s for s, _ in q_spans] or list(range(stack.shape[2]))
+        k_at = [s for s, _ in k_spans] or list(range(stack.shape[3]))
+        q_names = data.query_labels if block == 1 else [_span(s) for s in q_spans]
+        k_names = data.key_labels if block == 1 else [_span(s) for s in k_spans]
+
+        def rows() -> Any:
+            for r, layer in enumerate(layers):
+                for c, head in enumerate(heads):
+                    cells = np.asarray(stack[r, c], dtype=np.float64).tolist()
+                    for i, row in enumerate(cells):
+                        for j, value in enumerate(row):
+                            yield [layer, head, q_at[i], q_names[i], k_at[j], k_names[j],
+                                   value]
+        note = "; ".join(x for x in (reduction(data), f"thumbnail cells: the maximum over "
+                                     f"{block} x {block} tokens" if block > 1 else "") if x)
+        return Table(["layer", "head", "query", "query_token", "key", "key_token", "weight"],
+                     rows(), note)
+
+
+def _stack(data: FigureData, lines: bool) -> tuple[np.ndarray, int]:
+    """The thumbnails drawn, ``[layers, heads, q, k]``, and the block size they are pooled
+    by: a thumbnail cannot show more cells than it has dots; the maximum over blocks keeps
+    a thin diagonal or a sink visible where sampling would drop it."""
+    if data.signed:  # a difference is one matrix: the grid shows it once
+        stack = data.matrix[None, None]
+        return (stack, 1) if lines else thumbnails(stack, THUMB_CELLS)
+    if lines:
+        return data.stack, 1
+    return data.thumbnails(THUMB_CELLS)
+
+
+def _span(span: tuple[int, int]) -> str:
+    return f"{span[0]}\u2013{span[1] - 1}"
 
 
 ASPECT = 4 / 3  # the shape a grid is wrapped towards (wide, like a page's text block)
@@ -223,7 +257,7 @@ def _thumbnail(data: FigureData, ctx: Context, stack: np.ndarray, r: int, c: int
                where: tuple[float, float, float, float], cells_scale: Any, scale: Any,
                lines: bool, as_image: bool, text: str) -> Node:
     x, y, w, h = where
-    layers, heads, q, k = stack.shape
+    q, k = stack.shape[2:]
     name = f"{data.stack_layers[min(r, len(data.stack_layers) - 1)]} " \
            f"{data.stack_heads[min(c, len(data.stack_heads) - 1)]}".strip()
     if lines:
@@ -232,7 +266,7 @@ def _thumbnail(data: FigureData, ctx: Context, stack: np.ndarray, r: int, c: int
         thumb = matrix_panel(ctx, stack[r, c], cells_scale, w / k, PanelSpec(
             id=f"thumb-{r}-{c}", cell_h=h / q, grid=False, image=as_image,
             names=(data.query_labels, data.key_labels)
-            if layers * heads * q * k <= TOOLTIP_CELLS else None)).nodes
+            if (q, k) == (len(data.query_labels), len(data.key_labels)) else None)).nodes
     return Group(f"thumbnail-{r}-{c}", tuple(moved(n, x, y) for n in thumb), "thumbnail",
                  title=name)
 

@@ -12,22 +12,19 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..analysis.figure import FigureData
-from ..analysis.head_scores import (
-    SCORES,
-    head_score,
-    parse_scores,
-    score_range,
-    uniform_entropy,
-)
+from ..analysis.head_scores import SCORES, allowed, score_maps, score_range, uniform_entropy
 from ..captions import Essential, counted, number
 from ..errors import SpecError
 from ..fields import Field, text
 from ..layout.context import Context
-from ..layout.frame import PAGE, Body, finish, fit, wrap
+from ..layout.fit import fit
+from ..layout.frame import PAGE, Body, wrap
 from ..layout.legend import horizontal_bar
 from ..layout.matrix_panel import PanelSpec, label_need, matrix_panel
 from ..layout.scale import colour_scale
-from ..scene import Gradient, Node, Scene, bounds, moved
+from ..layout.table import Table
+from ..options import TOKENS
+from ..scene import Gradient, Node, bounds, moved
 from .base import View
 from .registry import register
 
@@ -43,10 +40,13 @@ class Heads(View):
     default_heads = "all"
     signed = False
     many_inputs = True  # scores averaged over several inputs (prompts, files)
-    unused: ClassVar[Mapping[str, str]] = {
-        "links": "", "groups": "", "focus": "", "combine": "each head is scored on its own",
-        "window": "scores read the whole input; drop it", "pool": "",
-        "labels": "", "cells": "", "matrices": "", "scale": "each score has its own scale",
+    reads = ("layers", "heads", *TOKENS, "colormap")
+    hints: ClassVar[Mapping[str, str]] = {
+        "combine": "each head is scored on its own; drop it",
+        "window": "scores read the whole input; drop it",
+        "scale": "each score has its own scale; drop it",
+        "vmin": "each score has its own scale; drop it",
+        "vmax": "each score has its own scale; drop it",
         "layer": "the heads view maps the layers of --layers (one row each); use --layers",
     }
     options = (
@@ -56,7 +56,7 @@ class Heads(View):
     )
 
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
-               width: float | None) -> Scene:
+               width: float | None) -> Body:
         inputs, names, maps = _scored(data, opts)
 
         # the maps are means over the inputs: so is the score of a head spreading evenly
@@ -64,7 +64,7 @@ class Heads(View):
                                  for d in inputs]))
         ranges = {s: score_range(s, maps[s], uniform) for s in names}
         scales = {s: colour_scale(ctx, maps[s][None], data, {
-            "colormap": opts.get("colormap"), "vmin": ranges[s][0], "vmax": ranges[s][1]},
+            "colormap": opts["colormap"], "vmin": ranges[s][0], "vmax": ranges[s][1]},
             binary=False, signed=False, attention=False) for s in names}
 
         # panels a row: the arrangement closest to a page's shape at the natural cell size
@@ -81,12 +81,12 @@ class Heads(View):
         def arrange(c: Context, cell: float) -> Body:
             return _arrange(data, c, cell, maps, scales, per_row)
 
-        body, fitted = fit(arrange, ctx, width, natural, smallest=0.6 * ctx.em,
-                           largest=3 * ctx.em, what="heads")
+        body = fit(arrange, ctx, width, natural, smallest=0.6 * ctx.em, largest=3 * ctx.em,
+                   what="heads")
         if body.box.h > PAGE and per_row != ranked[0]:  # taller than a page to keep every
             per_row = ranked[0]  # name: the page's shape instead, labels thinned to a stride
-            body, fitted = fit(arrange, ctx, width, natural, smallest=0.6 * ctx.em,
-                               largest=3 * ctx.em, what="heads")
+            body = fit(arrange, ctx, width, natural, smallest=0.6 * ctx.em, largest=3 * ctx.em,
+                       what="heads")
         layers, heads = len(data.stack_layers), len(data.stack_heads)
         lengths = sorted(len(d.key_tokens) for d in inputs)
         span = f"{lengths[0]}" if lengths[0] == lengths[-1] else \
@@ -98,19 +98,16 @@ class Heads(View):
             f"{counted(heads, 'head')}, {over}")]
         caption.append(_ranges(names, ranges, uniform))
         caption += [_strongest(s, maps[s], data) for s in names]
-        return finish(fitted, body, title=data.title, caption=caption, room=width,
-                      name="What each attention head does", show_title=opts.get("show_title"),
-                      captions=opts.get("caption"))
+        body.caption, body.name = caption, "What each attention head does"
+        return body
 
-
-    def numbers(self, data: FigureData, opts: Mapping[str, Any]) -> list[list[object]]:
+    def numbers(self, data: FigureData, opts: Mapping[str, Any]) -> Table:
         """A row per head: its layer, its name and each score (over every input)."""
         _, names, maps = _scored(data, opts)
-        rows: list[list[object]] = [["layer", "head", *names]]
-        for r, layer in enumerate(data.stack_layers):
-            for c, head in enumerate(data.stack_heads):
-                rows.append([layer, head, *(float(maps[s][r, c]) for s in names)])
-        return rows
+        rows = [[layer, head, *(float(maps[s][r, c]) for s in names)]
+                for r, layer in enumerate(data.stack_layers)
+                for c, head in enumerate(data.stack_heads)]
+        return Table(["layer", "head", *names], rows)
 
 
 def _scored(data: FigureData, opts: Mapping[str, Any]
@@ -124,23 +121,8 @@ def _scored(data: FigureData, opts: Mapping[str, Any]
            for d in inputs):
         raise SpecError("attention: the inputs hold other layers or heads; average inputs "
                         "of one model, with the same --layers and --heads")
-    names = parse_scores(opts.get("score"), data.key_tokens)
-    for other in data.more:  # induction and duplicate need repeats in every input
-        parse_scores(",".join(names), other.key_tokens)
+    names = allowed(opts["score"], [d.key_tokens for d in inputs])
     return inputs, names, score_maps(inputs, names)
-
-
-def score_maps(inputs: tuple[FigureData, ...], names: list[str]) -> dict[str, np.ndarray]:
-    """Each score's layers x heads map, the mean over the inputs (one head at a time)."""
-    first = inputs[0]
-    maps = {s: np.zeros((len(first.stack_layers), len(first.stack_heads))) for s in names}
-    for d in inputs:
-        for r in range(len(d.stack_layers)):
-            for c in range(len(d.stack_heads)):
-                weights = d.stack_of(r, c)
-                for s in names:
-                    maps[s][r, c] += head_score(s, weights, d.key_tokens) / len(inputs)
-    return maps
 
 
 def _strongest(score: str, values: np.ndarray, data: FigureData) -> str:

@@ -22,10 +22,12 @@ from ..captions import counted
 from ..colours import head_colour
 from ..fields import Field, boolean, choice, length, number
 from ..layout.context import Context
-from ..layout.frame import PAGE, Body, finish, fit, wrap
+from ..layout.fit import fit
+from ..layout.frame import PAGE, Body, wrap
 from ..layout.legend import head_key
-from ..options import FOCUS
-from ..scene import Box, Group, Node, Path, Rect, Scene, Style
+from ..layout.table import Table, reduction
+from ..options import FOCUS, TOKENS
+from ..scene import Box, Group, Node, Path, Rect, Style
 from .base import View
 from .registry import register
 
@@ -38,7 +40,8 @@ class Lines(View):
     summary = ("BertViz's head view: token columns joined by one line per pair, opacity from "
                "the weight, one panel (and colour) per head")
     signed = False
-    unused: ClassVar[Mapping[str, str]] = {
+    reads = ("layer", "heads", "window", "pool", *TOKENS, "vmax")
+    hints: ClassVar[Mapping[str, str]] = {
         "combine": "the head view draws every head on its own; drop it",
         "groups": "the head view draws no token groups; drop it",
         "links": "links are the flow view's; drop it",
@@ -48,6 +51,10 @@ class Lines(View):
         "norm": "opacity is linear in the weight; drop it",
         "gamma": "opacity is linear in the weight; drop it",
         "scale": "each head's strongest line is full strength; drop it",
+        "minus_layer": "the lines view cannot draw a difference; use the matrix, grid or flow "
+        "view",
+        "minus_head": "the lines view cannot draw a difference; use the matrix, grid or flow "
+        "view",
     }
     options = (
         FOCUS,
@@ -76,31 +83,49 @@ class Lines(View):
     )
 
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
-               width: float | None) -> Scene:
-        heads = [h for h in data.heads if h.weights is not None]
-        palette = ctx.value("colors.heads")
-        if heads:
-            layers = [h.weights for h in heads if h.weights is not None]
-            names = [h.name for h in heads]
-            colours = [h.color or head_colour(palette, i)  # type: ignore[arg-type]
-                       for i, h in enumerate(data.heads) if h.weights is not None]
-        else:  # a matrix given by hand: one set of lines in the text colour
-            layers, names, colours = [data.matrix], ["matrix"], [str(ctx.value("colors.text"))]
-        stack = [np.asarray(layer) for layer in layers]  # views of each head: no copy
-        focus = opts.get("focus")
-        row = None if focus is None else data.index(focus, "focus", "lines view")
-        threshold = opts.get("threshold")
-        chosen = select_lines(stack, data.sinks, focus=row,
-                              threshold=0.05 if threshold is None else float(threshold),
-                              vmax=opts.get("vmax"), top=opts.get("top"))
-        panels = len(names) > 1 and not opts.get("overlay") and not data.cross
-        plan = _Plan(data, stack, names, colours, row, opts.get("encode") or "opacity", chosen,
-                     panels)
-        body, fitted = fit(plan.arrange, ctx, width, ctx["lines.gap"], smallest=3 * ctx.em,
-                           largest=4 * ctx["lines.gap"], what="tokens")
-        return finish(fitted, body, title=data.title, caption=plan.caption(), room=width,
-                      name="Attention head view", show_title=opts.get("show_title"),
-                      captions=opts.get("caption"))
+               width: float | None) -> Body:
+        plan = _plan(data, opts, str(ctx.value("colors.text")), ctx.value("colors.heads"))
+        body = fit(plan.arrange, ctx, width, ctx["lines.gap"], smallest=3 * ctx.em,
+                   largest=4 * ctx["lines.gap"], what="tokens")
+        body.caption, body.name = plan.caption(), "Attention head view"
+        return body
+
+    def numbers(self, data: FigureData, opts: Mapping[str, Any]) -> Table:
+        """A row per line drawn: its head, the query's and key's positions in the input and
+        their labels, and the weight (the threshold, focus and strongest-lines rule applied
+        as in the figure, stated in the header)."""
+        plan = _plan(data, opts, "#000000", ("#000000",))
+        c = plan.chosen
+        q_at = [s for s, _ in data.query_spans] or list(range(len(data.query_labels)))
+        k_at = [s for s, _ in data.key_spans] or list(range(len(data.key_labels)))
+        rows = [[plan.names[h], q_at[i], data.query_labels[i], k_at[j], data.key_labels[j],
+                 float(plan.stack[h][i, j])]
+                for h, pairs in enumerate(c.lines) for i, j in sorted(pairs)]
+        rule = (f"the {c.top} strongest lines of each head" if c.long else
+                f"lines of at least {c.threshold:g} x the head's strongest" if c.threshold
+                else "")
+        note = "; ".join(x for x in (reduction(data), rule) if x)
+        return Table(["head", "query", "query_token", "key", "key_token", "weight"], rows,
+                     note)
+
+
+def _plan(data: FigureData, opts: Mapping[str, Any], text: str, palette: object) -> _Plan:
+    """What the head view draws of ``data``: the heads' lines, chosen once."""
+    heads = [h for h in data.heads if h.weights is not None]
+    if heads:
+        layers = [h.weights for h in heads if h.weights is not None]
+        names = [h.name for h in heads]
+        colours = [h.color or head_colour(palette, i)  # type: ignore[arg-type]
+                   for i, h in enumerate(data.heads) if h.weights is not None]
+    else:  # a matrix given by hand: one set of lines in the text colour
+        layers, names, colours = [data.matrix], ["matrix"], [text]
+    stack = [np.asarray(layer) for layer in layers]  # views of each head: no copy
+    focus = opts["focus"]
+    row = None if focus is None else data.index(focus, "focus", "lines view")
+    chosen = select_lines(stack, data.sinks, focus=row, threshold=float(opts["threshold"]),
+                          vmax=opts["vmax"], top=opts["top"])
+    panels = len(names) > 1 and not opts["overlay"] and not data.cross
+    return _Plan(data, stack, names, colours, row, opts["encode"], chosen, panels)
 
 
 @dataclass(frozen=True)

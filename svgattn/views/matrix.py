@@ -9,7 +9,9 @@ from typing import Any, ClassVar
 
 from ..analysis.figure import FigureData
 from ..layout.context import Context
-from ..layout.frame import Body, finish, fit
+from ..layout.fit import fit
+from ..layout.frame import Body
+from ..layout.guide import words
 from ..layout.labels import priority
 from ..layout.legend import legend
 from ..layout.matrix_panel import (
@@ -21,8 +23,9 @@ from ..layout.matrix_panel import (
     raster,
 )
 from ..layout.scale import colour_scale
-from ..options import CELLS, LABELS
-from ..scene import Group, Scene, moved
+from ..layout.table import Table, wide
+from ..options import CELLS, COLOUR, LABELS, SELECTION, TOKENS
+from ..scene import Group, moved
 from .base import View
 from .registry import register
 
@@ -34,19 +37,20 @@ class Matrix(View):
     name = "matrix"
     summary = "one labelled heatmap (a head, a combination, rollout or a difference)"
     default_heads = "all"
-    unused: ClassVar[Mapping[str, str]] = {
+    reads = (*SELECTION, *TOKENS, *COLOUR, "groups")
+    hints: ClassVar[Mapping[str, str]] = {
         "links": "links are the flow view's; drop it",
         "layers": "use --layer (one layer)",
     }
     options = (LABELS, CELLS)
 
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
-               width: float | None) -> Scene:
+               width: float | None) -> Body:
         scale = colour_scale(ctx, data.matrix, data, opts)
         rows, cols = data.matrix.shape
-        image = raster(ctx, rows * cols, opts.get("cells"))
+        image = raster(ctx, rows * cols, opts["cells"])
         indexed = scale.index(data.matrix)  # once, whatever the number of layouts tried
-        spec = opts.get("labels")
+        spec = opts["labels"]
         only_rows, every_rows = priority(spec, data, 0, "matrix view")
         only_cols, every_cols = priority(spec, data, 1, "matrix view")
         notes: list[str] = []
@@ -76,11 +80,13 @@ class Matrix(View):
         line = label_need(ctx, [*data.query_labels[:2000], *data.key_labels[:2000]])
         # a long sequence: a matrix of about 10 inches when the width is auto, labels thinned
         natural, smallest, tiny = cell_range(n, max(ctx["matrix.cell_size"], line), line)
-        body, fitted = fit(arrange, ctx, width, natural, smallest=smallest,
-                           largest=max(MAX_CELL_EM * ctx.em, natural), tiny=tiny, span=cols,
-                           what=f"{n} tokens", thin=THIN_CELL)
-        caption = list(data.caption) + scale.words()
-        caption += [n_.capitalize() for n_ in notes]
-        return finish(fitted, body, title=data.title, caption=caption, room=width,
-                      name="Attention matrix", show_title=opts.get("show_title"),
-                      captions=opts.get("caption"))
+        body = fit(arrange, ctx, width, natural, smallest=smallest,
+                   largest=max(MAX_CELL_EM * ctx.em, natural), tiny=tiny, span=cols,
+                   what=f"{n} tokens", thin=THIN_CELL)
+        body.caption = [*data.caption, *words(scale), *(n_.capitalize() for n_ in notes)]
+        body.name = "Attention matrix"
+        return body
+
+    def numbers(self, data: FigureData, opts: Mapping[str, Any]) -> Table:
+        """The matrix drawn, wide: a row per query, a column per key."""
+        return wide(data, data.matrix)

@@ -17,20 +17,20 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..analysis.figure import FigureData
-from ..analysis.neuron import TOLERANCE, Explained, explain
+from ..analysis.neuron import TOLERANCE, Explained, default_query, explain, focused_head
 from ..analysis.scale import ColourScale, Settings, scale_for
-from ..analysis.select import focused_heads
-from ..analysis.tokens import is_special
 from ..captions import Essential, counted
 from ..colours import colour_name
 from ..errors import SpecError, quote
 from ..fields import Field, number, text
 from ..layout.context import Context
-from ..layout.frame import PAGE, Body, finish, fit
+from ..layout.fit import fit
+from ..layout.frame import PAGE, Body
 from ..layout.legend import horizontal_bar
 from ..layout.matrix_panel import TINY_CELL, PanelSpec, label_need, matrix_panel, raster
+from ..layout.table import Table
 from ..options import FOCUS
-from ..scene import Box, Node, Path, Rect, Scene, Style, Text, moved
+from ..scene import Box, Node, Path, Rect, Style, Text, moved
 from .base import View
 from .registry import register
 
@@ -48,15 +48,15 @@ class Neuron(View):
     default_heads = "all"
     signed = False
     vectors = True
-    unused: ClassVar[Mapping[str, str]] = {
-        "links": "", "groups": "", "combine": "the neuron view explains one head; choose it "
-        "with --heads", "window": "every key the query sees is a row; drop it",
+    reads = ("layer", "heads", "leading_space", "colormap")
+    hints: ClassVar[Mapping[str, str]] = {
+        "combine": "the neuron view explains one head; choose it with --heads",
+        "window": "every key the query sees is a row; drop it",
         "pool": "vectors of pooled tokens do not exist; drop it",
         "layers": "use --layer (one layer)",
         "hide_special": "q and k are those of the model's own tokens; drop it",
         "merge_words": "q and k are those of the model's own tokens; drop it",
-        "keep_sinks": "", "scale": "each panel has its own scale", "vmin": "", "vmax": "",
-        "norm": "", "gamma": "",
+        "scale": "each panel has its own scale; drop it",
     }
     options = (
         FOCUS,
@@ -70,11 +70,11 @@ class Neuron(View):
     )
 
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
-               width: float | None) -> Scene:
+               width: float | None) -> Body:
         notes: list[str] = []
         head, query, found = _explained(data, opts, notes)
         chosen = data.heads[head]
-        settings = Settings(diverging=opts.get("colormap") or  # type: ignore[arg-type]
+        settings = Settings(diverging=opts["colormap"] or  # type: ignore[arg-type]
                             ctx.value("colors.diverging"))
         vectors = scale_for(np.concatenate([found.q, found.k.reshape(-1)]), settings,
                             signed=True, binary=False)
@@ -97,9 +97,9 @@ class Neuron(View):
 
         dims = len(found.dims)
         natural = max(0.5, min(1.3 * ctx.em, 300.0 / dims))  # a heatmap about 4 in wide
-        body, fitted = fit(arrange, ctx, width, natural, smallest=min(natural, 0.5),
-                           largest=1.6 * ctx.em, span=2 * dims,
-                           what=f"{dims} dimensions (--dims K shows fewer)")
+        body = fit(arrange, ctx, width, natural, smallest=min(natural, 0.5),
+                   largest=1.6 * ctx.em, span=2 * dims,
+                   what=f"{dims} dimensions (--dims K shows fewer)")
         position = data.query_spans[query][0] if data.query_spans else query
         caption: list[str] = [Essential(
             f"Why {chosen.name} attends where it does, for the query "
@@ -110,7 +110,7 @@ class Neuron(View):
         caption.append(Essential(
             "Checked: softmax(q\u00b7k \u00d7 s + mask) reproduces the attention given for "
             f"every query of {chosen.name} to within {found.error:.1e} (tolerance "
-            f"{float(opts.get('tolerance') or TOLERANCE):g})"
+            f"{float(opts['tolerance']):g})"
             + ("" if found.rows - found.checked <= int(data.causal) else
                f", telling on the {found.checked} of {found.rows} queries that see two keys or "
                "more (a query with one key gets 1 whatever q and k)")
@@ -131,22 +131,19 @@ class Neuron(View):
                                             t[:1].upper() + t[1:] for t in thinned]]
         if data.headline:
             caption.insert(0, Essential(data.headline))
-        return finish(fitted, body, title=data.title, caption=caption, room=width,
-                      name="Why a head attends where it does",
-                      show_title=opts.get("show_title"), captions=opts.get("caption"))
+        body.caption, body.name = caption, "Why a head attends where it does"
+        return body
 
-
-    def numbers(self, data: FigureData, opts: Mapping[str, Any]) -> list[list[object]]:
+    def numbers(self, data: FigureData, opts: Mapping[str, Any]) -> Table:
         """A row per key the query sees: the scores and softmax drawn, the attention given
         (every dimension counts in the scores, whatever --dims keeps)."""
         head, query, found = _explained(data, opts, [])
         name, token = data.heads[head].name, data.query_labels[query]
-        rows: list[list[object]] = [["head", "query", "query_token", "key", "key_token",
-                                     "score", "softmax", "attention"]]
-        for row, j in enumerate(found.keys.tolist()):
-            rows.append([name, query, token, j, data.key_labels[j], float(found.scores[row]),
-                         float(found.softmax[row]), float(found.given[row])])
-        return rows
+        rows = [[name, query, token, j, data.key_labels[j], float(found.scores[row]),
+                 float(found.softmax[row]), float(found.given[row])]
+                for row, j in enumerate(found.keys.tolist())]
+        return Table(["head", "query", "query_token", "key", "key_token", "score", "softmax",
+                      "attention"], rows)
 
 
 def _explained(data: FigureData, opts: Mapping[str, Any],
@@ -161,20 +158,18 @@ def _explained(data: FigureData, opts: Mapping[str, Any],
     query = _focus(data, opts, notes)
     chosen = data.heads[head]
     assert chosen.weights is not None
-    return head, query, explain(data.vectors[head], chosen.weights, query,
-                                _dims(opts.get("dims")),
-                                float(opts.get("tolerance") or TOLERANCE), chosen.name)
+    return head, query, explain(data.vectors[head], chosen.weights, query, _dims(opts["dims"]),
+                                float(opts["tolerance"]), chosen.name)
 
 
 def _head(data: FigureData, opts: Mapping[str, Any], notes: list[str]) -> int:
     """The one head explained: the one ``--heads`` names, else the layer's most focused."""
-    if opts.get("heads") is not None:
+    if opts["heads"] is not None:
         if len(data.heads) != 1:
             raise SpecError(f"heads: the neuron view explains one head, not {len(data.heads)}; "
                             "give one, e.g. --heads 3")
         return 0
-    weights = np.stack([np.asarray(h.weights) for h in data.heads])
-    best = focused_heads(weights, data.sinks, k=1)[0] if len(data.heads) > 1 else 0
+    best = focused_head([h.weights for h in data.heads], data.sinks)
     notes.append(f"Head {data.heads[best].name}: the most focused of its layer (lowest "
                  "attention entropy); choose another with --heads")
     return best
@@ -182,16 +177,11 @@ def _head(data: FigureData, opts: Mapping[str, Any], notes: list[str]) -> int:
 
 def _focus(data: FigureData, opts: Mapping[str, Any], notes: list[str]) -> int:
     """The query row: ``--focus``, else the last token that is not a special token."""
-    if opts.get("focus") is not None:
+    if opts["focus"] is not None:
         return data.index(opts["focus"], "focus", "neuron view")
-    weights = data.heads[0].weights
-    attending = [i for i in range(len(data.query_tokens))  # padding rows attend to nothing
-                 if weights is None or bool(np.any(np.asarray(weights[i]) != 0))]
-    rows = [i for i in attending if not is_special(data.query_tokens[i])] or attending or \
-        [len(data.query_tokens) - 1]
     notes.append("Query: the last token that is not a special token; choose another with "
                  "--focus")
-    return rows[-1]
+    return default_query(data.query_tokens, data.heads[0].weights)
 
 
 def _dims(value: object) -> int | None:

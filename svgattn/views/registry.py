@@ -47,6 +47,13 @@ def _add(cls: Any, origin: str) -> View:
     if name in _views and type(_views[name]) is not cls:
         raise SpecError(f"view: {quote(name)} is declared twice (by {printable(origin, 80)} "
                         "too); rename one")
+    from ..options import BY_NAME
+
+    unknown = [r for r in cls.reads if r not in BY_NAME]
+    if unknown:
+        raise SpecError(f"view: {quote(name)} reads {quote(unknown[0])}, which is not a common "
+                        "option; list svgattn.options.COMMON names in reads, and declare the "
+                        "view's own options in options")
     for field in cls.theme_keys:
         if not field.name.startswith(f"{name}."):
             raise SpecError(f"view: {quote(name)}: its theme key {quote(field.name)} must be "
@@ -69,6 +76,11 @@ def _entry_points() -> dict[str, Any]:
     from importlib.metadata import entry_points
 
     return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+def plugin_names() -> tuple[str, ...]:
+    """The views other installed packages declare (reads installed packages' metadata)."""
+    return tuple(sorted(_entry_points()))
 
 
 def find(name: str) -> View | None:
@@ -136,22 +148,3 @@ def theme_field(key: str) -> Field | None:
     if view is None:
         return None
     return next((f for f in view.theme_keys if f.name == key), None)
-
-
-def option_schema() -> dict[str, Field]:
-    """Every option: the shared ones and each view's own (two views may share an option
-    only by declaring the same record)."""
-    from ..options import COMMON
-
-    out = {o.name: o for o in COMMON}
-    for view in load_all().values():
-        for o in view.options:
-            if o.name in out and out[o.name] != o:
-                raise AssertionError(f"views declare option {o.name} differently")
-            out[o.name] = o
-    return out
-
-
-def option_owners(name: str) -> list[str]:
-    """The views that declare option ``name`` (empty for shared options)."""
-    return sorted(v.name for v in load_all().values() if any(o.name == name for o in v.options))

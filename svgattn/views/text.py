@@ -12,16 +12,18 @@ import numpy as np
 
 from ..analysis.figure import FigureData
 from ..analysis.links import FLOOR, STRONG
-from ..analysis.received import received
+from ..analysis.received import busiest, received, robust_top
 from ..captions import number
 from ..colours import contrast_text
 from ..fields import Field, length
 from ..layout.context import Context
-from ..layout.frame import PAGE, Body, finish
+from ..layout.frame import PAGE, Body
+from ..layout.guide import note, words
 from ..layout.legend import horizontal_bar
 from ..layout.scale import colour_scale
-from ..options import FOCUS
-from ..scene import Box, Group, Node, Rect, Scene, Style
+from ..layout.table import Table, reduction
+from ..options import FOCUS, TOKENS
+from ..scene import Box, Group, Node, Rect, Style
 from .base import View
 from .registry import register
 
@@ -35,11 +37,17 @@ class Text(View):
                "receives from one token (or in total)")
     default_heads = "all"
     signed = False
-    unused: ClassVar[Mapping[str, str]] = {
+    reads = ("layer", "heads", "combine", "window", "pool", *TOKENS, "colormap", "vmin", "vmax",
+             "norm", "gamma")
+    hints: ClassVar[Mapping[str, str]] = {
         "groups": "the text view draws no token groups; drop it",
         "links": "links are the flow view's; drop it",
         "layers": "use --layer (one layer)",
         "scale": "running text has no rows to be relative to; drop it",
+        "minus_layer": "the text view cannot draw a difference; use the matrix, grid or flow "
+        "view",
+        "minus_head": "the text view cannot draw a difference; use the matrix, grid or flow "
+        "view",
     }
     options = (FOCUS,)
     theme_keys = (
@@ -50,63 +58,60 @@ class Text(View):
     )
 
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
-               width: float | None) -> Scene:
-        focus = opts.get("focus")
-        if focus is None:
-            values = received(data.matrix, data.causal)
-            what = ("how many queries attend to each token well above uniform attention "
-                    "over the keys they can see (causal: a query counts fully at "
-                    f"{STRONG:g}\u00d7 a uniform share, in part from {FLOOR:g}\u00d7)"
-                    if data.causal else
-                    "attention each token receives, averaged over every query")
-            row = None
-        else:
-            row = data.index(focus, "focus", "text view")
-            values = data.matrix[row]
-            what = f"attention from {data.query_labels[row]!r} to each token"
+               width: float | None) -> Body:
+        values, row, what = _shaded(data, opts)
         room = width if width is not None else AUTO_WIDTH_EM * ctx.em + 2 * ctx["figure.margin"]
         inner = room - 2 * ctx["figure.margin"]
         shown, why = _window(data, ctx, inner, values, row)
-        counted = focus is None and data.causal  # queries, from 0 (none above uniform)
-        shading = {**opts, "vmin": 0.0} if counted and opts.get("vmin") is None else opts
-        top, saturated = _robust_top(values, data.sinks) if counted and \
-            opts.get("vmax") is None else (None, "")
-        if top is not None:
-            shading = {**shading, "vmax": top}
+        counted = row is None and data.causal  # queries, from 0 (none above uniform)
+        shading = {**opts, "vmin": 0.0} if counted and opts["vmin"] is None else opts
+        found = robust_top(values, data.sinks) if counted and opts["vmax"] is None else None
+        if found is not None:
+            shading = {**shading, "vmax": found[0]}
         scale = colour_scale(ctx, values[shown[0]:shown[1]][None], data, shading,
                              binary=False)
         body = _arrange(data, ctx, inner, values, scale, row, shown,
                         "queries attending" if counted else None)
-        words = scale.words()[1 if scale.note else 0:]  # the note joins the shading line
-        note = saturated or scale.note  # ours says what saturates in this view's units
-        caption = [*data.notes, f"Shading: {what}, {_source(data)}"
-                   + (f"; {note[:1].lower()}{note[1:]}" if note else ""), *words]
+        rest = words(scale)[1 if note(scale) else 0:]  # the note joins the shading line
+        said = _saturated(found) or note(scale)  # ours says what saturates in this view's units
+        body.caption = [*data.notes, f"Shading: {what}, {_source(data)}"
+                        + (f"; {said[:1].lower()}{said[1:]}" if said else ""), *rest]
         if why:
-            caption.append(why)
-        return finish(ctx, body, title=data.title, caption=caption, room=room,
-                      name="Attention over the text", show_title=opts.get("show_title"),
-                      captions=opts.get("caption"))
+            body.caption.append(why)
+        body.name, body.room = "Attention over the text", room
+        return body
+
+    def numbers(self, data: FigureData, opts: Mapping[str, Any]) -> Table:
+        """A row per token: its position, label and the value that shades it."""
+        values, _, what = _shaded(data, opts)
+        at = [s for s, _ in data.key_spans] or list(range(len(data.key_labels)))
+        rows = ([at[j], label, float(v)] for j, (label, v) in
+                enumerate(zip(data.key_labels, np.asarray(values, dtype=np.float64).tolist(),
+                              strict=True)))
+        return Table(["position", "token", "value"], rows,
+                     "; ".join(x for x in (reduction(data), what) if x), noted=2)
 
 
-OUTLIERS = 0.99  # the share of tokens the colours are spread over when a few stand far out
+def _shaded(data: FigureData, opts: Mapping[str, Any]) -> tuple[np.ndarray, int | None, str]:
+    """(the value of each token, the focus row or ``None``, what the value is)."""
+    focus = opts["focus"]
+    if focus is None:
+        return received(data.matrix, data.causal), None, (
+            "how many queries attend to each token well above uniform attention over the keys "
+            f"they can see (causal: a query counts fully at {STRONG:g}\u00d7 a uniform share, "
+            f"in part from {FLOOR:g}\u00d7)" if data.causal else
+            "attention each token receives, averaged over every query")
+    row = data.index(focus, "focus", "text view")
+    return data.matrix[row], row, f"attention from {data.query_labels[row]!r} to each token"
 
 
-def _robust_top(values: np.ndarray, sinks: tuple[int, ...]) -> tuple[float | None, str]:
-    """A colour maximum that a few outlying tokens (a second sink: in a long causal
-    prompt the second token can draw nearly every query) do not wash out: the 99th
-    percentile when the maximum is more than twice it, said in the caption."""
-    keep = np.ones(len(values), dtype=bool)
-    keep[list(sinks)] = False
-    rest = np.asarray(values, dtype=np.float64)[keep]
-    if len(rest) < 100:
-        return None, ""
-    top = float(np.quantile(rest, OUTLIERS))
-    if top <= 0 or float(rest.max()) <= 2 * top:
-        return None, ""
-    over = int((rest > top).sum())
+def _saturated(found: tuple[float, int, float] | None) -> str:
+    """The caption's words for colours saturating below a few outlying tokens."""
+    if found is None:
+        return ""
+    top, over, largest = found
     above = "the token" if over == 1 else f"the {over} tokens"
-    return top, (f"colours saturate at {number(top)} ({above} above it reach "
-                 f"{number(float(rest.max()))})")
+    return f"colours saturate at {number(top)} ({above} above it reach {number(largest)})"
 
 
 def _source(data: FigureData) -> str:
@@ -163,8 +168,7 @@ def _start(data: FigureData, values: np.ndarray, focus: int | None, count: int) 
         key = focus if data.query_tokens == data.key_tokens else 0
         start = key - count + max(1, count // 10) if data.causal else key - count // 2
     else:
-        sums = np.convolve(np.nan_to_num(values), np.ones(count), mode="valid")
-        start = int(np.argmax(sums))
+        start = busiest(values, count)
     return max(0, min(start, n - count))
 
 
@@ -203,7 +207,8 @@ def _arrange(data: FigureData, ctx: Context, inner: float, values: np.ndarray, s
     bottom = (line + 1) * line_h
     gradients = []
     if ctx.value("legend.show"):
-        bar = horizontal_bar(ctx, scale, 0.0, bottom + 0.6 * em, min(inner, 24 * em), title)
+        bar = horizontal_bar(ctx, scale, 0.0, bottom + 0.6 * em, min(inner, 24 * em), title,
+                             within=True)
         nodes.append(Group("legend", tuple(bar.nodes), "legend"))
         gradients = bar.gradients
     return Body(nodes, gradients, f"Running text of {stop - start} tokens shaded by "
