@@ -184,6 +184,7 @@ class Answers:
 
 
 FONTCONFIG = Answers("fontconfig")
+COLOUR_MAPS = Answers("colourmaps")  # a named map's colours, keyed by the catalogue's install
 
 
 def bytecode_cache() -> Any:

@@ -74,7 +74,7 @@ class Attention:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ExplicitHead:
     """A head given by hand: the rows it links to (``links``), or its own weights from
     which links are derived (``links`` is then ``None``), and its own colour."""

@@ -1,8 +1,7 @@
 """The public object: a figure of attention that renders itself to SVG, PDF, PNG, EPS or CSV.
-
-A facade: settings and options validated once (:mod:`svgattn.options`), the analysis run
-once, the view drawn and framed (:func:`svgattn.layout.frame.draw`), each format written
-by its backend (:mod:`svgattn.render.formats`)."""
+A facade: settings and options validated once (:mod:`svgattn.settings`), the analysis run
+once, the view drawn and framed (:func:`svgattn.layout.frame.draw`), each format written by
+its backend (:mod:`svgattn.render.formats`)."""
 
 from __future__ import annotations
 
@@ -11,25 +10,25 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .analysis.derive import from_attention
 from .analysis.figure import FigureData
 from .analysis.given import from_explicit
-from .analysis.request import Request
-from .captions import MODES, Essential
+from .captions import MODES
 from .data import Attention
 from .errors import ExportError, FontError, SpecError
 from .export import format_of
 from .fields import At
-from .files import write_atomic
-from .layout.table import Table
+from .files import check_not_input, write_atomic
 from .scene import Scene
 from .settings import SETTING, Settings, check_keys, parse, settings
 from .sources.explicit import Head, explicit
 from .theme import Theme
 from .views.base import View
 from .views.registry import get
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .layout.table import Table
 
 __all__ = ["Diagram", "Head"]
 _Theme = str | os.PathLike[str] | Theme | None
@@ -43,6 +42,8 @@ class Diagram:
     Real attention: :meth:`from_attention`, :meth:`from_model`; a spec: :meth:`from_spec`.
     ``view``: ``svgattn views`` lists them; other keywords are the options the view reads
     (the README's option table: ``focus="cat"``, ``colormap="viridis"`` ...)."""
+
+    reads: Mapping[str, Any] = {}  # files the figure was made from: never written over
 
     def __init__(self, tokens: Sequence[str] | None = None, weights: Any = None,
                  heads: Sequence[Head | Mapping[str, Any] | str] = (), *,
@@ -94,6 +95,8 @@ class Diagram:
             raise SpecError(f"attention: the {self.view.name} view draws one input, not "
                             f"{len(several)}; give one (or use --view heads, which averages "
                             "over many, or svgattn batch for one figure each)")
+        from .analysis.derive import from_attention  # real attention only: not the seed's
+        from .analysis.request import Request
         request = Request.of(self.options, self.view.default_heads, minus)
         first, *rest = [from_attention(a, request) for a in several]
         self.data = replace(first, more=tuple(rest)) if rest else first
@@ -117,14 +120,12 @@ class Diagram:
                                       prefix=prefix)
         checked = cls.__new__(cls)  # every option checked before seconds of loading
         checked._setup(figure, "model", options, explicit_data=False)
-        runs, note, named = run_prompts(
-            str(model), prompt, probe=probe, quiet=quiet, options=options,
-            many=checked.view.many_inputs, uses_layers="layers" in checked.view.reads,
-            vectors=checked.view.vectors)
-        made = cls.from_attention(runs if len(runs) > 1 else runs[0], minus=minus, **figure,
-                                  **named)
-        if note:  # what was run, said under the figure
-            made.data = replace(made.data, notes=(Essential(note), *made.data.notes))
+        v = checked.view
+        ran = run_prompts(str(model), prompt, probe=probe, quiet=quiet, options=options,
+                          many=v.many_inputs, uses_layers="layers" in v.reads, vectors=v.vectors)
+        made = cls.from_attention(ran.attention, minus=minus, **figure, **ran.options)
+        made.data = replace(made.data, notes=(*ran.notes, *made.data.notes))
+        made.reads = ran.files
         return made
 
     @classmethod
@@ -165,10 +166,8 @@ class Diagram:
                               "numbers; export svg, pdf, png or eps")
         return found
 
-    def to_svg(self, *, prefix: str | None = None) -> str:
-        """The figure as an SVG document."""
+    def to_svg(self, *, prefix: str | None = None) -> str:  # the figure as an SVG document
         from .render import render_svg
-
         return render_svg(self.scene(), prefix=prefix or self.prefix)
 
     def to_bytes(self, fmt: str = "svg", *, dpi: float | None = None) -> bytes:
@@ -179,13 +178,14 @@ class Diagram:
         dots = self.settings.dpi if dpi is None else SETTING["dpi"].parse(dpi, At("dpi"))
         return BACKENDS[fmt](self, float(dots))
 
-    def to_csv(self) -> bytes:
+    def to_csv(self) -> bytes:  # the numbers the figure draws
         return self.to_bytes("csv")
 
     def save(self, path: str | os.PathLike[str], *, fmt: str | None = None,
              dpi: float | None = None) -> Path:
-        """Write the figure atomically (on any error the destination is as it was); the
-        format follows the suffix, or ``fmt`` (which must agree with a suffix)."""
+        """Write the figure atomically (on any error the destination is as it was), never
+        over a file it was made from; the format follows the suffix, or ``fmt``."""
+        check_not_input(os.fspath(path), self.reads)
         return write_atomic(path, self.to_bytes(format_of(path, fmt or self.settings.format),
                                                 dpi=dpi))
 

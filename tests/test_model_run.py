@@ -100,7 +100,7 @@ def test_a_gguf_is_converted_once_to_the_same_weights(tmp_path, monkeypatch):
 
     from svgattn import cache
     from svgattn.sources import gguf_cache
-    from svgattn.sources.local_model import locate
+    from svgattn.sources.model_load import locate
 
     monkeypatch.setenv("SVGATTN_CACHE_DIR", str(tmp_path / "cache"))
     cache.directory.cache_clear()

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from ..captions import Essential
 from ..errors import SpecError, quote
 from ..units import integer_text
-from .neuron import HeadVectors
-from .reduce import Span
-from .scale import Rows
+
+if TYPE_CHECKING:  # pragma: no cover - the figure of a spec needs none of them
+    from .neuron import HeadVectors
+    from .norm import Rows
+    from .reduce import Span
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,8 +37,7 @@ class HeadData:
     layer: str = ""
 
 
-@dataclass(frozen=True)
-class Group:
+class Group(NamedTuple):
     """Tokens ``start..stop-1`` attend among themselves; ``heads`` (indices) form it."""
 
     start: int
@@ -139,6 +141,8 @@ class FigureData:
         if key_spans is not None:  # a sink column lies inside one block of the pooled matrix
             positions = [self.key_spans[c][0] for c in self.sinks]
             sinks = sorted({b for b, (a, z) in enumerate(k) for p in positions if a <= p < z})
+        from .norm import Rows
+
         return Rows(visible, seen, tuple(sinks), self.causal)
 
     def index(self, ref: object, field_: str, where: str, *, query: bool = True) -> int:

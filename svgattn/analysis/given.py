@@ -11,7 +11,6 @@ from ..text.safe import visible
 from .figure import FigureData, Group, HeadData, frozen
 from .groups import find_groups, group_heads
 from .links import LinkRule, links_from_weights, warn_if_unlinked
-from .reduce import identity
 from .sinks import is_causal
 
 
@@ -37,7 +36,7 @@ def from_explicit(given: Explicit, *, title: str | None = None, caption: str | N
                       for lo, hi in find_groups(np.asarray(given.matrix)))
     q, k = given.query_tokens, given.key_tokens
     square = tuple(q) == tuple(k)
-    positions = identity(len(q), len(k))
+    spans = (tuple((i, i + 1) for i in range(len(q))), tuple((j, j + 1) for j in range(len(k))))
     return FigureData(
         query_tokens=tuple(q), key_tokens=tuple(k),
         query_labels=tuple(visible(t) for t in q), key_labels=tuple(visible(t) for t in k),
@@ -47,5 +46,4 @@ def from_explicit(given: Explicit, *, title: str | None = None, caption: str | N
         title=title or None, groups=found,
         causal=square and is_causal(np.asarray(given.matrix)),
         key_spaced=(False,) + (True,) * (len(k) - 1), matrix_caption=caption or "",
-        query_spans=positions.spans(query=True), key_spans=positions.spans(query=False),
-        total=positions.total)
+        query_spans=spans[0], key_spans=spans[1], total=(len(q), len(k)))

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import SpecError
-from .select import focused_heads
-from .tokens import is_special
 
 TOLERANCE = 1e-3  # default: the largest |softmax(q.k x s + mask) - attention| accepted
 BLOCK = 256  # query rows checked at a time (a 4,096-token head: 8 MB a block in float64)
@@ -142,6 +140,8 @@ def explain(vectors: HeadVectors, weights: np.ndarray, query: int, dims: int | N
 def focused_head(weights: Sequence[np.ndarray | None], sinks: Sequence[int]) -> int:
     """The head (index into ``weights``, one ``[query, key]`` each) that attends most
     narrowly: the lowest attention entropy, sinks aside."""
+    from .select import focused_heads
+
     if len(weights) < 2:
         return 0
     return focused_heads(np.stack([np.asarray(w) for w in weights]), sinks, k=1)[0]
@@ -150,6 +150,8 @@ def focused_head(weights: Sequence[np.ndarray | None], sinks: Sequence[int]) -> 
 def default_query(tokens: Sequence[str], weights: np.ndarray | None) -> int:
     """The query row explained by default: the last token that is not a special token
     and attends to something (padding rows attend to nothing)."""
+    from .tokens import is_special
+
     attending = [i for i in range(len(tokens))
                  if weights is None or bool(np.any(np.asarray(weights[i]) != 0))]
     rows = [i for i in attending if not is_special(tokens[i])] or attending or \

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -17,8 +17,7 @@ NORMS = ("linear", "log", "power")
 RELATIVE = ("weight", "uniform", "row")
 
 
-@dataclass(frozen=True, eq=False)
-class Rows:
+class Rows(NamedTuple):
     """What colouring needs to know of a matrix's rows: how many columns each row's
     queries can see (``visible``: the rest are masked, a causal model's future), how many
     key positions of the whole input they see (``seen``: a uniform share is 1/seen), and
@@ -30,8 +29,7 @@ class Rows:
     causal: bool = False
 
 
-@dataclass(frozen=True, eq=False)
-class Norm:
+class Norm(NamedTuple):
     """Positions 0..1 of values: ``kind`` ``linear``, ``log`` or ``power`` (``t ** gamma``)
     over [``vmin``, ``vmax``], values made ``relative`` first (``weight``: as they are;
     ``uniform``: times the keys their query can see, 1 being a uniform share; ``row``: over
@@ -77,17 +75,18 @@ class Norm:
 
 
 
-@dataclass
 class _Range:
     """What the data spans, visible cells only: the largest value outside sinks, the
-    largest anywhere, the smallest, and the smallest positive."""
+    largest anywhere, the smallest, and the smallest positive (a plain class: it is
+    filled in as blocks are read)."""
 
-    top: float = -math.inf
-    top_low: float = math.inf  # the smallest value outside sinks
-    full: float = -math.inf
-    low: float = math.inf
-    positive: float = math.inf
-    only: set[float] | None = None  # the distinct values, while there are at most two
+    def __init__(self) -> None:
+        self.top = -math.inf
+        self.top_low = math.inf  # the smallest value outside sinks
+        self.full = -math.inf
+        self.low = math.inf
+        self.positive = math.inf
+        self.only: set[float] | None = None  # the distinct values, while at most two
 
     def add(self, block: np.ndarray, hidden: np.ndarray | None, sinks: Sequence[int]) -> None:
         shown = block if hidden is None else np.where(hidden, np.nan, block)

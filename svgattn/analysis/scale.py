@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -20,8 +21,7 @@ from .norm import NORMS, RELATIVE, Norm, Rows, _Range, measure
 __all__ = ["ColourMap", "ColourScale", "Norm", "Rows", "Settings", "scale_for"]
 
 
-@dataclass(frozen=True)
-class ColourMap:
+class ColourMap(NamedTuple):
     """Positions 0..1 to colours. ``kind``: ``binary`` (every value is 0 or the maximum:
     the two swatches ``low`` and ``high``), ``sequential``, or ``diverging`` (signed
     values, centred on zero); ``masked``: the colour of masked cells (``None``: none)."""
@@ -38,7 +38,7 @@ class ColourMap:
         if self.kind == "binary" or len(self.colours) <= levels:
             return self
         picks = np.linspace(0, len(self.colours) - 1, levels).round().astype(int)
-        return replace(self, colours=tuple(self.colours[i] for i in picks))
+        return self._replace(colours=tuple(self.colours[i] for i in picks))
 
     def gradient(self, count: int = 17) -> tuple[tuple[float, str], ...]:
         """Evenly spaced stops for the colour bar (its axis is the normalised one)."""
@@ -152,8 +152,7 @@ class ColourScale:
         return self.cmap.gradient(count)
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """What a figure asks of its colour scale: the theme's maps and colours and the
     figure's colour options (README "Colour")."""
 
@@ -194,8 +193,8 @@ def scale_for(values: np.ndarray, settings: Settings, *, signed: bool = False,
     masked = rows is not None and rows.causal and bool((rows.visible < np.asarray(values)
                                                         .shape[-1]).any())
     if masked:
-        scale = replace(scale, cmap=replace(scale.cmap.coarser(255), masked=settings.masked))
-    return replace(scale, norm=replace(scale.norm, relative=relative, rows=rows))
+        scale = replace(scale, cmap=scale.cmap.coarser(255)._replace(masked=settings.masked))
+    return replace(scale, norm=scale.norm._replace(relative=relative, rows=rows))
 
 
 def _diverging(found: _Range, s: Settings) -> ColourScale:

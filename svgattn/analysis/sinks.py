@@ -12,8 +12,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .tokens import is_special
-
 FIRST_TOKEN_SHARE = 0.3  # a causal model's first token is a sink above this mean share
 # ... or, in a long sequence (where uniform attention gives it almost nothing), above this
 # share that is also LIFT_SINK times what uniform attention over the visible keys gives it
@@ -27,6 +25,8 @@ def sink_columns(key_tokens: Sequence[str], weights: np.ndarray, causal: bool) -
     more than 10 % where that is ten times a uniform share (row ``i`` sees ``i + 1`` keys:
     in 1,000 tokens uniform attention gives the first 0.7 %, and 29 % is a sink).
     ``weights`` is ``[..., query, key]``."""
+    from .tokens import is_special  # real attention's: a figure by hand has no sinks
+
     sinks = [i for i, t in enumerate(key_tokens) if is_special(t)]
     if causal and weights.shape[-1] > 2 and 0 not in sinks:
         rows = weights[..., 1:, :]

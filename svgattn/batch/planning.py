@@ -22,7 +22,7 @@ from .jobs import ARRAYS, FIELDS, SPECS, Job, Source
 def plan(inputs: Iterable[str | os.PathLike[str] | Attention], output: str, *,
          layers: object = None, heads: object = None, view: str = "flow",
          theme: Any = None, width: Any = None, text: str | None = None, fmt: str | None = None,
-         dpi: float = 300.0, batch_index: int | None = None,
+         dpi: float = 300.0, batch_index: int | None = None, reads: Iterable[str] = (),
          **options: Any) -> tuple[list[Job], list[tuple[str, str]]]:
     """The jobs for ``inputs`` (attention files, spec files, :class:`Attention` objects):
     one figure per input, or per selected layer and head when ``layers``/``heads`` are
@@ -30,8 +30,9 @@ def plan(inputs: Iterable[str | os.PathLike[str] | Attention], output: str, *,
     ``{stem}`` (the input's name), ``{input}`` (its index), ``{layer}``, ``{head}``
     (indices), ``{layer_name}``, ``{head_name}`` and ``{view}``. Returns the jobs and
     the inputs that could not be planned (name, message): those are failures, not errors,
-    so the other inputs still run. Raises :class:`SpecError` for a bad pattern or two
-    figures that would write the same file."""
+    so the other inputs still run. ``reads``: other files the batch read (a model's): no
+    figure may replace one. Raises :class:`SpecError` for a bad pattern or two figures that
+    would write the same file."""
     from ..export import format_of
     from ..fields import At
     from ..settings import SETTING, parse
@@ -45,7 +46,7 @@ def plan(inputs: Iterable[str | os.PathLike[str] | Attention], output: str, *,
     opts = {k: checked[k] for k, v in options.items() if v is not None and k in checked}
     settings = {k: v for k, v in (("view", view), ("theme", theme), ("width", width),
                                   ("text", text)) if v is not None}
-    bounds = dict(current().__dict__)
+    bounds = dict(current()._asdict())
     jobs: list[Job] = []
     failed: list[tuple[str, str]] = []
     items = list(inputs)
@@ -82,7 +83,7 @@ def plan(inputs: Iterable[str | os.PathLike[str] | Attention], output: str, *,
             target = output.format(**{k: component(values[k]) for k in fields})
             jobs.append(Job(name, target, source, settings, job_opts, out_fmt, dpi, bounds))
     _check_unique(jobs, output, len(items))
-    _check_places(jobs, output, _read_files(items, theme))
+    _check_places(jobs, output, [*_read_files(items, theme), *map(str, reads)])
     return jobs, failed
 
 

@@ -62,7 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .parser import build, limits, views_of
 
         given = list(sys.argv[1:] if argv is None else argv)
-        args = build(views_of(given)).parse_args(given)
+        command = given[0] if given and given[0] in ("render", "model", "demo", "batch") else None
+        args = build(views_of(given), command).parse_args(given)
         command = getattr(commands, args.command)
         with override(**limits(args)):
             status = command(args)

@@ -12,8 +12,6 @@ from ..errors import ExportError, SpecError, printable
 from ..export import format_of
 from ..files import check_not_input, check_output, write_atomic
 from ..resources import data_dir
-from ..sources import load_file, load_inputs
-from ..sources.local_model import run_model
 from ..theme import builtin_themes, load_theme
 from . import parser
 
@@ -65,6 +63,8 @@ def render(args: argparse.Namespace) -> None:
                         "the heads view; render spec files one at a time (or with svgattn "
                         "batch)")
     if suffix in (".npz", ".npy"):
+        from ..sources.arrays import load_file, load_inputs
+
         tokens = None if args.tokens is None else args.tokens.split(",")
         if tokens is not None and not args.tokens.strip():
             raise SpecError("--tokens: empty; give comma-separated tokens, e.g. --tokens a,b,c")
@@ -104,6 +104,11 @@ def model(args: argparse.Namespace) -> None:
     # Check what can be checked before spending seconds on loading the model.
     fmt = _output_format(args, args.view or "flow")
     options = parser.options(args)
+    from ..sources.model_load import model_files
+
+    check_not_input(args.output, {f"model's file {printable(p.name, 60)}": p
+                                  for p in model_files(args.path)} |
+                    {"--theme file": args.opt_theme})
     if (args.text is None) == (args.probe is None):
         raise SpecError("model: give the input sentence with --text, or --probe repeated "
                         "(not both)")
@@ -146,8 +151,13 @@ def batch(args: argparse.Namespace) -> int:
     options = parser.options(args)
     layers, heads = options.pop("layers", None), options.pop("heads", None)
     inputs: list[Any] = list(args.inputs)
+    reads: list[Any] = []
     if args.model:
+        from ..sources.model_load import model_files
+
+        reads = model_files(args.model)
         load_theme(args.opt_theme)
+        from ..sources.local_model import run_model
         from ..views.registry import get
 
         vectors = get(args.view or "flow").vectors  # the neuron view: q and k too
@@ -157,6 +167,7 @@ def batch(args: argparse.Namespace) -> int:
                         ".pdf'")
     jobs, failed = plan(inputs, args.output, layers=layers, heads=heads,
                         fmt=args.format, dpi=parser.dpi(args), batch_index=args.batch_index,
+                        reads=reads,
                         **parser.figure(args), **options)
     executor = None
     if args.scheduler:

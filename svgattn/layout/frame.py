@@ -35,6 +35,7 @@ class Placing(Protocol):
                width: float | None) -> Body: ...
 
 PAGE = 8.5 * 72  # points: the height a figure of rows of text fits in (a page's text block)
+PAGE_HEIGHT = 9.0 * 72  # a whole figure never taller: a letter page's text block (1in margins)
 TOOLTIP_CELLS = 64 * 64  # figures of at most this many cells carry each weight as a tooltip
 
 
@@ -42,7 +43,7 @@ class LayoutWarning(SvgattnWarning):
     """The figure had to be scaled down to fit the requested width."""
 
 
-@dataclass
+@dataclass(eq=False)
 class Body:
     """What a view returns: its primitives (in points, anywhere: the frame moves them),
     colour-bar gradients, a one-line description (the SVG's ``<desc>``), the lines of its
@@ -163,43 +164,16 @@ def _no_orphan(ctx: Context, lines: list[str], width: float, factor: float,
 def frame(ctx: Context, body: Body, *, title: str | None, room: float | None,
           show_title: bool | None = None, captions: str | None = None) -> Scene:
     """Frame ``body``: title above, caption below (its lines as ``captions`` or the
-    theme's ``figure.caption`` keeps them: full, short or none), margins around. A requested width
-    ``room`` is met exactly (a narrower body is centred in it, on purpose); without one, a
-    caption wraps at the body's width or 32em, whichever is wider."""
-    margin = ctx["figure.margin"]
+    theme's ``figure.caption`` keeps them: full, short or none), margins around. A requested
+    width ``room`` is met exactly (a narrower body is centred in it, on purpose); without
+    one, a caption wraps at the body's width or 32em, whichever is wider."""
+    margin, em = ctx["figure.margin"], ctx.em
     box = body.box
-    em = ctx.em
     inner = max(box.w, (room - 2 * margin) if room else 0.0)
-    caption_lines: list[str] = []
-    mode = captions if captions in MODES else str(ctx.value("figure.caption"))
-    caption = kept(body.caption, mode)
-    if ctx.value("figure.show_caption"):
-        caption_w = inner if room else max(inner, 32 * em)
-        caption_lines = [line for c in caption if c for line in wrap(ctx, c, caption_w, 0.9)]
-        if not room:
-            inner = max(inner, *(ctx.box(c, factor=0.9, shorten_to=0).width
-                                 for c in caption_lines), 0.0)
-    nodes: list[Node] = []
-    y = 0.0
-    if title and (show_title if show_title is not None else ctx.value("figure.show_title")):
-        bold = ctx.value("font.title_weight") == "bold"
-        size = ctx["font.title_size"]
-        if not room:  # an auto-width figure may widen for its title
-            inner = max(inner, ctx.measure(title, size, bold=bold).width)
-        fitted = ctx.measure(title, size, bold=bold)
-        if fitted.width > inner:  # shrink towards the label size, then wrap
-            size = max(em, size * inner / fitted.width * 0.999)
-        centre = ctx.value("figure.title_align") == "center"
-        title_colour = str(ctx.value("colors.text"))
-        for k, line in enumerate(wrap(ctx, title, inner, size / em, bold)):
-            tb = ctx.measure(line, size, bold=bold)
-            baseline = y + tb.ascent
-            nodes.append(ctx.baseline_text(f"title-{k}" if k else "title", tb,
-                                           inner / 2 if centre else 0.0, baseline,
-                                           "middle" if centre else "start", "title",
-                                           title_colour, bold=bold))
-            y = baseline + tb.descent + 0.15 * em
-        y += 0.45 * em
+    caption_lines, inner = _caption_lines(ctx, body.caption, captions, inner, room)
+    shown = title if title and (show_title if show_title is not None
+                                else ctx.value("figure.show_title")) else None
+    nodes, y, inner = _title(ctx, shown, inner, room)
     body_x = (inner - box.w) / 2  # centred under a wider title or caption, or in the page
     nodes.extend(moved(n, body_x - box.x, y - box.y) for n in _with_tooltips(body.nodes))
     y += box.h
@@ -226,6 +200,63 @@ def frame(ctx: Context, body: Body, *, title: str | None, room: float | None,
                  background=None if background == "none" else str(background),
                  title=(title or body.name), desc=body.desc, font_family=ctx.family,
                  root=Group("figure", shifted), gradients=tuple(body.gradients))
+
+
+def around(ctx: Context, caption: Sequence[str], *, title: str | None, room: float,
+           show_title: bool | None = None, captions: str | None = None) -> float:
+    """The height the frame adds to a body in a figure ``room`` wide: title, caption and
+    margins (a view that must fit a page leaves this much of it)."""
+    lines, inner = _caption_lines(ctx, caption, captions, room - 2 * ctx["figure.margin"], room)
+    shown = title if title and (show_title if show_title is not None
+                                else ctx.value("figure.show_title")) else None
+    height = _title(ctx, shown, inner, room)[1] + 2 * ctx["figure.margin"]
+    if lines:
+        height += 0.8 * ctx.em + sum(ctx.box(line, factor=0.9, shorten_to=0).height
+                                     + 0.1 * ctx.em for line in lines)
+    return height
+
+
+def _caption_lines(ctx: Context, caption: Sequence[str], captions: str | None, inner: float,
+                   room: float | None) -> tuple[list[str], float]:
+    """The caption's lines as the mode keeps and wraps them, and the width (an auto-width
+    figure widens for its longest line)."""
+    mode = captions if captions in MODES else str(ctx.value("figure.caption"))
+    if not ctx.value("figure.show_caption"):
+        return [], inner
+    caption_w = inner if room else max(inner, 32 * ctx.em)
+    lines = [line for c in kept(caption, mode) if c for line in wrap(ctx, c, caption_w, 0.9)]
+    if not room:
+        inner = max(inner, *(ctx.box(c, factor=0.9, shorten_to=0).width for c in lines), 0.0)
+    return lines, inner
+
+
+def _title(ctx: Context, title: str | None, inner: float,
+           room: float | None) -> tuple[list[Node], float, float]:
+    """The title's lines (shrunk towards the label size, then wrapped, to fit), the height
+    they take, and the width (an auto-width figure widens for its title)."""
+    if not title:
+        return [], 0.0, inner
+    em = ctx.em
+    bold = ctx.value("font.title_weight") == "bold"
+    size = ctx["font.title_size"]
+    fitted = ctx.measure(title, size, bold=bold)
+    if not room:
+        inner = max(inner, fitted.width)
+    if fitted.width > inner:
+        size = max(em, size * inner / fitted.width * 0.999)
+    centre = ctx.value("figure.title_align") == "center"
+    colour = str(ctx.value("colors.text"))
+    nodes: list[Node] = []
+    y = 0.0
+    for k, line in enumerate(wrap(ctx, title, inner, size / em, bold)):
+        tb = ctx.measure(line, size, bold=bold)
+        baseline = y + tb.ascent
+        nodes.append(ctx.baseline_text(f"title-{k}" if k else "title", tb,
+                                       inner / 2 if centre else 0.0, baseline,
+                                       "middle" if centre else "start", "title", colour,
+                                       bold=bold))
+        y = baseline + tb.descent + 0.15 * em
+    return nodes, y + 0.45 * em, inner
 
 
 def _texts(nodes: Sequence[Node]) -> list[Text]:

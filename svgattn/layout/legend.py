@@ -12,7 +12,7 @@ from .context import Context
 from .guide import ticks
 
 
-@dataclass
+@dataclass(eq=False)
 class Legend:
     nodes: list[Node] = field(default_factory=list)
     gradients: list[Gradient] = field(default_factory=list)

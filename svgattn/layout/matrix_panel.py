@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -22,7 +23,7 @@ THIN_CELL = 2.5  # points: the smallest cell of a short sequence, its labels thi
 THIN_FROM = 32  # more tokens than this: a tight width thins labels before shrinking type
 
 
-@dataclass
+@dataclass(eq=False)
 class Panel:
     nodes: list[Node]
     cells: CellGrid
@@ -74,8 +75,7 @@ def raster(ctx: Context, cells: int, mode: object) -> bool:
     return cells > float(ctx.value("matrix.raster_above"))  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
-class PanelSpec:
+class PanelSpec(NamedTuple):
     """How one heatmap is drawn. ``rows``/``columns``: labels (``None``: none); ``names``
     (rows, columns) name the cells in their tooltips (which the framework shows in small
     figures: :mod:`svgattn.layout.frame`);
@@ -101,8 +101,11 @@ class PanelSpec:
     indexed: tuple[tuple[str, ...], np.ndarray] | None = None
 
 
+DEFAULT = PanelSpec()
+
+
 def matrix_panel(ctx: Context, values: np.ndarray, scale: ColourScale, cell_w: float,
-                 spec: PanelSpec = PanelSpec()) -> Panel:
+                 spec: PanelSpec = DEFAULT) -> Panel:
     """Cells coloured by ``scale``, ``cell_w`` wide, with the labels, outlines and
     tooltips ``spec`` asks for; labels closer than they need are thinned
     (:mod:`svgattn.layout.labels`)."""

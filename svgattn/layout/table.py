@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..analysis.figure import FigureData
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Table:
     """``header`` and ``rows`` (numbers as Python floats and ints, names as strings).
     ``note`` says what the figure did to the numbers before drawing them (a window, a

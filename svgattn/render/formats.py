@@ -18,15 +18,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import SpecError
 from ..export import convert
-from ..layout.table import Table
 from ..limits import current
 from ..scene import CellGrid, Group, Scene, mapped
 from .svg import render_svg
-from .table import encode_csv
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..layout.table import Table
 
 # A PDF's or EPS's cell image holds at most this many pixels an inch, each block of cells
 # pooled by its strongest colour: a viewer at 150 or 300 dpi then averages at most 2 x 2
@@ -77,6 +78,8 @@ def png(figure: Figure, dpi: float) -> bytes:
 
 
 def csv(figure: Figure, dpi: float) -> bytes:
+    from .table import encode_csv
+
     return encode_csv(figure.table().lines())
 
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import jinja2
 from markupsafe import Markup
@@ -83,8 +83,7 @@ def font_stack(family: str) -> str:
     return ", ".join(f"'{n}'" if " " in n else n for n in names) + f", {generic}"
 
 
-@dataclass
-class _Cell:
+class _Cell(NamedTuple):
     cls: str  # its colour
     x: str
     y: str

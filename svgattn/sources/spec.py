@@ -12,9 +12,9 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..data import Attention
 from ..errors import SpecError, SvgattnError, printable, quote
@@ -34,8 +34,7 @@ KEYS = (*FIGURE_KEYS, *DATA_KEYS, *SOURCE_KEYS)  # a spec's own keys, besides th
 MAX_INT_DIGITS = 30  # longer integers are read as floats (too large ones become inf)
 
 
-@dataclass(frozen=True)
-class Spec:
+class Spec(NamedTuple):
     """A parsed spec file, its keys sorted by role: the figure (``view``, ``theme`` as a
     built-in name or a checked path, ``width``, ``caption``), data given by hand
     (``tokens``, ``weights``, ``heads``), a source of real attention (``model`` + ``text``
@@ -52,8 +51,21 @@ class Spec:
 
 def read_spec(path: str | os.PathLike[str]) -> Spec:
     """Parse a spec file. A ``theme`` that is a path becomes an absolute
-    :class:`~pathlib.Path` inside the spec's folder."""
-    path = Path(path)
+    :class:`~pathlib.Path` inside the spec's folder. A command reads its spec more than
+    once (for its view, the files it names, the figure): the same file, unchanged, is
+    parsed once (callers never change a Spec's tables)."""
+    try:
+        info = os.stat(path)
+        stamp: tuple[float, ...] = (info.st_ino, info.st_size, info.st_mtime_ns)
+    except OSError:
+        stamp = ()  # read_text says what is wrong with it
+    limits = current()  # read again under other limits: they are checked as it is read
+    return _read_spec(os.fspath(path), (*stamp, limits.spec_mb, limits.depth))
+
+
+@lru_cache(maxsize=16)
+def _read_spec(name: str, stamp: tuple[float, ...]) -> Spec:
+    path = Path(name)
     where = printable(path.name, 60)
     suffix = path.suffix.lower()
     if suffix not in (".toml", ".json"):
@@ -79,8 +91,7 @@ def read_spec(path: str | os.PathLike[str]) -> Spec:
     return Spec(path, where, figure, given, source, data)
 
 
-@dataclass(frozen=True)
-class SpecFigure:
+class SpecFigure(NamedTuple):
     """What a spec asks for: its figure settings (view, theme, width ...), its options,
     and where its attention comes from: given by hand (``data``: tokens, weights, heads),
     an array file (``attention``), or a model run (``model``: (model, text, probe)), with
@@ -132,8 +143,9 @@ def figure_of(path: str | os.PathLike[str], overrides: dict[str, Any],
 
 
 def named_files(path: str | os.PathLike[str]) -> dict[str, Path]:
-    """The files a spec names (its theme, attention and minus files), resolved as they
-    will be read; a spec that cannot be read names none."""
+    """The files a spec names (its theme, attention, minus and text files, and every file
+    of the model it runs), resolved as they will be read; a spec that cannot be read names
+    none."""
     try:
         spec = read_spec(path)
     except SvgattnError:
@@ -148,6 +160,16 @@ def named_files(path: str | os.PathLike[str]) -> dict[str, Path]:
                 found[f"spec's {key} file"] = _inside(value, spec.path, spec.where, key)
             except SvgattnError:
                 continue
+    model = spec.source.get("model")
+    if isinstance(model, str):
+        from .model_load import model_files
+
+        try:
+            folder = _model_path(model, spec.path, spec.where)
+        except SvgattnError:
+            return found
+        for file in model_files(folder):
+            found[f"spec's model file {printable(file.name, 60)}"] = file
     return found
 
 
@@ -170,6 +192,11 @@ def model_of(spec: Spec) -> tuple[str, str, str | None] | None:
                             "the spec's folder, or text, not both")
         text = read_text(_inside(source["text_file"], spec.path, where, "text_file"),
                          "text").strip()
+        most = current().tokens * 32  # as svgattn model refuses a --text: before tokenising
+        if len(text) > most:
+            raise SpecError(f"{where}: text_file: {len(text):,} characters, more than the tokens "
+                            f"limit can hold ({most:,}); shorten it, or "
+                            f"{current().describe('tokens')}")
     if not isinstance(model, str) or not isinstance(text, str):
         raise SpecError(f"{where}: model: give model = \"package or folder\" and text = "
                         "\"the input sentence\"")
@@ -179,19 +206,16 @@ def model_of(spec: Spec) -> tuple[str, str, str | None] | None:
 def _model_path(model: str, spec_path: Path, where: str) -> str:
     """A spec's ``model``: a folder or ``.gguf`` file beside the spec, else the name of an
     installed package that carries one; never resolved from the current directory."""
-    import importlib.util
+    from .model_load import installed_package
 
     beside = spec_path.resolve().parent / model
     if os.path.lexists(beside) or not model.isidentifier():
         return str(_inside(model, spec_path, where, "model"))
-    try:
-        found = importlib.util.find_spec(model)  # the package's folder, not imported
-    except (ImportError, ValueError):
-        found = None
-    if found is None or not found.submodule_search_locations:
+    found = installed_package(model)
+    if found is None:
         raise SpecError(f"{where}: model: {quote(model)} is neither a folder beside the spec "
                         "nor an installed package; put the model folder next to the spec")
-    return str(next(iter(found.submodule_search_locations)))
+    return str(found)
 
 
 def attention_of(spec: Spec) -> Attention:

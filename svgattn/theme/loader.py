@@ -30,7 +30,7 @@ else:  # pragma: no cover
 DEFAULT_THEME = "light"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Theme:
     """A validated theme: lengths in points, colours as hex. Every key of svgattn's own a
     theme file sets was validated when it was loaded; the keys of a view's table

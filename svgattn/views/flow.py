@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -38,12 +38,14 @@ from ..layout.matrix_panel import (
 )
 from ..layout.placement import barycentre_order, spread
 from ..layout.scale import colour_scale
-from ..layout.table import Table, wide
 from ..options import CELLS, COLOUR, LABELS, SELECTION, TOKENS
 from ..scene import Box, Group, Node, Path, Rect, Style, moved
 from ..text.metrics import TextBox
 from .base import View
 from .registry import register
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..layout.table import Table
 
 MAX_CELL_EM = 4.0  # cells never grow beyond this when filling a wide figure
 GAP_PER_CELL = 1.5  # connectors get at least this many cell sides of room
@@ -150,6 +152,8 @@ class Flow(View):
     def numbers(self, data: FigureData, opts: Mapping[str, Any]) -> Table:
         """The matrix drawn beside the heads, wide (one matrix per head: the head in the
         first column of each of its rows)."""
+        from ..layout.table import Table, wide
+
         if opts["matrices"] != "heads":
             return wide(data, data.matrix)
         tables = [wide(data, h.weights, first=[("head", h.name)]) for h in data.heads
@@ -166,8 +170,7 @@ def _line(data: FigureData, ctx: Context) -> float:
     return max(ctx.extents(labels)[1] for labels in (data.query_labels, data.key_labels))
 
 
-@dataclass
-class _Columns:
+class _Columns(NamedTuple):
     """Where the columns of one layout go (x), and what they hold."""
 
     cell: float
@@ -186,7 +189,7 @@ class _Columns:
     bold: bool
 
 
-@dataclass
+@dataclass(eq=False)
 class _Flow:
     """The flow view's content, decided once per figure; :meth:`arrange` lays it out at
     one cell size (a figure fitted to a width tries a few)."""

@@ -17,7 +17,7 @@ from ..captions import number
 from ..colours import contrast_text
 from ..fields import Field, length
 from ..layout.context import Context
-from ..layout.frame import PAGE, Body
+from ..layout.frame import PAGE_HEIGHT, Body, around
 from ..layout.guide import note, words
 from ..layout.legend import horizontal_bar
 from ..layout.scale import colour_scale
@@ -28,6 +28,11 @@ from .base import View
 from .registry import register
 
 AUTO_WIDTH_EM = 42.0  # the width of running text when the figure width is auto
+LEGEND_EM = 4.0  # the colour bar below the text, with its ticks
+# the caption's other lines at their longest: the scale's words, the window's sentence
+CAPTION_GUESS = ("Colours saturate at 0.000 (the 00 tokens above it reach 0.000)",
+                 "Tokens 0000\u20130000 of 0000, the stretch that receives the most attention: "
+                 "the whole text is taller than a page")
 
 
 @register
@@ -62,7 +67,13 @@ class Text(View):
         values, row, what = _shaded(data, opts)
         room = width if width is not None else AUTO_WIDTH_EM * ctx.em + 2 * ctx["figure.margin"]
         inner = room - 2 * ctx["figure.margin"]
-        shown, why = _window(data, ctx, inner, values, row)
+        # the whole figure fits a page: the lines get what its title, caption and colour
+        # bar leave (the caption estimated at its longest, with the window's sentence)
+        guess = [*data.notes, f"Shading: {what}, {_source(data)}", *CAPTION_GUESS]
+        high = PAGE_HEIGHT - around(ctx, guess, title=data.title, room=room,
+                                    show_title=opts["show_title"], captions=opts["caption"]) \
+            - LEGEND_EM * ctx.em
+        shown, why = _window(data, ctx, inner, values, row, high)
         counted = row is None and data.causal  # queries, from 0 (none above uniform)
         shading = {**opts, "vmin": 0.0} if counted and opts["vmin"] is None else opts
         found = robust_top(values, data.sinks) if counted and opts["vmax"] is None else None
@@ -137,13 +148,13 @@ def _lines(data: FigureData, ctx: Context, inner: float, start: int, stop: int) 
 
 
 def _window(data: FigureData, ctx: Context, inner: float, values: np.ndarray,
-            focus: int | None) -> tuple[tuple[int, int], str]:
-    """The tokens shown: all when they fit one page (at most :data:`PAGE_LINES` of
-    ``text.line_height``... in :data:`PAGE` points); else a stretch that fits, ending just
-    after ``focus`` (causal: it attends backwards) or centred on it, or without a focus
-    the stretch that receives the most attention; and the caption's words for the cut."""
+            focus: int | None, high: float) -> tuple[tuple[int, int], str]:
+    """The tokens shown: all when their lines fit ``high`` points (what a page leaves the
+    text); else a stretch that fits, ending just after ``focus`` (causal: it attends
+    backwards) or centred on it, or without a focus the stretch that receives the most
+    attention; and the caption's words for the cut."""
     n = len(data.key_labels)
-    most = max(1, int(PAGE // ctx["text.line_height"]))
+    most = max(1, int(high // ctx["text.line_height"]))
     lines = _lines(data, ctx, inner, 0, n)
     if lines[-1] < most:
         return (0, n), ""
