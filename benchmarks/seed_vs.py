@@ -4,8 +4,8 @@
 
 Each REV (a commit, default 0832a3c: the revision the seed figure's time is held to) is
 checked out into a temporary git worktree; this tree, each REV and benchmarks/mpl_seed.py
-then draw the seed figure as SVG in fresh processes, in turn (this tree, REV, matplotlib,
-this tree, ...), so a slow spell of the machine hits all alike. Warm, as a user's second
+then draw the seed figure as SVG in fresh processes, in turn, the order turning each round
+(so a slow spell of the machine hits all alike, and none always runs after the same one). Warm, as a user's second
 run is: bytecode kept in a private cache per tree (under PYTHONDONTWRITEBYTECODE=1 a tree
 would recompile itself every run), one untimed round first. Reported: the median wall
 seconds and peak RSS of each, and the median of the per-round ratios (pairing keeps a
@@ -63,8 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         jobs["matplotlib"] = ([sys.executable, str(HERE / "mpl_seed.py"), "seed.svg"],
                               _env(ROOT, work / "pyc-mpl"))
         samples: dict[str, list[Sample]] = {name: [] for name in jobs}
+        names = list(jobs)
         for round_ in range(-1, args.repeat):  # round -1 warms caches and bytecode
-            for name, (cmd, env) in jobs.items():
+            # the order turns each round: no tool always follows the same other one
+            for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+                cmd, env = jobs[name]
                 scratch = Path(tempfile.mkdtemp(dir=work))
                 try:
                     sample = run_child(cmd, cwd=scratch, env=env)
