@@ -1,7 +1,7 @@
 """The public object: a figure of attention that renders itself to SVG, PDF, PNG, EPS or CSV.
 A facade: settings and options validated once (:mod:`svgattn.settings`), the analysis run
 once, the view drawn and framed (:func:`svgattn.layout.frame.draw`), each format written by
-its backend (:mod:`svgattn.render.formats`)."""
+its backend (:mod:`svgattn.formats`)."""
 
 from __future__ import annotations
 
@@ -172,7 +172,7 @@ class Diagram:
 
     def to_bytes(self, fmt: str = "svg", *, dpi: float | None = None) -> bytes:
         """The figure encoded as ``svg``, ``pdf``, ``png``, ``eps`` or ``csv``."""
-        from .render.formats import BACKENDS
+        from .formats import BACKENDS
 
         fmt = format_of("figure", fmt)
         dots = self.settings.dpi if dpi is None else SETTING["dpi"].parse(dpi, At("dpi"))

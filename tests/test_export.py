@@ -107,8 +107,8 @@ def test_png_pixels_equal_cairos_own_png_writer(seed_path, tmp_path, background)
     import cairosvg
     import numpy as np
 
+    from svgattn.formats import pixel_canvas
     from svgattn.render import render_svg
-    from svgattn.render.formats import pixel_canvas
 
     theme = tmp_path / "t.toml"
     theme.write_text(f'extends = "light"\n[colors]\nbackground = "{background}"\n')

@@ -22,8 +22,8 @@ from scenes import grid, grids, paths, rects, texts
 from svgattn import Diagram, load_theme
 from svgattn.analysis.reduce import pool
 from svgattn.errors import SpecError
+from svgattn.formats import PRINT_DPI
 from svgattn.layout.labels import priority, thin
-from svgattn.render.formats import PRINT_DPI
 from svgattn.render.pdf_images import png_parts, substitute
 from svgattn.scene import Text
 from svgattn.sources import from_array

@@ -20,14 +20,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import SpecError
-from ..export import convert
-from ..limits import current
-from ..scene import CellGrid, Group, Scene, mapped
-from .svg import render_svg
+from .errors import SpecError
+from .export import convert
+from .limits import current
+from .render.svg import render_svg
+from .scene import CellGrid, Group, Scene, mapped
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..layout.table import Table
+    from .layout.table import Table
 
 # A PDF's or EPS's cell image holds at most this many pixels an inch, each block of cells
 # pooled by its strongest colour: a viewer at 150 or 300 dpi then averages at most 2 x 2
@@ -54,7 +54,7 @@ def svg(figure: Figure, dpi: float) -> bytes:
 
 
 def pdf(figure: Figure, dpi: float) -> bytes:
-    from .pdf_images import substitute
+    from .render.pdf_images import substitute
 
     scene = at_pixels(figure.scene(), PRINT_DPI)
     images: list[bytes] = []
@@ -78,7 +78,7 @@ def png(figure: Figure, dpi: float) -> bytes:
 
 
 def csv(figure: Figure, dpi: float) -> bytes:
-    from .table import encode_csv
+    from .render.table import encode_csv
 
     return encode_csv(figure.table().lines())
 
@@ -91,7 +91,7 @@ def at_pixels(scene: Scene, dpi: float) -> Scene:
     """The scene for a device of ``dpi``: image cells smaller than a pixel pooled to one
     per pixel, by their strongest colour, before the rasteriser sees them (it would drop
     all but one cell of each pixel's worth)."""
-    from .raster import to_pixels
+    from .render.raster import to_pixels
 
     def fit(node: Any) -> Any:
         return to_pixels(node, dpi / 72) if isinstance(node, CellGrid) else node
