@@ -5,11 +5,11 @@
 Each REV (a commit, default 0832a3c: the revision the seed figure's time is held to) is
 checked out into a temporary git worktree; this tree, each REV and benchmarks/mpl_seed.py
 then draw the seed figure as SVG in fresh processes, in turn, the order turning each round
-(so a slow spell of the machine hits all alike, and none always runs after the same one). Warm, as a user's second
-run is: bytecode kept in a private cache per tree (under PYTHONDONTWRITEBYTECODE=1 a tree
-would recompile itself every run), one untimed round first. Reported: the median wall
-seconds and peak RSS of each, and the median of the per-round ratios (pairing keeps a
-ratio meaningful while the machine's speed drifts).
+(so a slow spell of the machine hits all alike, and none always runs after the same one).
+Warm, as a user's second run is: bytecode kept in a private cache per tree (under
+PYTHONDONTWRITEBYTECODE=1 a tree would recompile itself every run), one untimed round first.
+Reported: the median wall seconds and peak RSS of each, and the median of the per-round
+ratios (pairing keeps a ratio meaningful while the machine's speed drifts).
 """
 
 from __future__ import annotations
