@@ -36,6 +36,10 @@ class Attention:
     queries: np.ndarray | None = None
     keys: np.ndarray | None = None
     scaling: tuple[float, ...] | None = None
+    # where generated tokens start (a model run with --generate): on both axes of
+    # self-attention, on the query axis of cross-attention (the decoder's tokens)
+    generated: int | None = None
+    notes: tuple[str, ...] = ()  # what a caption says of where it came from (a model run)
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
@@ -224,12 +228,25 @@ def make_attention(weights: Any, query_tokens: Sequence[str], key_tokens: Sequen
                    layer_names: Sequence[str] | None = None,
                    head_names: Sequence[str] | None = None, source: str = "attention",
                    first_layer: int = 0) -> Attention:
-    """Validate a 4-D ``[layers, heads, query, key]`` array and its tokens."""
+    """Validate a 4-D ``[layers, heads, query, key]`` array and its tokens. A lazy array
+    (:mod:`svgattn.blocks`: computed from a model's vectors, or read from a file a block at
+    a time) is checked a block at a time, and only what is read counts against the limits:
+    it is never held whole."""
+    from .blocks import FromVectors, Lazy
+
     query_tokens = token_strings(query_tokens, f"{source}: query tokens")
     key_tokens = token_strings(key_tokens, f"{source}: key tokens")
     q, k = len(query_tokens), len(key_tokens)
-    array = to_numpy(weights, f"{source}: attentions")
-    check_cells(array.size, f"{source}: attentions")
+    lazy = isinstance(weights, Lazy)
+    array: Any = weights if lazy else to_numpy(weights, f"{source}: attentions")
+    if not lazy:
+        check_cells(array.size, f"{source}: attentions")
+    elif not isinstance(array.source, FromVectors) and array.ndim == 4:
+        from .blocks import DISPLAY  # a file read a block at a time: each head is read,
+        layers_, heads_, n_q, n_k = array.shape  # and may be held, pooled
+        check_cells(layers_ * heads_ * min(n_q, DISPLAY) * min(n_k, DISPLAY),
+                    f"{source}: attentions ({layers_} x {heads_} heads read a block at a time"
+                    f", each pooled to at most {DISPLAY:,} a side)")
     if array.ndim != 4:
         raise SpecError(f"{source}: attentions: expected 4 axes [layers, heads, query, key], "
                         f"got shape {array.shape}")
@@ -238,15 +255,10 @@ def make_attention(weights: Any, query_tokens: Sequence[str], key_tokens: Sequen
                         f"(query={q}, key={k}) for {q} query and {k} key tokens; axes must be "
                         f"[layers, heads, query, key] and the tokens those of this input"
                         f"{_axis_hint(array.shape, q, k)}")
-    if not _all(array, np.isfinite):
-        where = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
-        raise SpecError(f"{source}: attentions{list(where)}: is {array[where]}; weights must be "
-                        "finite (a fully masked row gives NaN: drop it with attention_mask)")
-    if not _all(array, lambda block: block >= 0):
-        where = tuple(int(i) for i in np.argwhere(array < 0)[0])
-        raise SpecError(f"{source}: attentions{list(where)}: is {array[where]:g}; weights must be"
-                        " >= 0 (pass softmax probabilities, not scores)")
-    check_magnitude(array, f"{source}: attentions", terms=array.shape[1] * max(array.shape[2:]))
+    if lazy and not isinstance(array.source, FromVectors):  # a softmax is valid as made
+        _check_blocks(array, source)
+    elif not lazy:
+        _check_values(array, source)
     n_layers, n_heads = array.shape[:2]
     layers = (token_strings(layer_names, f"{source}: layer_names", what="names")
               if layer_names is not None and len(layer_names) else
@@ -265,9 +277,38 @@ def make_attention(weights: Any, query_tokens: Sequence[str], key_tokens: Sequen
                                 f"{what.split('_')[0]}s; give each a unique name (legends and "
                                 "selections tell them apart by name)")
             seen.add(name)
-    array = np.ascontiguousarray(array)
-    array.setflags(write=False)
+    if not lazy:
+        array = np.ascontiguousarray(array)
+        array.setflags(write=False)
     return Attention(array, query_tokens, key_tokens, layers, heads, source)
+
+
+def _check_values(array: np.ndarray, source: str) -> None:
+    """Weights that are finite, not negative, and small enough to add up."""
+    if not _all(array, np.isfinite):
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+        raise SpecError(f"{source}: attentions{list(where)}: is {array[where]}; weights must be "
+                        "finite (a fully masked row gives NaN: drop it with attention_mask)")
+    if not _all(array, lambda block: block >= 0):
+        where = tuple(int(i) for i in np.argwhere(array < 0)[0])
+        raise SpecError(f"{source}: attentions{list(where)}: is {array[where]:g}; weights must be"
+                        " >= 0 (pass softmax probabilities, not scores)")
+    check_magnitude(array, f"{source}: attentions", terms=array.shape[1] * max(array.shape[2:]))
+
+
+def _check_blocks(array: Any, source: str) -> None:
+    """:func:`_check_values` of a lazy array, from one pass over each head
+    (:func:`svgattn.blocks.survey`); the message names the first weight at fault."""
+    layers, heads, n_q, n_k = array.shape
+    for (layer, head), found in zip(itertools.product(range(layers), range(heads)),
+                                    array.surveys(), strict=True):
+        if found.bad is not None:
+            r, c, value = found.bad
+            raise SpecError(f"{source}: attentions[{layer}, {head}, {r}, {c}]: is {value:g}; "
+                            "weights must be finite and >= 0 (softmax probabilities; a fully "
+                            "masked row gives NaN)")
+        check_magnitude(np.array([found.largest]), f"{source}: attentions",
+                        terms=heads * max(n_q, n_k))
 
 
 def with_vectors(att: Attention, queries: Any, keys: Any, scaling: Any = None) -> Attention:

@@ -27,8 +27,9 @@ TEMP_SUFFIX = ".svgattn-tmp"
 # --- reading ------------------------------------------------------------------------------
 def check_regular(path: Path, what: str, error: type[Exception] = SpecError,
                   limit: str = "file_mb") -> int:
-    """Raise unless ``path`` is an existing regular file within the size limit ``limit``;
-    return its size. ``what`` names the kind of file in the message (``spec``, ...)."""
+    """Raise unless ``path`` is an existing regular file within the size limit ``limit``
+    (``""``: none); return its size. ``what`` names the kind of file in the message
+    (``spec``, ...)."""
     name = printable(str(path), 100)
     try:
         info = os.stat(path)
@@ -41,7 +42,7 @@ def check_regular(path: Path, what: str, error: type[Exception] = SpecError,
     if not stat.S_ISREG(info.st_mode):
         raise error(f"{name}: is not a regular file (a FIFO, socket or device); give the path "
                     f"of a {what} file")
-    if info.st_size > file_bytes(limit):
+    if limit and info.st_size > file_bytes(limit):
         raise error(f"{name}: {info.st_size:,} bytes exceed the {what} file limit of "
                     f"{getattr(current(), limit):g} MB; "
                     f"{_advice(limit)}{current().describe(limit)}")

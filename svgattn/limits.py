@@ -21,15 +21,18 @@ from typing import Any, NamedTuple
 from .errors import SpecError
 
 DOCS = {
-    "file_mb": "bytes of one array file (`.npy`/`.npz`), and of one array inside an `.npz` "
-               "(room for the `cells` limit in float64: an 8192-token head in float32 is "
-               "256 MiB)",
+    "file_mb": "bytes of one array read whole (an `.npz`'s arrays; a compressed one inflated): a "
+               "long float attention array in a `.npy`, or stored uncompressed in an `.npz` "
+               "(`np.savez`), is read a block at a time and not bounded by this",
     "spec_mb": "bytes of one spec or theme file (a figure given by hand; about 1,400 tokens "
                "of weights; long attention belongs in `.npz`)",
-    "tokens": "query or key tokens of one figure",
+    "tokens": "query or key tokens of one figure (a matrix draws at most 4,096 cells a side: "
+              "a longer input is max-pooled)",
     "token_chars": "characters of one token, head name or title (labels are shortened to "
                    "`text.max_label_chars`)",
-    "cells": "weights in one attention array",
+    "cells": "weights held at once: an attention array read whole; for attention read a "
+             "block at a time (a long `.npy`, a model run), every head pooled to 4,096 a "
+             "side, or a model's q and k and the matrix drawn",
     "model_gb": "bytes of a model's weights on disk (a `.gguf` file, or a folder's "
                 "`.safetensors` files), and the memory its config describes in float32",
     "megapixels": "pixels of one PNG",
@@ -44,7 +47,7 @@ class Limits(NamedTuple):
 
     file_mb: float = 1024.0
     spec_mb: float = 16.0
-    tokens: int = 8192
+    tokens: int = 32768
     token_chars: int = 1000
     cells: int = 100_000_000
     model_gb: float = 16.0

@@ -5,35 +5,46 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import SpecError, quote
+from .reduce import Read, Reduction, identity
 
 METHODS = ("mean", "max", "sum", "rollout")
 
 
 def combine(weights: np.ndarray, method: str = "mean",
-            heads: list[int] | None = None) -> np.ndarray:
+            heads: list[int] | None = None, reduce: Reduction | None = None) -> np.ndarray:
     """Combine ``[n, query, key]`` (or the ``heads`` among them) into one ``[query, key]``:
     ``mean`` keeps rows stochastic, ``max`` shows the strongest head per cell, ``sum``
     adds heads up. Added in float64 a block of rows at a time and kept in the input's
     precision (float32 heads give a float32 matrix: a 4096-token one is 64 MB, and no
-    full-size float64 temporary is made)."""
+    full-size float64 temporary is made). With ``reduce``, the windowed and pooled matrix
+    is made as the rows are combined (a full-size one is never held)."""
+    q, k = weights.shape[-2:]
+    dtype = np.float32 if weights.dtype == np.float32 else np.float64
+    return (reduce or identity(q, k)).rows(combined_rows(weights, method, heads), dtype)
+
+
+def combined_rows(weights: np.ndarray, method: str = "mean",
+                  heads: list[int] | None = None) -> Read:
+    """What :func:`combine` reads: rows ``a..b-1`` of the combination, in float64 (one
+    head: as it is)."""
     if method not in ("mean", "max", "sum"):
         raise SpecError(f"combine: {quote(method)} is not one of {', '.join(METHODS)}")
     chosen = list(range(weights.shape[0])) if heads is None else list(heads)
-    dtype = np.float32 if weights.dtype == np.float32 else np.float64
-    q, k = weights.shape[-2:]
-    out = np.empty((q, k), dtype=dtype)
-    step = max(1, (1 << 20) // max(1, k))
-    for start in range(0, q, step):
-        block = np.array(weights[chosen[0], start:start + step], dtype=np.float64)
+
+    def read(start: int, stop: int) -> np.ndarray:
+        if len(chosen) == 1:  # one head is itself: no float64 copy
+            return np.asarray(weights[chosen[0], start:stop])
+        block = np.array(weights[chosen[0], start:stop], dtype=np.float64)
         for h in chosen[1:]:
             if method == "max":
-                np.maximum(block, weights[h, start:start + step], out=block)
+                np.maximum(block, weights[h, start:stop], out=block)
             else:
-                block += weights[h, start:start + step]
+                block += weights[h, start:stop]
         if method == "mean" and len(chosen) > 1:
             block /= len(chosen)
-        out[start:start + step] = block
-    return out
+        return block
+
+    return read
 
 
 def rollout(layers: np.ndarray, residual: float = 0.5) -> np.ndarray:

@@ -5,6 +5,7 @@ matrix (or rollout, or a difference), then links and groups of what is shown."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -14,18 +15,19 @@ from ..data import Attention
 from ..errors import SpecError
 from ..text.safe import visible
 from . import tokens as tok
-from .combine import combine, describe, rollout, summary
+from .combine import combined_rows, describe, rollout, summary
 from .difference import Subtrahend
 from .figure import FigureData, Group, HeadData, frozen, readonly
 from .groups import find_groups, group_heads
 from .links import LinkRule, links_from_weights
 from .neuron import HeadVectors
-from .reduce import Reduction
+from .reduce import DISPLAY, Read, Reduction
 from .request import Request
 from .select import focused_heads, parse_selection
 from .sinks import is_causal, sink_columns
 
 GROUPS_UP_TO = 1024  # token groups are looked for in matrices up to this many rows
+ROLLOUT_UP_TO = DISPLAY  # a rollout multiplies n x n matrices: n**3 per layer
 
 
 @dataclass
@@ -58,18 +60,26 @@ def _select(att: Attention, weights: np.ndarray, request: Request, li: int, sink
 
 
 def _matrix(att: Attention, weights: np.ndarray, request: Request, pick: _Selection,
-            square: bool, where: str) -> tuple[np.ndarray, str]:
-    """The combined matrix of the whole input, and where it came from."""
+            square: bool, where: str) -> tuple[Read | np.ndarray, type, str]:
+    """What the figure's matrix is made from (rows of the whole input, read a block at a
+    time), its precision, and where it came from."""
     names = [att.head_names[h] for h in pick.heads]
     total = len(att.head_names)
     if request.combine == "rollout":
         if not square:
             raise SpecError(f"{where}: combine: rollout needs self-attention; this input is "
                             "cross-attention")
-        return (rollout(weights[: pick.layer + 1][:, pick.heads]),
+        n = weights.shape[-1]
+        if n > ROLLOUT_UP_TO:
+            raise SpecError(f"{where}: combine: rollout multiplies {n:,} x {n:,} matrices, "
+                            f"layer by layer; it takes at most {ROLLOUT_UP_TO:,} tokens: "
+                            "shorten the text, or combine by mean")
+        flow = rollout(weights[: pick.layer + 1][:, pick.heads])
+        return (flow, np.float64,
                 describe("rollout", att.layer_names[pick.layer], names, total,
                          att.layer_names[0]))
-    return (combine(weights[pick.layer], request.combine, pick.heads),
+    return (combined_rows(weights[pick.layer], request.combine, pick.heads),
+            np.float32 if weights.dtype == np.float32 else np.float64,
             describe(request.combine, att.layer_names[pick.layer], names, total))
 
 
@@ -105,24 +115,29 @@ def from_attention(att: Attention, request: Request | None = None) -> FigureData
     causal = square and is_causal(weights[li])
     sinks = [] if request.keep_sinks else sink_columns(prepared.key_raw, weights[li], causal)
     reduce = Reduction.of(request.window, request.pool, len(prepared.query_raw),
-                          len(prepared.key_raw), square, where)
+                          len(prepared.key_raw), square, where, fit=request.fit)
     notes = list(prepared.notes)
+    if att.generated is not None:
+        notes.append(f"generated tokens ({att.generated}\u2013{att.shape[2] - 1}) are marked: a "
+                     "line before them, their labels in colour")
     if reduce.active:
         notes.append(reduce.note() + (" of the rollout over every token"
                                       if request.combine == "rollout" else ""))
     pick = _select(att, weights, request, li, sinks, where)
     stages = _Stages(prepared, reduce, pick, sinks, causal, notes=notes + pick.notes)
-    stages.matrix, stages.caption = _matrix(att, weights, request, pick, square, where)
+    read, dtype, stages.caption = _matrix(att, weights, request, pick, square, where)
     stages.short = summary(request.combine, att.layer_names[pick.layer],
                            [att.head_names[h] for h in pick.heads], len(att.head_names),
                            att.layer_names[0])
     if request.minus is not None or request.minus_layer is not None or \
             request.minus_head is not None:
         other = Subtrahend(att, request, prepared, pick.layer, pick.heads, where)
-        stages.matrix = stages.matrix - other.matrix(stages.matrix.shape)
+        read = other.subtracted_from(read, weights.shape[-1])
+        dtype = np.float64
         stages.signed = True
         stages.caption += "; " + other.caption()
         stages.short += "; " + other.caption()
+    stages.matrix = reduce.rows(read, dtype)
     if causal and not stages.signed:
         stages.caption += "; causal: each query sees the keys up to itself"
         stages.short += "; causal"
@@ -139,12 +154,9 @@ def _figure(att: Attention, request: Request, st: _Stages) -> FigureData:
     rule = replace(request.links or LinkRule(top_k=3), ignore=tuple(shown_sinks),
                    causal=st.causal)
     layer = att.layer_names[pick.layer]
-    heads = []
-    for h in pick.heads:
-        own = readonly(np.asarray(reduce.matrix(weights[pick.layer, h])))
-        heads.append(HeadData(f"{layer} {att.head_names[h]}", None,
-                              tuple(links_from_weights(own, rule)), own, layer))
-    matrix = reduce.matrix(st.matrix)
+    heads = [HeadData(f"{layer} {att.head_names[h]}", None, layer=layer,
+                      make=_head(reduce, weights[pick.layer, h], rule)) for h in pick.heads]
+    matrix = st.matrix
     found: tuple[Group, ...] = ()
     if request.groups and not st.signed and matrix.shape[0] <= GROUPS_UP_TO:
         found = tuple(Group(lo, hi, tuple(group_heads((lo, hi), [h.links for h in heads])))
@@ -165,9 +177,40 @@ def _figure(att: Attention, request: Request, st: _Stages) -> FigureData:
         key_spaced=tuple(reduce.spacing(st.prepared.key_spaced)),
         matrix_caption=st.caption, short_caption=st.short,
         headline="" if request.caption in (None, *MODES) else str(request.caption),
-        notes=tuple(n[:1].upper() + n[1:] for n in st.notes if n),
+        notes=(*att.notes, *(n[:1].upper() + n[1:] for n in st.notes if n)),
         query_spans=reduce.spans(query=True), key_spans=reduce.spans(query=False),
-        total=reduce.total, pooling=(reduce.method, reduce.size))
+        total=reduce.total, pooling=(reduce.method, reduce.size),
+        generated=_generated(att, st))
+
+
+def _generated(att: Attention, st: _Stages) -> tuple[int | None, int | None]:
+    """The first shown row and column of generated tokens (a pooled block that holds the
+    last prompt token is the prompt's)."""
+    boundary = att.generated
+    if boundary is None:
+        return None, None
+    square = st.prepared.query_raw == st.prepared.key_raw
+
+    def first(origin: tuple[int, ...], spans: tuple[tuple[int, int], ...]) -> int | None:
+        start = next((i for i, o in enumerate(origin) if o >= boundary), None)
+        if start is None:
+            return None
+        return next((r for r, (a, _) in enumerate(spans) if a >= start), None)
+
+    row = first(st.prepared.query_origin, st.reduce.spans(query=True))
+    column = first(st.prepared.key_origin, st.reduce.spans(query=False)) if square else None
+    return row, column
+
+
+def _head(reduce: Reduction, weights: np.ndarray,
+          rule: LinkRule) -> Callable[[], tuple[np.ndarray, tuple[int, ...]]]:
+    """How a head's weights as shown (windowed, pooled) and its links are made, when a view
+    first asks: a view that draws only the combined matrix never computes them."""
+    def make() -> tuple[np.ndarray, tuple[int, ...]]:
+        shown = reduce.matrix(weights)
+        own = readonly(shown) if isinstance(shown, np.ndarray) else shown
+        return own, tuple(links_from_weights(own, rule))
+    return make
 
 
 def _vectors(att: Attention, st: _Stages, layer: int,

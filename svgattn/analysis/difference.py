@@ -9,7 +9,8 @@ import numpy as np
 from ..data import Attention
 from ..errors import SpecError
 from . import tokens as tok
-from .combine import combine, rollout
+from .combine import combined_rows, rollout
+from .reduce import Read
 from .request import Request
 from .select import index_of
 
@@ -38,30 +39,37 @@ class Subtrahend:
         else:
             self.weights = prepared.weights
 
-    def matrix(self, shape: tuple[int, ...]) -> np.ndarray:
-        """The matrix to subtract, checked to have ``shape``."""
-        other = self._matrix()
-        if other.shape != shape:
-            raise SpecError(f"{self.where}: minus: the other matrix is {other.shape[0]}x"
-                            f"{other.shape[1]}, this one {shape[0]}x{shape[1]}; compare "
-                            "attention over the same tokens")
-        return other
+    def subtracted_from(self, read: Read | np.ndarray, width: int) -> Read:
+        """Rows of ``read`` (``width`` keys) minus the same rows of the matrix to subtract,
+        a block of rows at a time."""
+        other = self._rows()
+        mine = _reader(read)
 
-    def _matrix(self) -> np.ndarray:
+        def difference(start: int, stop: int) -> np.ndarray:
+            theirs = other(start, stop)
+            if theirs.shape[-1] != width:
+                raise SpecError(f"{self.where}: minus: the other matrix has {theirs.shape[-1]} "
+                                f"keys, this one {width}; compare attention over the same "
+                                "tokens")
+            return np.asarray(mine(start, stop), dtype=np.float64) - theirs
+        return difference
+
+    def _rows(self) -> Read:
         r, w, how = self.request, self.weights, self.request.combine
         if r.minus is not None:
             if how == "rollout":
-                return rollout(w[: self.layer + 1][:, self.heads])
-            return combine(w[self.layer][self.heads], how)
+                return _reader(rollout(w[: self.layer + 1][:, self.heads]))
+            return combined_rows(w[self.layer], how, self.heads)
         if r.minus_head is not None:
             if r.minus_layer is not None:
                 raise SpecError(f"{self.where}: minus: give minus_head or minus_layer, not both")
             h = index_of(r.minus_head, self.att.head_names, "heads", f"{self.where}: minus_head")
-            return w[self.layer, h]
+            head = w[self.layer, h]
+            return lambda a, b: np.asarray(head[a:b], dtype=np.float64)
         other = self.att.layer_index(r.minus_layer)
         if how == "rollout":
-            return rollout(w[: other + 1][:, self.heads])
-        return combine(w[other][self.heads], how)
+            return _reader(rollout(w[: other + 1][:, self.heads]))
+        return combined_rows(w[other], how, self.heads)
 
     def caption(self) -> str:
         r, att = self.request, self.att
@@ -71,3 +79,10 @@ class Subtrahend:
             head = index_of(r.minus_head, att.head_names, "heads", "minus_head")
             return f"minus head {att.head_names[head]}"
         return f"minus layer {att.layer_names[att.layer_index(r.minus_layer)]}"
+
+
+def _reader(matrix: Read | np.ndarray) -> Read:
+    """Rows of a matrix already made, as a :data:`Read`."""
+    if isinstance(matrix, np.ndarray):
+        return lambda a, b: matrix[a:b]
+    return matrix

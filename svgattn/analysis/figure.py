@@ -25,16 +25,34 @@ if TYPE_CHECKING:  # pragma: no cover - the figure of a spec needs none of them
     from .reduce import Span
 
 
-@dataclass(frozen=True, eq=False)
 class HeadData:
     """One head: its display name, its own colour (or ``None`` for the theme's), the
-    query-token rows it links to in the flow view, and its own weights if known."""
+    query-token rows it links to in the flow view, and its own weights if known. ``make``
+    computes the weights and links when they are first read (a long input's head is
+    computed from its queries and keys, or read from a file: only for views that draw it)."""
 
-    name: str
-    color: str | None
-    links: tuple[int, ...]
-    weights: np.ndarray | None = None
-    layer: str = ""
+    __slots__ = ("_links", "_make", "_weights", "color", "layer", "name")
+
+    def __init__(self, name: str, color: str | None, links: tuple[int, ...] = (),
+                 weights: np.ndarray | None = None, layer: str = "", *,
+                 make: Callable[[], tuple[np.ndarray, tuple[int, ...]]] | None = None) -> None:
+        self.name, self.color, self.layer = name, color, layer
+        self._links, self._weights, self._make = links, weights, make
+
+    def _made(self) -> None:
+        if self._make is not None:
+            self._weights, self._links = self._make()
+            self._make = None
+
+    @property
+    def links(self) -> tuple[int, ...]:
+        self._made()
+        return self._links
+
+    @property
+    def weights(self) -> np.ndarray | None:
+        self._made()
+        return self._weights
 
 
 class Group(NamedTuple):
@@ -77,6 +95,9 @@ class FigureData:
     pooling: tuple[str, int] = ("", 1)  # how blocks of tokens were pooled: (mean|max, size)
     # other inputs analysed the same way, for views that summarise many (View.many_inputs)
     more: tuple[FigureData, ...] = ()
+    # the first row and column that are generated tokens (a model run with --generate), or
+    # None: views mark them (a line on a matrix, labels in colors.generated)
+    generated: tuple[int | None, int | None] = (None, None)
     # the query and key vectors of each of ``heads`` (the neuron view), when the source gave
     # them and the tokens are the source's own (no window, pooling, hidden or merged tokens)
     vectors: tuple[HeadVectors, ...] | None = None
@@ -98,6 +119,11 @@ class FigureData:
                   for r in range(len(self.stack_layers))]
         block = pooled[0][0][1]
         return np.stack([np.stack([p for p, _ in row]) for row in pooled]), block
+
+    def is_generated(self, index: int, query: bool = True) -> bool:
+        """Whether shown row (``query``) or column ``index`` is a generated token."""
+        first = self.generated[0 if query else 1]
+        return first is not None and index >= first
 
     @property
     def cross(self) -> bool:

@@ -125,58 +125,57 @@ def head_score(name: str, weights: np.ndarray, tokens: Sequence[str]) -> float:
 
 def head_scores(weights: np.ndarray, tokens: Sequence[str],
                 names: Sequence[str]) -> dict[str, float]:
-    """The scores ``names`` of one head's ``[query, key]`` weights, read a block of rows at
-    a time (an 8,192-token head is 256 MB in float32: never copied whole, nor converted)."""
+    """The scores ``names`` of one head's ``[query, key]`` weights, in one pass over blocks
+    of rows (an 8,192-token head is 256 MB in float32: never copied whole, nor converted;
+    a head computed from a model's q and k is computed once)."""
     unknown = [n for n in names if n not in SCORES]
     if unknown:
         raise SpecError(f"score: {unknown[0]!r} is not a score; choose from "
                         f"{', '.join(SCORES)}")
-    w = np.asarray(weights)
-    n = w.shape[0]
-    out: dict[str, float] = {}
-    with np.errstate(over="ignore", invalid="ignore"):
-        if "sink" in names:
-            out["sink"] = float(w[1:, 0].astype(np.float64).mean()) if n > 1 else 0.0
-        if "previous" in names:
-            out["previous"] = float(np.diagonal(w, -1).astype(np.float64).mean()) \
-                if n > 1 else 0.0
-        if "self" in names:
-            out["self"] = float(np.diagonal(w).astype(np.float64).mean())
-        if "local" in names or "entropy" in names:
-            out.update(_row_sums(w, "local" in names, "entropy" in names))
-        wanted = [s for s in NEEDS_REPEATS if s in names]
-        if wanted:
-            pairs = repeats(tokens)
-            if "duplicate" in wanted:
-                out["duplicate"] = float(np.mean([w[i, earlier].astype(np.float64).sum()
-                                                  for i, earlier in pairs]))
-            if "induction" in wanted:
-                out["induction"] = float(np.mean([
-                    w[i, [e + 1 for e in earlier if e + 1 < i]].astype(np.float64).sum()
-                    for i, earlier in pairs]))
-    return {k: out[k] for k in names}
-
-
-def _row_sums(w: np.ndarray, local: bool, entropy: bool) -> dict[str, float]:
-    """The mean over rows of the distance attended and of the entropy, by blocks."""
-    n, k = w.shape
+    n, k = weights.shape
+    pairs = dict(repeats(tokens)) if any(s in names for s in NEEDS_REPEATS) else {}
+    sums = dict.fromkeys(("sink", "previous", "self", "local", "entropy"), 0.0)
+    copies: dict[str, list[float]] = {"duplicate": [], "induction": []}
     step = max(1, BLOCK_CELLS // max(1, k))
     columns = np.arange(k, dtype=np.float64)
-    distance = total_entropy = 0.0
-    for start in range(0, n, step):
-        block = np.asarray(w[start:start + step], dtype=np.float64)
-        if local:
-            rows = np.arange(start, start + len(block), dtype=np.float64)
-            distance += float((block * np.abs(rows[:, None] - columns[None, :])).sum())
-        if entropy:
-            p = np.where(block > 0, block, 1.0)
-            total_entropy += float(-(block * np.log2(p)).sum())
-    out = {}
-    if local:
-        out["local"] = distance / n
-    if entropy:
-        out["entropy"] = total_entropy / n
-    return out
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, n, step):
+            block = np.asarray(weights[start:start + step], dtype=np.float64)
+            rows = np.arange(start, start + len(block))
+            _add_block(sums, block, rows, columns, names)
+            for i in (r for r in rows.tolist() if r in pairs):
+                earlier = pairs[i]
+                copies["duplicate"].append(float(block[i - start, earlier].sum()))
+                later = [e + 1 for e in earlier if e + 1 < i]
+                copies["induction"].append(float(block[i - start, later].sum()))
+    counts = {"sink": n - 1, "previous": min(n - 1, k), "self": min(n, k), "local": n,
+              "entropy": n}
+    out = {name: (sums[name] / counts[name] if counts[name] > 0 else 0.0)
+           for name in counts if name in names}
+    for name in NEEDS_REPEATS:
+        if name in names:
+            out[name] = float(np.mean(copies[name])) if copies[name] else float("nan")
+    return {name: out[name] for name in names}
+
+
+def _add_block(sums: dict[str, float], block: np.ndarray, rows: np.ndarray,
+               columns: np.ndarray, names: Sequence[str]) -> None:
+    """Add one block of rows (``rows`` are their positions) to the running sums."""
+    k = block.shape[1]
+    if "sink" in names:
+        sums["sink"] += float(block[rows >= 1, 0].sum())
+    if "previous" in names:
+        r = rows[(rows >= 1) & (rows - 1 < k)]
+        sums["previous"] += float(block[r - rows[0], r - 1].sum())
+    if "self" in names:
+        r = rows[rows < k]
+        sums["self"] += float(block[r - rows[0], r].sum())
+    if "local" in names:
+        distance = np.abs(rows[:, None].astype(np.float64) - columns[None, :])
+        sums["local"] += float((block * distance).sum())
+    if "entropy" in names:
+        p = np.where(block > 0, block, 1.0)
+        sums["entropy"] += float(-(block * np.log2(p)).sum())
 
 
 def score_maps(inputs: Sequence[FigureData], names: Sequence[str]) -> dict[str, np.ndarray]:

@@ -140,11 +140,12 @@ def explain(vectors: HeadVectors, weights: np.ndarray, query: int, dims: int | N
 def focused_head(weights: Sequence[np.ndarray | None], sinks: Sequence[int]) -> int:
     """The head (index into ``weights``, one ``[query, key]`` each) that attends most
     narrowly: the lowest attention entropy, sinks aside."""
-    from .select import focused_heads
+    from .select import head_entropy
 
     if len(weights) < 2:
         return 0
-    return focused_heads(np.stack([np.asarray(w) for w in weights]), sinks, k=1)[0]
+    scores = [head_entropy(w, sinks) if w is not None else np.inf for w in weights]
+    return int(np.argmin(scores))  # the first of equals, as a stable sort
 
 
 def default_query(tokens: Sequence[str], weights: np.ndarray | None) -> int:
@@ -152,8 +153,12 @@ def default_query(tokens: Sequence[str], weights: np.ndarray | None) -> int:
     and attends to something (padding rows attend to nothing)."""
     from .tokens import is_special
 
-    attending = [i for i in range(len(tokens))
-                 if weights is None or bool(np.any(np.asarray(weights[i]) != 0))]
-    rows = [i for i in attending if not is_special(tokens[i])] or attending or \
-        [len(tokens) - 1]
-    return rows[-1]
+    def attends(i: int) -> bool:
+        return weights is None or bool(np.any(np.asarray(weights[i]) != 0))
+
+    # from the end: a long input's rows are computed one by one only until one is found
+    order = range(len(tokens) - 1, -1, -1)
+    found = next((i for i in order if not is_special(tokens[i]) and attends(i)), None)
+    if found is None:
+        found = next((i for i in order if attends(i)), len(tokens) - 1)
+    return found

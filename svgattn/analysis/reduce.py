@@ -9,16 +9,24 @@ without a window.
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from ..blocks import DISPLAY
 from ..errors import SpecError, quote
 
 _WINDOW = re.compile(r"^\s*(-?[0-9]*)\s*:\s*(-?[0-9]*)\s*$", re.ASCII)
 _POOL = re.compile(r"^\s*(?:(mean|max)\s*:\s*)?([0-9]+)\s*$", re.ASCII)
 Span = tuple[int, int]  # original positions start..stop-1
+# rows start..stop-1 (original positions) of a matrix, every key: what a figure's matrix is
+# computed from a block at a time
+Read = Callable[[int, int], np.ndarray]
+ROWS = 1 << 20  # values read at a time
 
 
 def parse_window(text: object, n: int, where: str) -> Span:
@@ -45,21 +53,65 @@ def parse_pool(text: object, where: str) -> tuple[str, int]:
 
 def pool(weights: np.ndarray, size: int, method: str = "mean") -> np.ndarray:
     """Pool ``[..., query, key]`` over ``size`` x ``size`` blocks (the last block may be
-    smaller): the mean or the max of each block, by ``reduceat`` (no Python loop)."""
-    q, k = weights.shape[-2:]
-    if q % size == 0 and k % size == 0:  # whole blocks: a reshape is 7x faster
-        shaped = weights.reshape(*weights.shape[:-2], q // size, size, k // size, size)
-        if method == "max":
-            return shaped.max(axis=(-3, -1)).astype(np.float64)
-        return shaped.mean(axis=(-3, -1), dtype=np.float64)
-    rows, cols = np.arange(0, q, size), np.arange(0, k, size)
-    if method == "max":
-        out = np.maximum.reduceat(np.maximum.reduceat(weights, rows, axis=-2), cols, axis=-1)
-        return out.astype(np.float64)
-    sums = np.add.reduceat(np.add.reduceat(weights, rows, axis=-2, dtype=np.float64), cols,
-                           axis=-1)
-    counts = np.outer(np.minimum(rows + size, q) - rows, np.minimum(cols + size, k) - cols)
-    return sums / counts
+    smaller): the mean (in float64) or the max (in the input's float precision: a max is
+    exact) of each block. A lazy array (:mod:`svgattn.blocks`) is pooled a block of rows
+    at a time."""
+    if not isinstance(weights, np.ndarray):
+        return _pool_lazy(weights, size, method)
+    kept = np.float32 if weights.dtype == np.float32 and method == "max" else np.float64
+    rows = _pool_axis(weights, size, -2, method, kept)
+    out = _pool_axis(rows, size, -1, method, kept)
+    if method == "mean":
+        q, k = weights.shape[-2:]
+        counts = np.outer(np.minimum(np.arange(0, q, size) + size, q) - np.arange(0, q, size),
+                          np.minimum(np.arange(0, k, size) + size, k) - np.arange(0, k, size))
+        out /= counts
+    return out
+
+
+def _pool_axis(values: np.ndarray, size: int, axis: int, method: str,
+               dtype: type) -> np.ndarray:
+    """Blocks of ``size`` along ``axis`` (-2 or -1) reduced to one: their max, or their
+    sum. Whole blocks are reduced by ``size`` strided slices, in memory order (a reshape
+    and a reduction over a short inner axis is ten times slower); a last, shorter block on
+    its own."""
+    n = values.shape[axis]
+    whole = n - n % size
+    tail: tuple[Any, ...] = (slice(None),) * (-1 - axis)  # the axes after ``axis``
+
+    def at(index: Any) -> tuple[Any, ...]:
+        return (Ellipsis, index, *tail)
+
+    shape = list(values.shape)
+    shape[axis] = -(-n // size)
+    out: np.ndarray = np.empty(shape, dtype=dtype)
+    if whole:
+        split = list(values.shape)
+        split[axis:axis + 1 if axis != -1 else None] = [whole // size, size]
+        blocks = values[at(slice(0, whole))].reshape(split)
+        first = out[at(slice(0, whole // size))]
+        first[...] = blocks[at(0)]
+        for i in range(1, size):
+            if method == "max":
+                np.maximum(first, blocks[at(i)], out=first)
+            else:
+                np.add(first, blocks[at(i)], out=first)
+    if whole < n:
+        rest = values[at(slice(whole, n))]
+        out[at(-1)] = rest.max(axis=axis) if method == "max" else rest.sum(axis=axis,
+                                                                         dtype=dtype)
+    return out
+
+
+def _pool_lazy(weights: object, size: int, method: str) -> np.ndarray:
+    """:func:`pool` of a lazy ``[..., query, key]``, a block of whole pooled rows at a time."""
+    lazy: object = weights
+    shape = lazy.shape  # type: ignore[attr-defined]
+    q, k = shape[-2:]
+    step = max(1, ROWS // max(1, k * math.prod(shape[:-2])) // size) * size
+    blocks = [pool(np.asarray(lazy[..., a:a + step, :]), size, method)  # type: ignore[index]
+              for a in range(0, q, step)]
+    return np.concatenate(blocks, axis=-2)
 
 
 def thumbnails(stack: np.ndarray, cells: int) -> tuple[np.ndarray, int]:
@@ -92,15 +144,23 @@ class Reduction:
     k_window: Span
     method: str = "mean"
     size: int = 1
+    fitted: bool = False  # pooled because the input is longer than DISPLAY, not asked for
 
     @classmethod
     def of(cls, window: object, pool_: object, q: int, k: int, square: bool,
-           where: str) -> Reduction:
+           where: str, *, fit: bool = False) -> Reduction:
+        """The window and pooling asked for; with ``fit`` (a view that draws the matrix),
+        an input longer than :data:`DISPLAY` tokens and no ``pool`` given is max-pooled to
+        at most that many cells a side (the strongest weight of each block: a one-token
+        sink, diagonal or stripe stays visible)."""
         q_window = parse_window(window, q, where) if window is not None else (0, q)
         k_window = (q_window if square else
                     parse_window(window, k, where) if window is not None else (0, k))
         method, size = parse_pool(pool_, where) if pool_ is not None else ("mean", 1)
         shortest = min(q_window[1] - q_window[0], k_window[1] - k_window[0])
+        longest = max(q_window[1] - q_window[0], k_window[1] - k_window[0])
+        if pool_ is None and fit and longest > DISPLAY and -(-longest // DISPLAY) < shortest:
+            return cls((q, k), q_window, k_window, "max", -(-longest // DISPLAY), True)
         if size > 1 and size >= shortest:
             raise SpecError(f"{where}: pool: blocks of {size} are not smaller than the "
                             f"{shortest} tokens{' of the window' if window else ''}; choose a "
@@ -113,10 +173,33 @@ class Reduction:
             self.k_window != (0, self.total[1])
 
     def matrix(self, values: np.ndarray) -> np.ndarray:
-        """``[..., query, key]`` windowed (a view) and pooled."""
+        """``[..., query, key]`` windowed (a view) and pooled. A lazy array
+        (:mod:`svgattn.blocks`) stays lazy when only windowed, and is pooled a block at a
+        time."""
         (qa, qb), (ka, kb) = self.q_window, self.k_window
         out = values[..., qa:qb, ka:kb]
         return pool(out, self.size, self.method) if self.size > 1 else out
+
+    def rows(self, read: Read | np.ndarray, dtype: type = np.float64) -> np.ndarray:
+        """The matrix a figure shows, windowed and pooled, made from ``read`` (rows
+        ``a..b-1`` of the whole input, every key) a block of rows at a time: a full-size
+        matrix is never held when it is pooled. ``dtype``: what ``read`` gives. A matrix
+        already made is windowed and pooled as it is (:meth:`matrix`)."""
+        if isinstance(read, np.ndarray):
+            return np.asarray(self.matrix(read))
+        (qa, qb), (ka, kb) = self.q_window, self.k_window
+        width = self.total[1]
+        step = max(1, ROWS // max(1, width) // self.size) * self.size
+        out_rows = -(-(qb - qa) // self.size)
+        out_cols = -(-(kb - ka) // self.size)
+        kept = np.float64 if self.size > 1 and self.method == "mean" else dtype
+        out: np.ndarray = np.empty((out_rows, out_cols), dtype=kept)
+        for a in range(qa, qb, step):
+            block = read(a, min(a + step, qb))[:, ka:kb]
+            at = (a - qa) // self.size
+            shown = pool(block, self.size, self.method) if self.size > 1 else block
+            out[at:at + len(shown)] = shown
+        return out
 
     def spans(self, *, query: bool) -> tuple[Span, ...]:
         """The original positions each shown row (``query``) or column covers."""
@@ -152,7 +235,9 @@ class Reduction:
             parts.append(f"tokens {qa}\u2013{qb - 1} of {self.total[0]}" if (qa, qb) == (ka, kb)
                          else f"queries {qa}\u2013{qb - 1}, keys {ka}\u2013{kb - 1}")
         if self.size > 1:
-            parts.append(f"pooled: {self.method} over {self.size}x{self.size} token blocks")
+            parts.append(f"pooled: {self.method} over {self.size}x{self.size} token blocks" +
+                         (f" (at most {DISPLAY:,} cells a side are drawn; --pool 1 draws "
+                          "every token)" if self.fitted else ""))
         return "; ".join(parts)
 
 

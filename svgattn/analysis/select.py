@@ -74,11 +74,37 @@ def index_of(ref: Any, names: Sequence[str], what: str, where: str) -> int:
 
 def entropy(rows: np.ndarray) -> np.ndarray:
     """Mean row entropy (nats) of ``[..., query, key]`` after renormalising rows."""
+    return _entropy_sums(np.asarray(rows, dtype=np.float64)).mean(axis=-1)
+
+
+def _entropy_sums(rows: np.ndarray) -> np.ndarray:
+    """Each row's entropy (nats) after renormalising it (float64 ``[..., query, key]``,
+    changed in place)."""
     sums = rows.sum(axis=-1, keepdims=True)
-    p = np.divide(rows, sums, out=np.zeros_like(rows), where=sums > 0)
+    np.divide(rows, sums, out=rows, where=sums > 0)
+    rows[np.broadcast_to(sums <= 0, rows.shape)] = 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        h = -np.where(p > 0, p * np.log(p), 0.0).sum(axis=-1)
-    return h.mean(axis=-1)
+        logs = np.log(np.where(rows > 0, rows, 1.0))
+    logs *= rows
+    return -logs.sum(axis=-1)
+
+
+def head_entropy(head: np.ndarray, sinks: Sequence[int] = ()) -> float:
+    """The mean row entropy of one head ``[query, key]`` with the ``sinks`` columns
+    removed, read a block of rows at a time (an 8,192-token head is never held in float64,
+    nor whole when it is computed or read as it is asked for)."""
+    q, k = head.shape
+    drop = [c for c in sinks if 0 <= c < k]
+    if len(drop) == k:
+        drop = []
+    step = max(1, (1 << 20) // max(1, k))
+    total = 0.0
+    for start in range(0, q, step):
+        block = np.array(head[start:start + step], dtype=np.float64)
+        if drop:
+            block[:, drop] = 0.0
+        total += float(_entropy_sums(block).sum())
+    return total / max(1, q)
 
 
 def focused_heads(layer: np.ndarray, sinks: Sequence[int] = (),
@@ -90,8 +116,5 @@ def focused_heads(layer: np.ndarray, sinks: Sequence[int] = (),
     heads = layer.shape[0]
     if heads <= k:
         return list(range(heads))
-    keep = [c for c in range(layer.shape[-1]) if c not in set(sinks)] or list(
-        range(layer.shape[-1]))
-    scores = np.array([entropy(np.asarray(layer[h][:, keep], dtype=np.float64))
-                       for h in range(heads)])  # one head at a time: long sequences
+    scores = np.array([head_entropy(layer[h], sinks) for h in range(heads)])
     return sorted(np.argsort(scores, kind="stable")[:k].tolist())

@@ -29,15 +29,33 @@ def sink_columns(key_tokens: Sequence[str], weights: np.ndarray, causal: bool) -
 
     sinks = [i for i, t in enumerate(key_tokens) if is_special(t)]
     if causal and weights.shape[-1] > 2 and 0 not in sinks:
-        rows = weights[..., 1:, :]
-        sums = rows.sum(axis=-1)
-        share = np.divide(rows[..., 0], sums, out=np.zeros_like(sums), where=sums > 0)
-        mean = float(share.mean())
+        mean = first_share(weights)
         n = weights.shape[-2]
         uniform = float(np.mean(1.0 / np.arange(2, n + 1)))  # rows 1 .. n-1
         if mean > FIRST_TOKEN_SHARE or (mean > LONG_SINK_SHARE and mean > LIFT_SINK * uniform):
             sinks.insert(0, 0)
     return sinks
+
+
+def first_share(weights: np.ndarray) -> float:
+    """The mean share of its row's attention the first key takes, over rows 1.. of every
+    head of ``[..., query, key]``, read a block of rows at a time."""
+    n = weights.shape[-2]
+    if hasattr(weights, "surveys"):  # a lazy array (svgattn.blocks): one pass per head, kept
+        found = weights.surveys()
+        return sum(s.first for s in found) / max(1, len(found) * (n - 1))
+    heads = weights.reshape(-1, *weights.shape[-2:])
+    count = int(np.prod(weights.shape[:-2], dtype=np.int64)) if weights.ndim > 2 else 1
+    step = max(1, (1 << 20) // max(1, weights.shape[-1]))
+    total = 0.0
+    for h in range(count):
+        head = heads[h]
+        for start in range(1, n, step):
+            rows = np.asarray(head[start:start + step], dtype=np.float64)
+            sums = rows.sum(axis=-1)
+            total += float(np.divide(rows[:, 0], sums, out=np.zeros_like(sums),
+                                     where=sums > 0).sum())
+    return total / max(1, count * (n - 1))
 
 
 def is_causal(weights: np.ndarray) -> bool:
@@ -46,6 +64,10 @@ def is_causal(weights: np.ndarray) -> bool:
     n = weights.shape[-1]
     if weights.shape[-2] != n or n < 2:
         return False
+    if hasattr(weights, "surveys"):  # a lazy array (svgattn.blocks)
+        known = getattr(weights, "causal", None)  # a model's own mask
+        return bool(known) if known is not None else not any(
+            s.later for s in weights.surveys())
     columns = np.arange(n)
     for start in range(0, n, 256):
         rows = weights[..., start:start + 256, :]

@@ -151,6 +151,9 @@ class Prepared:
     key_labels: list[str]
     key_spaced: list[bool]
     notes: tuple[str, ...]
+    # the source's position of each row's (column's) first token
+    query_origin: tuple[int, ...] = ()
+    key_origin: tuple[int, ...] = ()
 
 
 def prepare(weights: np.ndarray, q_raw: list[str], k_raw: list[str], hide_special: bool,
@@ -159,21 +162,29 @@ def prepare(weights: np.ndarray, q_raw: list[str], k_raw: list[str], hide_specia
     if leading_space not in ("hide", "mark"):
         raise SpecError(f"{where}: leading_space: {quote(leading_space)} is not hide or mark")
     notes: list[str] = []
+    lazy = not isinstance(weights, np.ndarray)  # svgattn.blocks: regrouped as it is read
+    q_groups = [[i] for i in range(len(q_raw))]
+    k_groups = [[i] for i in range(len(k_raw))]
     if hide_special:
         keep_q = [i for i, t in enumerate(q_raw) if not is_special(t)]
         keep_k = [i for i, t in enumerate(k_raw) if not is_special(t)]
         if not keep_q or not keep_k:
             raise SpecError(f"{where}: hide_special: every token is special; drop the option")
-        weights = weights[:, :, keep_q][:, :, :, keep_k]
-        sums = weights.sum(axis=-1, keepdims=True)
-        weights = np.divide(weights, sums, out=np.zeros_like(weights), where=sums > 0)
+        if not lazy:
+            weights = weights[:, :, keep_q][:, :, :, keep_k]
+            sums = weights.sum(axis=-1, keepdims=True)
+            weights = np.divide(weights, sums, out=np.zeros_like(weights), where=sums > 0)
+        q_groups, k_groups = [[i] for i in keep_q], [[i] for i in keep_k]
         q_raw = [q_raw[i] for i in keep_q]
         k_raw = [k_raw[i] for i in keep_k]
         notes.append("special tokens hidden, rows renormalised")
     q_bytes, k_bytes = byte_level(q_raw), byte_level(k_raw)
     if merge_words:
         q_spans, k_spans = word_spans(q_raw), word_spans(k_raw)
-        weights = merge_spans(weights, q_spans, k_spans)
+        if not lazy:
+            weights = merge_spans(weights, q_spans, k_spans)
+        q_groups = [[q_groups[i][0] for i in s] for s in q_spans]
+        k_groups = [[k_groups[i][0] for i in s] for s in k_spans]
         q_labels = [merged_label(q_raw, s, leading_space, q_bytes) for s in q_spans]
         k_labels = [merged_label(k_raw, s, leading_space, k_bytes) for s in k_spans]
         k_spaced = [spaced(k_raw[s[0]], k_bytes) for s in k_spans]
@@ -184,4 +195,9 @@ def prepare(weights: np.ndarray, q_raw: list[str], k_raw: list[str], hide_specia
         q_labels = [clean(t, leading_space, q_bytes) for t in q_raw]
         k_labels = [clean(t, leading_space, k_bytes) for t in k_raw]
         k_spaced = [spaced(t, k_bytes) for t in k_raw]
-    return Prepared(weights, q_raw, k_raw, q_labels, k_labels, k_spaced, tuple(notes))
+    if lazy and (hide_special or merge_words):
+        from ..blocks import mapped
+
+        weights = mapped(weights, q_groups, k_groups, hide_special)  # type: ignore
+    return Prepared(weights, q_raw, k_raw, q_labels, k_labels, k_spaced, tuple(notes),
+                    tuple(g[0] for g in q_groups), tuple(g[0] for g in k_groups))

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..analysis.scale import ColourScale
-from ..scene import Box, CellGrid, Node, Rect, Style, bounds
+from ..scene import Box, CellGrid, Node, Path, Rect, Style, bounds
 from .context import Context
 
 LONG_SIDE = 1080.0  # points (15 in): a matrix with every label larger than this is "long"
@@ -99,6 +99,9 @@ class PanelSpec(NamedTuple):
     only: tuple[Sequence[int] | None, Sequence[int] | None] = (None, None)
     every: tuple[int | None, int | None] = (None, None)
     indexed: tuple[tuple[str, ...], np.ndarray] | None = None
+    # the first generated row and column (FigureData.generated): a line before them, their
+    # labels in colors.generated
+    marked: tuple[int | None, int | None] = (None, None)
 
 
 DEFAULT = PanelSpec()
@@ -114,6 +117,7 @@ def matrix_panel(ctx: Context, values: np.ndarray, scale: ColourScale, cell_w: f
     cells = _cells(ctx, values, scale, cell_w, cell_h, spec)
     nodes: list[Node] = [cells]
     nodes += _outlines(ctx, spec, cell_w, cell_h)
+    nodes += _boundaries(ctx, spec, rows * cell_h, cols * cell_w, cell_w, cell_h)
     gap = label_gap(ctx, min(cell_w, cell_h), spec.rows, spec.columns)
     notes = []
     if spec.rows:
@@ -164,6 +168,31 @@ def _outlines(ctx: Context, spec: PanelSpec, cell_w: float, cell_h: float) -> li
     return out
 
 
+def _boundaries(ctx: Context, spec: PanelSpec, height: float, width: float, cell_w: float,
+                cell_h: float) -> list[Node]:
+    """A line before the first generated row and column, across the cells."""
+    colour = str(ctx.value("colors.generated"))
+    style = Style(stroke=colour, stroke_width=1.2 * ctx.scale)
+    row, column = spec.marked
+    out: list[Node] = []
+    if row:
+        out.append(Path(f"{spec.id}-generated-row", (("M", (0.0, row * cell_h)),
+                                                       ("L", (width, row * cell_h))), style,
+                        "generated"))
+    if column:
+        out.append(Path(f"{spec.id}-generated-column", (("M", (column * cell_w, 0.0)),
+                                                          ("L", (column * cell_w, height))),
+                        style, "generated"))
+    return out
+
+
+def label_colour(ctx: Context, index: int, first: int | None) -> str:
+    """A token label's colour: ``colors.generated`` from ``first`` on (generated tokens),
+    else ``colors.text``."""
+    generated = first is not None and index >= first
+    return str(ctx.value("colors.generated" if generated else "colors.text"))
+
+
 def _row_labels(ctx: Context, spec: PanelSpec, rows: int, cell_h: float,
                 gap: float) -> tuple[int, list[Node]]:
     from .labels import thin
@@ -174,9 +203,9 @@ def _row_labels(ctx: Context, spec: PanelSpec, rows: int, cell_h: float,
     if len(shown) < rows and spec.rows_at is not None:  # only some named: say where they are
         labels = spec.rows_at
         shown = thin(rows, cell_h, label_need(ctx, labels), spec.only[0], spec.every[0])
-    colour = str(ctx.value("colors.text"))
     return len(shown), [ctx.text(f"{spec.id}-row-{i}", ctx.box(labels[i]), -gap,
-                                 (i + 0.5) * cell_h, "end", "row-label", colour) for i in shown]
+                                 (i + 0.5) * cell_h, "end", "row-label",
+                                 label_colour(ctx, i, spec.marked[0])) for i in shown]
 
 
 def _column_labels(ctx: Context, spec: PanelSpec, cols: int, cell_w: float,
@@ -190,10 +219,10 @@ def _column_labels(ctx: Context, spec: PanelSpec, cols: int, cell_w: float,
     boxes_all = ctx.boxes(labels)
     height = (max((boxes_all[j].width for j in shown), default=0.0) if rotate else
               max((boxes_all[j].height for j in shown), default=0.0)) + gap
-    colour = str(ctx.value("colors.text"))
     nodes: list[Node] = []
     for j in shown:
         tb, cx = boxes_all[j], (j + 0.5) * cell_w
+        colour = label_colour(ctx, j, spec.marked[1])
         if rotate:
             nodes.append(ctx.up_text(f"{spec.id}-col-{j}", tb, cx, -gap, "col-label", colour))
         else:

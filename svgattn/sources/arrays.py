@@ -8,14 +8,15 @@ import warnings
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 from numpy.lib import format as npformat
 
+from ..blocks import EAGER
 from ..data import Attention, make_attention, to_numpy, with_vectors
 from ..errors import InputWarning, SpecError, printable, quote
-from ..files import open_regular
+from ..files import check_regular, open_regular
 from ..limits import check_cells, check_tokens, current, file_bytes
 
 NPZ_KEYS = ("attentions", "tokens", "query_tokens", "key_tokens", "head_names", "layer_names",
@@ -37,7 +38,8 @@ def from_array(weights: Any, tokens: Sequence[str] | None = None, *,
     instead of ``key`` (keys may have fewer heads: grouped-query attention); ``scaling``
     multiplies q.k (default 1/sqrt(dim)).
     """
-    array = to_numpy(weights, f"{source}: attentions")
+    array = weights if isinstance(weights, Stored) else to_numpy(weights,
+                                                                 f"{source}: attentions")
     axes = array.ndim
     batch = array.shape[1] if axes == 5 else 1
     if batch_index is not None and (isinstance(batch_index, bool)
@@ -54,10 +56,13 @@ def from_array(weights: Any, tokens: Sequence[str] | None = None, *,
         if not -batch <= batch_index < batch:
             raise SpecError(f"{source}: batch_index: {batch_index} is out of range for a batch "
                             f"of {batch}")
-        array = array[:, batch_index]
+        array = _lazy(array, batch_index % batch) if isinstance(array, Stored) else \
+            array[:, batch_index]
     elif batch_index not in (None, 0):
         raise SpecError(f"{source}: batch_index: the array has no batch axis (shape "
                         f"{array.shape}); drop batch_index")
+    if isinstance(array, Stored):
+        array = _lazy(array, None)
     if array.ndim in (2, 3):
         array = array.reshape((1,) * (4 - array.ndim) + array.shape)
     if array.ndim != 4:
@@ -88,6 +93,16 @@ def from_array(weights: Any, tokens: Sequence[str] | None = None, *,
             v = v[:, batch_index if batch_index is not None else 0]
         vectors.append(v.reshape((1,) * (4 - v.ndim) + v.shape) if v.ndim < 4 else v)
     return with_vectors(att, vectors[0], vectors[1], scaling)
+
+
+def _lazy(stored: Stored, batch: int | None) -> Any:
+    """A lazy ``[layers, heads, query, key]`` over an array left in its file (``batch``:
+    the input of a ``[layers, batch, heads, query, key]`` one)."""
+    from ..blocks import FromFile, Lazy
+
+    shape = stored.shape if len(stored.shape) >= 4 else \
+        (1,) * (4 - len(stored.shape)) + stored.shape
+    return Lazy(FromFile(stored.path, stored.offset, stored.dtype, shape, batch))
 
 
 def _tokens(tokens: Any, query: Any, key: Any, shape: tuple[int, ...],
@@ -135,17 +150,20 @@ def load_inputs(path: str | os.PathLike[str], *,
     return [_attention(arrays, path.name, tokens, None)]
 
 
-def _read(path: Path) -> dict[str, np.ndarray]:
+def _read(path: Path) -> dict[str, Any]:
     """The arrays of a ``.npy`` (``attentions``) or ``.npz`` file, read safely."""
     name = printable(path.name, 60)
     suffix = path.suffix.lower()
     if suffix not in (".npy", ".npz"):
         raise SpecError(f"{name}: unknown array format; save attention with np.save (.npy) or "
                         "np.savez (.npz)")
-    with open_regular(path, "numpy") as fh:
+    # no size limit on the file: what is read whole is checked below, array by array
+    size = check_regular(path, "numpy", limit="")
+    with open_regular(path, "numpy", limit="") as fh:
         if suffix == ".npy":
-            return {"attentions": read_npy(fh, name, "attentions")}
-        arrays = read_npz(fh, name)
+            return {"attentions": read_npy(fh, name, "attentions", size=size,
+                                           stored=(str(path), 0))}
+        arrays = read_npz(fh, name, str(path))
     unknown = sorted(set(arrays) - set(NPZ_KEYS))
     if unknown:
         shown = ", ".join(quote(u, 24) for u in unknown[:6]) + (" ..." if len(unknown) > 6 else "")
@@ -157,7 +175,7 @@ def _read(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _attention(arrays: dict[str, np.ndarray], source: str, tokens: Sequence[str] | None,
+def _attention(arrays: dict[str, Any], source: str, tokens: Sequence[str] | None,
                batch_index: int | None) -> Attention:
     """One input of the arrays read from a file (``batch_index`` of a batch)."""
     def strings(key: str) -> Any:
@@ -181,10 +199,48 @@ def _attention(arrays: dict[str, np.ndarray], source: str, tokens: Sequence[str]
 _MAGIC = b"\x93NUMPY"
 
 
-def read_npy(fh: BinaryIO, name: str, field: str, *, size: int | None = None) -> np.ndarray:
+def _data_start(fh: BinaryIO, member: Any) -> int:
+    """Where a stored zip member's bytes start in the file: after its local header (30
+    bytes, then its name and extra field, whose lengths the local header gives)."""
+    import struct
+
+    here = fh.tell()
+    try:
+        fh.seek(member.header_offset)
+        local = fh.read(30)
+    finally:
+        fh.seek(here)
+    if len(local) != 30 or local[:4] != b"PK\x03\x04":
+        raise SpecError(f"{member.filename}: the zip entry is damaged; save the file again")
+    name_length, extra_length = struct.unpack("<HH", local[26:30])
+    return int(member.header_offset) + 30 + name_length + extra_length
+
+
+class Stored(NamedTuple):
+    """An array left in its file, read a block at a time as a figure needs it
+    (:class:`svgattn.blocks.FromFile`): where its C-ordered data starts, its type and
+    shape."""
+
+    path: str
+    offset: int
+    dtype: np.dtype
+    shape: tuple[int, ...]
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+
+LAZY_ABOVE = EAGER  # attention of more values than this is read as a figure needs it
+
+
+def read_npy(fh: BinaryIO, name: str, field: str, *, size: int | None = None,
+             stored: tuple[str, int] | None = None) -> Any:
     """Read one ``.npy`` stream safely: the header is parsed and checked first (no pickles,
     real numbers or strings only, within the cell and byte limits), then exactly the bytes
-    the header promises are read."""
+    the header promises are read. With ``stored`` (the file's path, and where this stream
+    starts in it, uncompressed), a long float attention array is not read at all but
+    returned as :class:`Stored`: only what is held counts against the limits."""
     where = f"{name}: {field}"
     magic = fh.read(len(_MAGIC) + 2)
     if len(magic) < len(_MAGIC) + 2 or not magic.startswith(_MAGIC):
@@ -207,13 +263,17 @@ def read_npy(fh: BinaryIO, name: str, field: str, *, size: int | None = None) ->
         raise SpecError(f"{where}: holds {dtype} values; save real numbers (attention) or "
                         "strings (tokens)")
     cells = math.prod(shape)
-    check_cells(cells, where)
     if field == "attentions" and len(shape) >= 2:
         check_tokens(max(shape[-2:]), where)
     nbytes = cells * dtype.itemsize
-    if size is not None and nbytes > size:
+    start = fh.tell()
+    if size is not None and nbytes > size - (start if stored is not None else 0):
         raise SpecError(f"{where}: the header promises {nbytes:,} bytes of data but the file "
                         f"holds {size:,}; it is truncated or damaged: save it again")
+    if stored is not None and field == "attentions" and dtype.kind == "f" and \
+            not fortran and cells > LAZY_ABOVE and 2 <= len(shape) <= 5:
+        return Stored(stored[0], stored[1] + start, dtype, tuple(int(d) for d in shape))
+    check_cells(cells, where)
     if nbytes > file_bytes():
         raise SpecError(f"{where}: {nbytes / 2**20:.0f} MB of data exceed the file limit of "
                         f"{current().file_mb:g} MB; {current().describe('file_mb')}")
@@ -232,16 +292,19 @@ def read_npy(fh: BinaryIO, name: str, field: str, *, size: int | None = None) ->
     return array.reshape(shape, order="F" if fortran else "C")
 
 
-def read_npz(fh: BinaryIO, name: str) -> dict[str, np.ndarray]:
+def read_npz(fh: BinaryIO, name: str, path: str | None = None) -> dict[str, Any]:
     """Read every array of an ``.npz`` (a zip of ``.npy`` files) safely: member sizes are
     checked from the zip directory before inflating, CRC and deflate errors are one-line
-    errors."""
+    errors. A long attention array stored uncompressed (``np.savez``) is left in the file
+    (:class:`Stored`, with the file's ``path``)."""
     import zipfile  # .npz only: kept off the start-up path of spec files
 
     try:
         with zipfile.ZipFile(fh) as archive:
             members = [m for m in archive.infolist() if not m.is_dir()]
-            total = sum(m.file_size for m in members)
+            left = {m.filename: _data_start(fh, m) for m in members if path is not None and
+                    m.filename == "attentions.npy" and m.compress_type == zipfile.ZIP_STORED}
+            total = sum(m.file_size for m in members if m.filename not in left)
             if total > file_bytes():
                 raise SpecError(f"{name}: inflates to {total / 2**20:.0f} MB, over the file "
                                 f"limit of {current().file_mb:g} MB; "
@@ -253,7 +316,11 @@ def read_npz(fh: BinaryIO, name: str) -> dict[str, np.ndarray]:
                     out[key] = np.empty(0)  # reported as ignored; never read
                     continue
                 with archive.open(member) as stream:
-                    out[key] = read_npy(stream, name, key, size=member.file_size)  # type: ignore[arg-type]
+                    at = left.get(member.filename)
+                    out[key] = read_npy(stream, name, key,  # type: ignore[arg-type]
+                                        size=member.file_size,
+                                        stored=None if at is None or path is None
+                                        else (path, at))
             return out
     except SpecError:
         raise

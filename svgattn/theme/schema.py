@@ -50,6 +50,8 @@ KEYS: tuple[Field, ...] = (
           "Matrix cells of a binary matrix that are 0."),
     Field('colors.masked', colour(), "#d4d4d4",
           "Cells a query cannot see (a causal model's future), distinct from a zero weight."),
+    Field('colors.generated', colour(), "#c0392b",
+          "Labels of generated tokens (a model run with --generate) and the line before them."),
     Field('colors.colormap', colormap(), "Blues",
           "Continuous weights: a colour-map name (viridis, cividis, magma, Blues, Greys ...) or a "
         "list of >= 2 colour stops from the lowest to the highest weight."),

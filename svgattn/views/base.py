@@ -44,6 +44,10 @@ class View:
     signed: ClassVar[bool] = True  # can draw a difference (diverging colours)
     many_inputs: ClassVar[bool] = False  # summarises several inputs (FigureData.more)
     vectors: ClassVar[bool] = False  # reads query and key vectors (FigureData.vectors)
+    # draws the matrix cell by cell: an input of more tokens than a figure can show
+    # (svgattn.analysis.reduce.DISPLAY) is max-pooled as it is computed, unless --pool is
+    # given (the caption says so)
+    fits: ClassVar[bool] = False
 
     def check(self, options: Mapping[str, Any]) -> str | None:
         """Why ``options`` (the options given, validated, before defaults) cannot go

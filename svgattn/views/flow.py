@@ -58,6 +58,7 @@ class Flow(View):
     name = "flow"
     summary = ("heads joined by curves to the tokens they attend to, beside the attention "
                "matrix (or one matrix per head)")
+    fits = True  # the matrix, cell by cell
     reads = (*SELECTION, *TOKENS, *COLOUR, "links", "groups")
     hints: ClassVar[Mapping[str, str]] = {"layers": "use --layer (one layer)"}
     options = (
@@ -300,7 +301,8 @@ class _Flow:
                 columns_at=data.positioned(query=False) if cols.columns else None,
                 names=(data.query_labels, data.key_labels),
                 outlines=outlines, image=self.image, indexed=self.indexed[p],
-                only=(None, self.labels[0]), every=(None, self.labels[1]))))
+                only=(None, self.labels[0]), every=(None, self.labels[1]),
+                marked=data.generated)))
         y_matrix = max(b.column_label_height for b in built) + title_h
         nodes: list[Node] = []
         x = cols.x_matrix
@@ -368,8 +370,9 @@ class _Flow:
             y = node_y[i]
             box = Box(cols.x_nodes, y - cols.node_h / 2, cols.node_w, cols.node_h)
             out.append(Rect(f"token-{i}", box, stroke, "node", min(radius, cols.node_h / 2)))
+            ink = str(ctx.value("colors.generated")) if self.data.is_generated(i) else node_text
             out.append(ctx.text(f"token-label-{i}", tb, cols.x_nodes + cols.node_w / 2, y,
-                                "middle", "node-label", node_text, owner=f"token-{i}"))
+                                "middle", "node-label", ink, owner=f"token-{i}"))
             if cols.long:  # out, down or up to the row, in: a leader line of three runs
                 x0, x1 = cols.x_nodes + cols.node_w, cols.x_matrix - 0.15 * em
                 out.append(Path(f"leader-{i}", (

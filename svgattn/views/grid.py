@@ -263,8 +263,11 @@ def _thumbnail(data: FigureData, ctx: Context, stack: np.ndarray, r: int, c: int
     if lines:
         thumb = _lines(stack[r, c], scale, ctx, w, h, f"thumb-{r}-{c}", text, list(data.sinks))
     else:
+        block = -(-max(len(data.query_labels), len(data.key_labels)) // max(q, k))  # pooled
         thumb = matrix_panel(ctx, stack[r, c], cells_scale, w / k, PanelSpec(
             id=f"thumb-{r}-{c}", cell_h=h / q, grid=False, image=as_image,
+            marked=tuple(None if g is None else -(-g // block)  # type: ignore[arg-type]
+                         for g in data.generated),
             names=(data.query_labels, data.key_labels)
             if (q, k) == (len(data.query_labels), len(data.key_labels)) else None)).nodes
     return Group(f"thumbnail-{r}-{c}", tuple(moved(n, x, y) for n in thumb), "thumbnail",

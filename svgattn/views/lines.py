@@ -119,7 +119,9 @@ def _plan(data: FigureData, opts: Mapping[str, Any], text: str, palette: object)
                    for i, h in enumerate(data.heads) if h.weights is not None]
     else:  # a matrix given by hand: one set of lines in the text colour
         layers, names, colours = [data.matrix], ["matrix"], [text]
-    stack = [np.asarray(layer) for layer in layers]  # views of each head: no copy
+    # views of each head (no copy); a long input's heads are read a block at a time
+    stack = [layer if not isinstance(layer, np.ndarray) else np.asarray(layer)
+             for layer in layers]
     focus = opts["focus"]
     row = None if focus is None else data.index(focus, "focus", "lines view")
     chosen = select_lines(stack, data.sinks, focus=row, threshold=float(opts["threshold"]),
@@ -211,6 +213,8 @@ class _Plan:
                 bold = is_first and i == focus
                 colour = str(ctx.value("colors.text")) if focus is None or i == focus \
                     or not is_first else muted
+                if self.data.is_generated(i, is_first):
+                    colour = str(ctx.value("colors.generated"))
                 nodes.append(ctx.text(f"token-{col}-{i}", ctx.box(self._label(i, is_first),
                                                                    bold=bold),
                                       x_text, ys[i], anchor, "query-label" if is_first else

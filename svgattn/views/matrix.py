@@ -37,6 +37,7 @@ class Matrix(View):
     name = "matrix"
     summary = "one labelled heatmap (a head, a combination, rollout or a difference)"
     default_heads = "all"
+    fits = True  # the matrix, cell by cell
     reads = (*SELECTION, *TOKENS, *COLOUR, "groups")
     hints: ClassVar[Mapping[str, str]] = {
         "links": "links are the flow view's; drop it",
@@ -65,7 +66,8 @@ class Matrix(View):
                 rows_at=positioned[0], columns_at=positioned[1],
                 names=(data.query_labels, data.key_labels),
                 outlines=[(g.start, g.stop, ()) for g in data.groups], image=image,
-                only=(only_rows, only_cols), every=(every_rows, every_cols), indexed=indexed))
+                only=(only_rows, only_cols), every=(every_rows, every_cols), indexed=indexed,
+                marked=data.generated))
             notes[:] = [panel.thinned] if panel.thinned else []
             nodes = list(panel.nodes)
             gradients = []

@@ -23,7 +23,7 @@ from ..layout.legend import horizontal_bar
 from ..layout.scale import colour_scale
 from ..layout.table import Table, reduction
 from ..options import FOCUS, TOKENS
-from ..scene import Box, Group, Node, Rect, Style
+from ..scene import Box, Group, Node, Path, Rect, Style
 from .base import View
 from .registry import register
 
@@ -209,11 +209,18 @@ def _arrange(data: FigureData, ctx: Context, inner: float, values: np.ndarray, s
         is_focus = j == focus_key
         style = Style(fill=fill, stroke=str(ctx.value("colors.text")) if is_focus else None,
                       stroke_width=1.2 * ctx.scale if is_focus else 0.0)
-        nodes.append(Group(f"token-{j}", (
+        made: tuple[Node, ...] = (
             Rect(f"token-box-{j}", rect, style, "token-box", 0.25 * em,
                  title=f"{label}: {float(values[j]):.4g}"),
             ctx.text(f"token-label-{j}", box, x + pad, centre, "start", "token-label",
-                     contrast_text(fill), owner=f"token-box-{j}")), "token"))
+                     contrast_text(fill), owner=f"token-box-{j}"))
+        if data.is_generated(j, query=False):  # generated: underlined in their colour
+            made += (Path(f"token-generated-{j}", (("M", (rect.x, rect.y + rect.h + 0.1 * em)),
+                                                    ("L", (rect.x + rect.w,
+                                                           rect.y + rect.h + 0.1 * em))),
+                          Style(stroke=str(ctx.value("colors.generated")),
+                                stroke_width=1.5 * ctx.scale), "generated"),)
+        nodes.append(Group(f"token-{j}", made, "token"))
         x += box.width + 2 * pad
     bottom = (line + 1) * line_h
     gradients = []
