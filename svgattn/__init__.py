@@ -18,17 +18,18 @@ _EXPORTS = {
     "SvgattnError": ".errors", "SpecError": ".errors", "ThemeError": ".errors",
     "FontError": ".errors", "ExportError": ".errors",
     "Theme": ".theme", "builtin_themes": ".theme", "load_theme": ".theme",
-    "limits": ".limits", "views": ".views",
+    "limits": ".limits", "views": ".views", "record": ".sources.recorder",
 }
 __all__ = ["Diagram", "ExportError", "FontError", "Head", "Scene", "SpecError", "SvgattnError",
            "Theme", "ThemeError", "__version__", "builtin_themes", "limits", "load_theme",
-           "views"]
+           "record", "views"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import limits, views
     from .diagram import Diagram, Head
     from .errors import ExportError, FontError, SpecError, SvgattnError, ThemeError
     from .scene import Scene
+    from .sources.recorder import record
     from .theme import Theme, builtin_themes, load_theme
 
 

@@ -97,7 +97,7 @@ class Diagram:
                             "over many, or svgattn batch for one figure each)")
         from .analysis.derive import from_attention  # real attention only: not the seed's
         from .analysis.request import Request
-        request = Request.of(self.options, self.view.default_heads, minus)
+        request = Request.of(self.options, self.view.default_heads, minus, fit=self.view.fits)
         first, *rest = [from_attention(a, request) for a in several]
         self.data = replace(first, more=tuple(rest)) if rest else first
         if self.data.signed and not self.view.signed:
@@ -111,22 +111,23 @@ class Diagram:
                    text: str | None = None, prefix: str | None = None,
                    minus: Attention | None = None, quiet: bool = True, probe: str | None = None,
                    **options: Any) -> Diagram:
-        """A local model's attention on ``prompt`` (README "Real models"): ``model`` is a
-        folder, a ``.gguf`` file or a package name; ``probe="repeated"`` runs random
-        words said twice instead. Everything is checked before the model loads."""
-        from .sources.local_model import run_prompts
+        """A local model's attention on ``prompt`` (README "Real models"): a folder, ``.gguf``,
+        package name or cached Hugging Face id; ``probe="repeated"``: random words said
+        twice; ``generate=N``, ``target=`` ... (:class:`~svgattn.sources.run_options.ModelRun`)."""
+        from .sources.local_model import model_diagram
+        return model_diagram(cls, str(model), prompt, dict(
+            view=view, theme=theme, width=width, text=text, prefix=prefix), options,
+            minus=minus, quiet=quiet, probe=probe)
 
-        figure: dict[str, Any] = dict(view=view, theme=theme, width=width, text=text,
-                                      prefix=prefix)
-        checked = cls.__new__(cls)  # every option checked before seconds of loading
-        checked._setup(figure, "model", options, explicit_data=False)
-        v = checked.view
-        ran = run_prompts(str(model), prompt, probe=probe, quiet=quiet, options=options,
-                          many=v.many_inputs, uses_layers="layers" in v.reads, vectors=v.vectors)
-        made = cls.from_attention(ran.attention, minus=minus, **figure, **ran.options)
-        made.data = replace(made.data, notes=(*ran.notes, *made.data.notes))
-        made.reads = ran.files
-        return made
+    @classmethod
+    def from_record(cls, recording: Any, /, *, tokens: Sequence[str] | None = None,
+                    tokenizer: Any = None, attention: str = "self",
+                    batch_index: int | None = None, **figure: Any) -> Diagram:
+        """What :func:`svgattn.record` kept of an open model; tokens from ``tokens``, or
+        ``tokenizer`` and the ids the model was called with."""
+        from .sources.recorded import attention_of
+        return cls.from_attention(attention_of(recording, tokens, tokenizer, attention,
+                                               batch_index), **figure)
 
     @classmethod
     def from_spec(cls, path: str | os.PathLike[str], **overrides: Any) -> Diagram:
@@ -139,7 +140,8 @@ class Diagram:
                          lambda view, keys, where: check_keys(get(view), keys, KEYS, where))
         if spec.model is not None:
             return cls.from_model(spec.model[0], spec.model[1], probe=spec.model[2],
-                                  minus=spec.minus, **spec.settings, **spec.options)
+                                  minus=spec.minus, **spec.model[3], **spec.settings,
+                                  **spec.options)
         if spec.attention is not None:
             return cls.from_attention(spec.attention, minus=spec.minus, **spec.settings,
                                       **spec.options)
@@ -150,7 +152,6 @@ class Diagram:
         """Lay the figure out and frame it."""
         from .layout.context import Context
         from .layout.frame import draw
-
         ctx = Context(self.theme, 1.0, text or self.settings.text or str(self.theme["text.mode"]))
         width = self.theme["figure.width"] if self.width is None else self.width
         try:
@@ -173,7 +174,6 @@ class Diagram:
     def to_bytes(self, fmt: str = "svg", *, dpi: float | None = None) -> bytes:
         """The figure encoded as ``svg``, ``pdf``, ``png``, ``eps`` or ``csv``."""
         from .formats import BACKENDS
-
         fmt = format_of("figure", fmt)
         dots = self.settings.dpi if dpi is None else SETTING["dpi"].parse(dpi, At("dpi"))
         return BACKENDS[fmt](self, float(dots))

@@ -139,8 +139,8 @@ BAD_TOKENS: dict[str, tuple[Any, str]] = {
 for _name, (_tokens, _field) in BAD_TOKENS.items():
     json_case(f"tokens-{_name}", spec(tokens=_tokens), _field)
 
-json_case("tokens-too-many", spec(tokens=[f"t{i}" for i in range(8193)],
-                                  weights=[[0]], heads=[]), "limit of 8192")
+json_case("tokens-too-many", spec(tokens=[f"t{i}" for i in range(32769)],
+                                  weights=[[0]], heads=[]), "limit of 32768")
 json_case("tokens-and-query", spec(query_tokens=TOKENS, key_tokens=TOKENS), "tokens")
 json_case("query-without-key", spec(tokens=_DROP, query_tokens=TOKENS), "tokens")
 json_case("cross-shape", spec(tokens=_DROP, query_tokens=TOKENS[:2], key_tokens=TOKENS),
@@ -425,7 +425,7 @@ file_case("npz-complex", "a.npz", npz_bytes(attentions=GOOD.astype(complex),
                                             tokens=np.array(TOKENS)), "complex")
 file_case("npz-huge-header", "a.npz",
           npz_bytes(attentions=npy_header((1000, 1000, 1000, 1000)), tokens=np.array(TOKENS)),
-          "limit")
+          "the file holds")
 file_case("npz-zip-bomb", "a.npz", lambda: _zip_bomb(), "inflates", "--limit", "file_mb=256")
 file_case("npz-nan-row", "a.npz",
           npz_bytes(attentions=np.where(GOOD > 0, np.nan, 0.0), tokens=np.array(TOKENS)),

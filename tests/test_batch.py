@@ -18,6 +18,7 @@ from models import attention
 from svgattn import Diagram
 from svgattn.batch import plan, run
 from svgattn.errors import SpecError
+from svgattn.sources import load_file
 
 
 def cli(*args, cwd=None):
@@ -61,7 +62,7 @@ def test_every_head_of_every_layer_then_skip_then_force(minilm_npz, tmp_path):
                                        for head in range(12)}
     assert "72 written" in first.stdout
     # one of them is exactly what the API draws for that head
-    att = attention()
+    att = load_file(minilm_npz)
     one = Diagram.from_attention(att, view="matrix", layer=3, heads=[7]).to_bytes("pdf")
     assert (tmp_path / "figs" / "minilm-3-7.pdf").read_bytes() == one
     stamps = {f: f.stat().st_mtime_ns for f in files}
@@ -142,7 +143,8 @@ def test_a_real_dask_local_cluster_with_a_poisoned_input(minilm_npz, tmp_path):
         report = run(jobs, executor=client.get_executor(), failed=failed)
     assert len(report.written) == 24
     assert [Path(name).name for name, _ in report.failed] == ["poisoned.json"]
-    one = Diagram.from_attention(attention(), view="matrix", layer=1, heads=[5]).to_bytes("pdf")
+    one = Diagram.from_attention(load_file(minilm_npz), view="matrix", layer=1,
+                                 heads=[5]).to_bytes("pdf")
     assert (tmp_path / "dask" / "minilm-1-5.pdf").read_bytes() == one
     assert all(os.path.getsize(p) > 1000 for p in report.written)
 

@@ -39,13 +39,18 @@ def _output_format(args: argparse.Namespace, view: str | None = None) -> str:
     return fmt
 
 
-def _write(diagram: Diagram, args: argparse.Namespace, fmt: str) -> None:
+def _write(diagram: Diagram, args: argparse.Namespace, fmt: str, quiet: bool = True) -> None:
+    """The figure to ``-o`` (``quiet=False``: the drawing is a stage of a model run)."""
+    from ..sources.quiet import stage
+
     if args.output == STDOUT:
-        data = diagram.to_bytes(fmt, dpi=parser.dpi(args))
+        with stage("drawing", quiet):
+            data = diagram.to_bytes(fmt, dpi=parser.dpi(args))
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    written = diagram.save(args.output, fmt=fmt, dpi=parser.dpi(args))
+    with stage("drawing", quiet):
+        written = diagram.save(args.output, fmt=fmt, dpi=parser.dpi(args))
     print(f"wrote {printable(str(written))}")
 
 
@@ -112,8 +117,9 @@ def model(args: argparse.Namespace) -> None:
     if (args.text is None) == (args.probe is None):
         raise SpecError("model: give the input sentence with --text, or --probe repeated "
                         "(not both)")
-    _write(Diagram.from_model(args.path, args.text or [""], quiet=False, probe=args.probe,
-                              **parser.figure(args), **options), args, fmt)
+    made = Diagram.from_model(args.path, args.text or [""], quiet=False, probe=args.probe,
+                              **parser.figure(args), **parser.run(args), **options)
+    _write(made, args, fmt, quiet=False)
 
 
 def demo(args: argparse.Namespace) -> None:
@@ -148,6 +154,9 @@ def batch(args: argparse.Namespace) -> int:
         raise SpecError("--text: the sentences need a model; add --model PATH")
     if not args.model and not args.inputs:
         raise SpecError("give input files (.npz, .npy, .toml, .json) or --model with --text")
+    if parser.run(args) and not args.model:
+        raise SpecError(f"--{next(iter(parser.run(args)))}: says how a model runs; add --model "
+                        "PATH (or drop it)")
     options = parser.options(args)
     layers, heads = options.pop("layers", None), options.pop("heads", None)
     inputs: list[Any] = list(args.inputs)
@@ -158,10 +167,12 @@ def batch(args: argparse.Namespace) -> int:
         reads = model_files(args.model)
         load_theme(args.opt_theme)
         from ..sources.local_model import run_model
+        from ..sources.run_options import ModelRun
         from ..views.registry import get
 
         vectors = get(args.view or "flow").vectors  # the neuron view: q and k too
-        inputs = [run_model(args.model, text, vectors=vectors) for text in args.text]
+        how = ModelRun.of(parser.run(args))
+        inputs = [run_model(args.model, text, vectors=vectors, run=how) for text in args.text]
     if args.output == STDOUT:
         raise SpecError("-o: a batch writes files; give a pattern such as 'figs/{layer}-{head}"
                         ".pdf'")

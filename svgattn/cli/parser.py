@@ -137,7 +137,39 @@ def _model(sub: Any, views: list[str] | None) -> None:
                        "duplicate-token scores (--view heads)")
     model.add_argument("-o", "--output", required=True,
                        help="output file (.svg .pdf .png .eps .csv)")
+    _run_options(model)
     _figure_options(model, views)
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    """How a model runs (svgattn.sources.run_options.ModelRun)."""
+    from ..sources.run_options import ATTENTIONS, DEVICES, DTYPES
+
+    run = p.add_argument_group("how the model runs")
+    run.add_argument("--generate", type=int, metavar="N", dest="run_generate",
+                     help="generate N tokens after the prompt (greedy) and draw the attention "
+                     "over prompt and generation, the generated tokens marked")
+    run.add_argument("--sample", action="store_true", default=None, dest="run_sample",
+                     help="with --generate: sample instead of greedy decoding (with --seed)")
+    run.add_argument("--seed", type=int, metavar="S", dest="run_seed",
+                     help="the random seed of --sample (default 0)")
+    run.add_argument("--target", metavar="TEXT", dest="run_target",
+                     help="an encoder-decoder's target text (what the decoder reads); --text "
+                     "is the source")
+    run.add_argument("--attention", choices=ATTENTIONS[1:], dest="run_attention",
+                     help="which attention of an encoder-decoder: encoder, decoder or cross "
+                     "(default: cross with a target, else encoder)")
+    run.add_argument("--device", choices=DEVICES, dest="run_device",
+                     help="where the model runs (default auto: cuda, else mps, else cpu)")
+    run.add_argument("--dtype", choices=DTYPES, dest="run_dtype",
+                     help="what the model computes in (default float32); the weights svgattn "
+                     "keeps are float32")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """The model-run options given (``generate``, ``device`` ...)."""
+    return {key[4:]: value for key, value in vars(args).items()
+            if key.startswith("run_") and value is not None}
 
 
 def _batch(sub: Any, views: list[str] | None) -> None:
@@ -164,6 +196,7 @@ def _batch(sub: Any, views: list[str] | None) -> None:
                        "be readable by its workers")
     batch.add_argument("--force", action="store_true", help="redraw outputs that exist")
     batch.add_argument("--quiet", action="store_true", help="no progress bar")
+    _run_options(batch)
     _figure_options(batch, views)
     batch.add_argument("--batch-index", type=int, help="input of a [layers, batch, ...] array")
 

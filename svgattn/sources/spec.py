@@ -28,7 +28,9 @@ else:  # pragma: no cover
 
 # Keys of the figure itself; every figure option (README option table) is a key too.
 DATA_KEYS = ("tokens", "query_tokens", "key_tokens", "weights", "heads")
-SOURCE_KEYS = ("model", "text", "text_file", "probe", "attention", "minus", "batch_index")
+SOURCE_KEYS = ("model", "text", "text_file", "probe", "attention", "minus", "batch_index",
+               "generate", "sample", "seed", "target", "device", "dtype")
+RUN_KEYS = ("generate", "sample", "seed", "target", "device", "dtype")  # a model's run
 FIGURE_KEYS = ("view", "theme", "width", "gallery")
 KEYS = (*FIGURE_KEYS, *DATA_KEYS, *SOURCE_KEYS)  # a spec's own keys, besides the options
 MAX_INT_DIGITS = 30  # longer integers are read as floats (too large ones become inf)
@@ -102,7 +104,7 @@ class SpecFigure(NamedTuple):
     options: dict[str, Any]
     data: dict[str, Any] | None = None
     attention: Attention | None = None
-    model: tuple[str, str, str | None] | None = None
+    model: tuple[str, str, str | None, dict[str, Any]] | None = None
     minus: Attention | None = None
 
 
@@ -173,14 +175,26 @@ def named_files(path: str | os.PathLike[str]) -> dict[str, Path]:
     return found
 
 
-def model_of(spec: Spec) -> tuple[str, str, str | None] | None:
-    """(model, text, probe) when the spec runs a model (a package name, or a folder or file
-    inside the spec's folder like its theme); ``None`` when it names an array file."""
+def model_of(spec: Spec) -> tuple[str, str, str | None, dict[str, Any]] | None:
+    """(model, text, probe, how it runs) when the spec runs a model (a package name, or a
+    folder or file inside the spec's folder like its theme); ``None`` when it names an
+    array file. With a model, ``attention`` is which attention of an encoder-decoder."""
+    from .run_options import ATTENTIONS, ModelRun
+
     source, where = spec.source, spec.where
+    run = {k: source[k] for k in RUN_KEYS if k in source}
     if "model" not in source:
+        if run:
+            raise SpecError(f"{where}: {next(iter(run))}: says how a model runs; add model = "
+                            "\"package or folder\" (or drop it)")
         return None
     if "attention" in source:
-        raise SpecError(f"{where}: model: give model (with text) or attention, not both")
+        if source["attention"] not in ATTENTIONS:
+            raise SpecError(f"{where}: attention: with a model, says which attention of an "
+                            f"encoder-decoder to draw ({', '.join(ATTENTIONS[1:])}); an array "
+                            "file goes without model")
+        run["attention"] = source["attention"]
+    ModelRun.of(run, where)  # checked now: before the model loads
     model, text, probe = source["model"], source.get("text"), source.get("probe")
     if probe is not None:
         if probe != "repeated" or "text" in source or "text_file" in source:
@@ -200,7 +214,7 @@ def model_of(spec: Spec) -> tuple[str, str, str | None] | None:
     if not isinstance(model, str) or not isinstance(text, str):
         raise SpecError(f"{where}: model: give model = \"package or folder\" and text = "
                         "\"the input sentence\"")
-    return _model_path(model, spec.path, where), text, probe
+    return _model_path(model, spec.path, where), text, probe, run
 
 
 def _model_path(model: str, spec_path: Path, where: str) -> str:

@@ -5,7 +5,8 @@ else ``hook_q``/``hook_k``, each ``[batch, position, heads, dim]``."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -72,10 +73,10 @@ def from_transformerlens(cache: Any, tokens: Sequence[str] | None = None, *,
     att = make_attention(np.stack(patterns), list(tokens), list(tokens),
                          layer_names=[f"L{layer}" for layer in layers],
                          source="transformerlens cache")
+    cfg = getattr(model if model is not None else getattr(cache, "model", None), "cfg", None)
     found = _vectors(cache, list(layers), batch_index or 0)
     if found is None:
         return att
-    cfg = getattr(model if model is not None else getattr(cache, "model", None), "cfg", None)
     scale = getattr(cfg, "attn_scale", None)
     scaling: list[float | None] = [None] * len(layers)  # 1/sqrt(dim) unless the model says
     if isinstance(scale, (int, float)) and scale > 0 and getattr(cfg, "use_attn_scale", True):
@@ -86,7 +87,9 @@ def from_transformerlens(cache: Any, tokens: Sequence[str] | None = None, *,
 
 def _vectors(cache: Any, layers: list[int], batch: int) -> tuple[np.ndarray, np.ndarray] | None:
     """([layers, heads, position, dim] queries, keys) as the pattern was computed from them
-    (rotated where the model rotates), or ``None`` when the cache holds none."""
+    (rotated where the model rotates), or ``None`` when the cache holds none. A rotary
+    model's ``hook_q``/``hook_k`` are before the rotation (a native TransformerBridge never
+    fires its rotated hooks): the neuron view's check refuses them, naming the hooks."""
     out: list[list[np.ndarray]] = [[], []]
     for layer in layers:
         for i, name in enumerate(("q", "k")):
@@ -106,3 +109,48 @@ def _vectors(cache: Any, layers: list[int], batch: int) -> tuple[np.ndarray, np.
                                 "[batch, position, heads, dim]")
             out[i].append(np.swapaxes(array[batch], 0, 1))
     return np.stack(out[0]), np.stack(out[1])
+
+
+class LensRecording:
+    """What :func:`record_lens` kept: each layer's pattern (and q and k, for the neuron
+    view) as the model ran, and its input."""
+
+    def __init__(self, model: Any, layers: list[int]) -> None:
+        self.model, self.layers = model, layers
+        self.cache: dict[str, Any] = {}
+        self.input: Any = None
+
+    def lens_attention(self, tokens: Sequence[str] | None, batch_index: int | None) -> Attention:
+        """The recorded layers as :func:`from_transformerlens` reads a cache."""
+        if not self.cache:
+            raise SpecError("record: nothing was recorded; run the model inside the with block")
+        return from_transformerlens(self.cache, tokens, model=self.model, input=self.input,
+                                    layers=self.layers, batch_index=batch_index)
+
+
+@contextmanager
+def record_lens(model: Any, layers: Sequence[int] | None) -> Iterator[LensRecording]:
+    """:func:`svgattn.record` of a TransformerLens model (``HookedTransformer`` or
+    ``TransformerBridge``), through its hooks: ``hook_pattern`` of each layer, and the
+    rotated q and k where the model rotates them (else ``hook_q``/``hook_k``)."""
+    count = int(getattr(model.cfg, "n_layers", 0) or 0)
+    chosen = list(range(count)) if layers is None else [int(i) for i in layers]
+    if not chosen or any(not 0 <= i < count for i in chosen):
+        raise SpecError(f"record: layers: the model has layers 0..{count - 1}; choose among them")
+    rec = LensRecording(model, chosen)
+
+    def keep(value: Any, hook: Any) -> None:
+        rec.cache[keep.names[id(hook)]] = value.detach().float().cpu()  # type: ignore[attr-defined]
+
+    names = [f"blocks.{i}.attn.hook_{n}" for i in chosen
+             for n in ("pattern", "q", "k", "rot_q", "rot_k")]
+    points = getattr(model, "hook_dict", {})
+    wanted = [(n, keep) for n in names if n in points]
+    keep.names = {id(points[n]): n for n, _ in wanted}  # type: ignore[attr-defined]
+    handle = model.register_forward_pre_hook(
+        lambda _m, args: setattr(rec, "input", args[0] if args else rec.input))
+    try:
+        with model.hooks(fwd_hooks=wanted):
+            yield rec
+    finally:
+        handle.remove()

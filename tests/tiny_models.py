@@ -1,0 +1,83 @@
+"""Tiny models with random weights, built offline into folders as a user would have them
+(config.json, model.safetensors, a tokenizer): the architectures no weights ship for on
+PyPI (encoder-decoders, GPT-2, a grouped-query Llama). Never a trained model's figure."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+WORDS = [
+    "the", "cat", "sat", "on", "mat", "a", "dog", "ran", "le", "chat", "est", "assis", "sur",
+    "tapis", "un", "chien", "it", "was", "tired", "because", "and", "then",
+]  # fmt: skip
+SPECIAL = ["<pad>", "<s>", "</s>", "<unk>"]  # ids 0..3
+
+
+def _tokenizer(folder: Path, bos: bool) -> None:
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {t: i for i, t in enumerate(SPECIAL + WORDS)}
+    tk = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tk.pre_tokenizer = pre_tokenizers.Whitespace()
+    tk.decoder = decoders.WordPiece()
+    single = "<s> $A </s>" if bos else "$A </s>"
+    tk.post_processor = processors.TemplateProcessing(
+        single=single, pair=single + " $B </s>",
+        special_tokens=[("<s>", vocab["<s>"]), ("</s>", vocab["</s>"])])
+    PreTrainedTokenizerFast(tokenizer_object=tk, pad_token="<pad>", bos_token="<s>",
+                            eos_token="</s>", unk_token="<unk>").save_pretrained(folder)
+
+
+def _config(kind: str):
+    import transformers as t
+
+    ids = dict(pad_token_id=0, bos_token_id=1, eos_token_id=2,
+               vocab_size=len(SPECIAL) + len(WORDS))
+    small = dict(encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
+                 decoder_attention_heads=4, encoder_ffn_dim=64, decoder_ffn_dim=64,
+                 max_position_embeddings=64, d_model=32)
+    if kind == "bart":
+        return t.BartForConditionalGeneration, t.BartConfig(
+            **small, decoder_start_token_id=2, forced_bos_token_id=None, **ids), True
+    if kind == "marian":
+        return t.MarianMTModel, t.MarianConfig(
+            **small, decoder_start_token_id=0, decoder_vocab_size=ids["vocab_size"], **ids), False
+    if kind == "t5":
+        return t.T5ForConditionalGeneration, t.T5Config(
+            d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=2, num_heads=4,
+            decoder_start_token_id=0, pad_token_id=0, eos_token_id=2,
+            vocab_size=ids["vocab_size"]), False
+    if kind == "gpt2":
+        return t.GPT2LMHeadModel, t.GPT2Config(
+            n_layer=3, n_head=4, n_embd=32, n_positions=128, **ids), True
+    if kind == "llama":  # grouped-query attention: 4 heads read 2 kv heads
+        return t.LlamaForCausalLM, t.LlamaConfig(
+            hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4,
+            num_key_value_heads=2, max_position_embeddings=128, **ids), True
+    raise ValueError(kind)
+
+
+@cache
+def folder(kind: str) -> Path:
+    """A folder holding a tiny random ``kind`` model (bart, marian, t5, gpt2, llama),
+    built once per test session under the session's temporary directory."""
+    import torch
+
+    root = Path(os.environ.get("SVGATTN_TEST_TMP") or _temp()) / "tiny-models" / kind
+    if (root / "config.json").exists():
+        return root
+    cls, config, bos = _config(kind)
+    torch.manual_seed(0)
+    cls(config).save_pretrained(root)
+    _tokenizer(root, bos)
+    return root
+
+
+@cache
+def _temp() -> str:
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="svgattn-tiny-")
