@@ -154,8 +154,15 @@ def _figure(att: Attention, request: Request, st: _Stages) -> FigureData:
     rule = replace(request.links or LinkRule(top_k=3), ignore=tuple(shown_sinks),
                    causal=st.causal)
     layer = att.layer_names[pick.layer]
+
+    def link(shown: np.ndarray) -> tuple[int, ...]:
+        return tuple(links_from_weights(shown, rule))
+
+    def read(h: int) -> Callable[[], np.ndarray]:
+        return lambda: weights[pick.layer, h]
+
     heads = [HeadData(f"{layer} {att.head_names[h]}", None, layer=layer,
-                      make=_head(reduce, weights[pick.layer, h], rule)) for h in pick.heads]
+                      make=_head(reduce, read(h)), link=link) for h in pick.heads]
     matrix = st.matrix
     found: tuple[Group, ...] = ()
     if request.groups and not st.signed and matrix.shape[0] <= GROUPS_UP_TO:
@@ -202,14 +209,13 @@ def _generated(att: Attention, st: _Stages) -> tuple[int | None, int | None]:
     return row, column
 
 
-def _head(reduce: Reduction, weights: np.ndarray,
-          rule: LinkRule) -> Callable[[], tuple[np.ndarray, tuple[int, ...]]]:
-    """How a head's weights as shown (windowed, pooled) and its links are made, when a view
-    first asks: a view that draws only the combined matrix never computes them."""
-    def make() -> tuple[np.ndarray, tuple[int, ...]]:
-        shown = reduce.matrix(weights)
-        own = readonly(shown) if isinstance(shown, np.ndarray) else shown
-        return own, tuple(links_from_weights(own, rule))
+def _head(reduce: Reduction, read: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
+    """How a head's weights as shown (windowed, pooled) are made, when a view first asks:
+    a view that draws only the combined matrix never computes them (nor reads them: a long
+    input's head is computed or read from its file only then)."""
+    def make() -> np.ndarray:
+        shown = reduce.matrix(read())
+        return readonly(shown) if isinstance(shown, np.ndarray) else shown
     return make
 
 

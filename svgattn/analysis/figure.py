@@ -28,30 +28,33 @@ if TYPE_CHECKING:  # pragma: no cover - the figure of a spec needs none of them
 class HeadData:
     """One head: its display name, its own colour (or ``None`` for the theme's), the
     query-token rows it links to in the flow view, and its own weights if known. ``make``
-    computes the weights and links when they are first read (a long input's head is
-    computed from its queries and keys, or read from a file: only for views that draw it)."""
+    computes the weights when they are first read, and ``link`` the links from them when
+    those are (a long input's head is computed from its queries and keys, or read from a
+    file, only for views that draw it; the links only for views that draw links)."""
 
-    __slots__ = ("_links", "_make", "_weights", "color", "layer", "name")
+    __slots__ = ("_link", "_links", "_make", "_weights", "color", "layer", "name")
 
     def __init__(self, name: str, color: str | None, links: tuple[int, ...] = (),
                  weights: np.ndarray | None = None, layer: str = "", *,
-                 make: Callable[[], tuple[np.ndarray, tuple[int, ...]]] | None = None) -> None:
+                 make: Callable[[], np.ndarray] | None = None,
+                 link: Callable[[np.ndarray], tuple[int, ...]] | None = None) -> None:
         self.name, self.color, self.layer = name, color, layer
-        self._links, self._weights, self._make = links, weights, make
-
-    def _made(self) -> None:
-        if self._make is not None:
-            self._weights, self._links = self._make()
-            self._make = None
+        self._links, self._weights, self._make, self._link = links, weights, make, link
 
     @property
     def links(self) -> tuple[int, ...]:
-        self._made()
+        if self._link is not None:
+            weights = self.weights
+            if weights is not None:
+                self._links = self._link(weights)
+            self._link = None
         return self._links
 
     @property
     def weights(self) -> np.ndarray | None:
-        self._made()
+        if self._make is not None:
+            self._weights = self._make()
+            self._make = None
         return self._weights
 
 

@@ -64,20 +64,30 @@ def to_pixels(grid: CellGrid, pixels_per_point: float) -> CellGrid:
         return grid
     index = np.asarray(grid.index)
     last = len(grid.colours) - 1
-    # priorities in int16 (a 4096-token index is 32 MB there, not 128 in int64)
-    key = index.astype(np.int16)
-    if grid.pooling == "extreme":  # distance from the middle colour, doubled to stay whole
-        key = np.abs(2 * key - (last - (1 if grid.masked else 0)))
-    if grid.masked:
-        key[index == last] = -1
     r, c = -(-rows // kr), -(-cols // kc)
-    padded = np.full((r * kr, c * kc), -2, dtype=np.int16)
-    padded[:rows, :cols] = key
-    blocks = padded.reshape(r, kr, c, kc).transpose(0, 2, 1, 3).reshape(r, c, kr * kc)
-    best = blocks.argmax(axis=2)
-    inner_r, inner_c = np.divmod(best, kc)
-    src_r = np.minimum(np.arange(r)[:, None] * kr + inner_r, rows - 1)
-    src_c = np.minimum(np.arange(c)[None, :] * kc + inner_c, cols - 1)
-    pooled = grid.index[src_r, src_c]
+    pooled = np.empty((r, c), dtype=index.dtype)
+    # a band of block rows at a time: the priorities and blocks of a 4096-token matrix
+    # whole were 290 MB of temporaries (int16 keys, padding, the transposed blocks, int64
+    # argmax); a band of about 2^21 cells keeps them to a few MB
+    band = max(1, (1 << 21) // max(1, c * kc * kr))
+    for top in range(0, r, band):
+        stop = min(r, top + band)
+        cells = index[top * kr:min(rows, stop * kr)]
+        # priorities in int16: the colour's index, or for a diverging map its distance
+        # from the middle colour (doubled to stay whole); masked cells lowest
+        key = cells.astype(np.int16)
+        if grid.pooling == "extreme":
+            key = np.abs(2 * key - (last - (1 if grid.masked else 0)))
+        if grid.masked:
+            key[cells == last] = -1
+        n = stop - top
+        padded = np.full((n * kr, c * kc), -2, dtype=np.int16)
+        padded[:len(cells), :cols] = key
+        best = padded.reshape(n, kr, c, kc).transpose(0, 2, 1, 3).reshape(n, c, kr * kc) \
+            .argmax(axis=2)
+        inner_r, inner_c = np.divmod(best, kc)
+        src_r = np.minimum(np.arange(top, stop)[:, None] * kr + inner_r, rows - 1)
+        src_c = np.minimum(np.arange(c)[None, :] * kc + inner_c, cols - 1)
+        pooled[top:stop] = index[src_r, src_c]
     return replace(grid, index=pooled, cell_w=grid.cell_w * cols / c,
                    cell_h=grid.cell_h * rows / r, values=np.zeros((0, 0)))
