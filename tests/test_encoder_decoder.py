@@ -144,15 +144,9 @@ def test_every_view_that_can_draw_cross_attention_draws_its_numbers(tiny, view):
 def test_what_cannot_be_drawn_or_run_is_a_one_line_error(tiny, tmp_path):
     bart, gpt2 = str(tiny("bart")), str(tiny("gpt2"))
     out = tmp_path / "f.svg"
-    cases = [
+    cases = [  # the command line: exit 2, one line, no file
         (["model", bart, "--text", SOURCE, "--target", TARGET, "--view", "heads"],
          "the heads view scores self-attention; this input is cross-attention"),
-        (["model", bart, "--text", SOURCE, "--attention", "decoder"],
-         "decoder attention reads a target; give --target TEXT"),
-        (["model", gpt2, "--text", SOURCE, "--attention", "cross"],
-         "has self-attention only: drop --attention"),
-        (["model", bart, "--text", SOURCE, "--target", TARGET, "--generate", "3"],
-         "give a target text or --generate N, not both"),
         (["model", bart, "--text", SOURCE, "--attention", "sideways"],
          "invalid choice: 'sideways'"),
     ]
@@ -162,6 +156,12 @@ def test_what_cannot_be_drawn_or_run_is_a_one_line_error(tiny, tmp_path):
         assert "Traceback" not in result.stderr
         assert message in result.stderr.strip().splitlines()[-1], (args, result.stderr)
         assert not out.exists()
+    for model, options, message in (  # the API: the same errors
+            (bart, {"attention": "decoder"}, "decoder attention reads a target; give --target"),
+            (gpt2, {"attention": "cross"}, "has self-attention only: drop --attention"),
+            (bart, {"target": TARGET, "generate": 3}, "a target text or --generate N, not both")):
+        with pytest.raises(SpecError, match=message):
+            Diagram.from_model(model, SOURCE, **options)
 
 
 def test_a_generated_target_is_the_decoder_s_rows_and_is_marked(tiny):

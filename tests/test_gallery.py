@@ -28,10 +28,19 @@ def _have_models() -> bool:
     return have
 
 
-def test_gallery_is_up_to_date(tmp_path):
+def test_gallery_is_up_to_date_and_every_png_shows_its_data(tmp_path):
+    """The gallery drawn afresh once (its model figures are minutes of model runs): the
+    committed files are what it draws, and each committed PNG shows its figure's data."""
     build = _build_module()
     have_models = _have_models()
-    fresh = build.build(tmp_path, models=have_models)
+    diagrams = {}
+    fresh = build.build(tmp_path, models=have_models,
+                        each=lambda fig, d: diagrams.__setitem__(fig.stem, (fig, d)))
+    _up_to_date(build, have_models, fresh)
+    _pngs_show_their_data(build, diagrams)
+
+
+def _up_to_date(build, have_models, fresh):
     # Model figures come from float32 CPU kernels that may differ in the last bits between
     # machines: compare their pixels only.
     model_svgs = {f"{f.stem}.svg" for f in build.figures() if f.model}
@@ -90,18 +99,13 @@ def _hex(colour: str) -> np.ndarray:
     return np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
 
 
-def test_every_gallery_png_shows_its_data():
+def _pngs_show_their_data(build, diagrams):
     """Read every matrix cell, head box and shaded token back from the committed PNGs:
     each pixel is its cell's colour, and the cells' colours rise with their weights (the
     colour of each weight through each named map is checked exactly in test_svg.py and
     test_colour.py). Proves the pictures are right, not only that they are what the code
     produces today."""
-    build = _build_module()
-    have_models = _have_models()
-    for fig in build.figures():
-        if fig.model and not have_models:
-            continue
-        diagram = build.diagram_for(fig)
+    for fig, diagram in diagrams.values():
         scene = diagram.scene(text="paths")
         image = np.asarray(Image.open(ROOT / "gallery" / f"{fig.stem}.png").convert("RGB"),
                            dtype=float)
