@@ -16,6 +16,7 @@ Nothing here is a trained model's attention: the gallery says so under each figu
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -60,9 +61,14 @@ def causal(n: int = 4096, dtype: type = np.float32) -> np.ndarray:
 
 
 def write(path: Path, n: int = 4096) -> Path:
+    """Write the file whole, then move it into place: test processes and benchmarks that
+    ask for it at once never read one half written."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, attentions=causal(n), tokens=np.array(tokens(n)),
-             head_names=np.array(HEADS), layer_names=np.array(["synthetic"]))
+    part = path.with_name(f".{path.name}.{os.getpid()}.part")
+    with open(part, "wb") as f:
+        np.savez(f, attentions=causal(n), tokens=np.array(tokens(n)),
+                 head_names=np.array(HEADS), layer_names=np.array(["synthetic"]))
+    os.replace(part, path)
     return path
 
 

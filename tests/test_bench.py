@@ -47,3 +47,25 @@ def test_bench_writes_a_report_with_its_targets(tmp_path):
     # milliseconds to 0.01: a fast machine imports svgattn in under 0.5 ms
     ms = float(row.split("|")[2].strip().removesuffix(" ms"))
     assert 0 < ms < 5000 and row.rstrip().endswith(("| yes |", "| **no** |"))
+
+
+def test_the_scale_benchmark_measures_the_4k_npz_in_every_format():
+    """benchmarks/scale.py's cheapest section, run whole: three fresh processes, each row
+    with its seconds, peak memory, file size and target."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from long import data_file
+
+    need(importlib.util.find_spec("matplotlib") is not None, "matplotlib (bench extra)")
+    data_file()  # the synthetic file, written once (atomically) for every process
+    report = (BENCH / "SCALE.md").read_bytes()
+    result = subprocess.run([sys.executable, str(BENCH / "scale.py"), "--only", "npz"],
+                            capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode in (0, 1), result.stderr  # 1: a target not met on this machine
+    rows = [line for line in result.stdout.splitlines()
+            if line.startswith("| 4,096 tokens .npz, matrix ")]
+    assert [r.split("|")[1].split()[-1] for r in rows] == ["svg", "pdf", "png"]
+    for row in rows:
+        cells = [c.strip() for c in row.split("|")[2:-1]]
+        assert float(cells[0]) > 0 and float(cells[1]) > 0
+        assert cells[2].endswith(("KiB", "MiB")) and cells[3] in ("yes", "**no**")
+    assert (BENCH / "SCALE.md").read_bytes() == report  # one section never rewrites it
