@@ -313,6 +313,19 @@ class FromVectors:
         return full
 
 
+def position_biased(source: FromVectors) -> bool:
+    """Whether ``source`` adds a bias to q.k beyond masking (T5's relative position bias;
+    its cross-attention's bias is zeros and the mask's minimum): its weights are then not
+    softmax(q.k) alone, which the neuron view shows."""
+    low = np.finfo(np.float32).min / 2
+    for bias in source.bias:
+        if bias is not None:
+            kept = bias[np.isfinite(bias) & (bias > low)]
+            if kept.size and np.any(kept != 0):
+                return True
+    return False
+
+
 def softmax(scores: np.ndarray, sink: float | None = None) -> np.ndarray:
     """Row softmax in place (float32); a row with nothing to attend to is all zeros.
     ``sink``: one more logit in every row's softmax, left out of the result."""

@@ -124,10 +124,11 @@ class Diagram:
                     tokenizer: Any = None, attention: str = "self",
                     batch_index: int | None = None, **figure: Any) -> Diagram:
         """What :func:`svgattn.record` kept of an open model; tokens from ``tokens``, or
-        ``tokenizer`` and the ids the model was called with."""
-        from .sources.recorded import attention_of
+        ``tokenizer`` and the ids the model was called with; ``layer=20`` is the model's
+        layer 20 (``L20``)."""
+        from .sources.recorded import attention_of, model_layer
         return cls.from_attention(attention_of(recording, tokens, tokenizer, attention,
-                                               batch_index), **figure)
+                                               batch_index), **model_layer(figure))
 
     @classmethod
     def from_spec(cls, path: str | os.PathLike[str], **overrides: Any) -> Diagram:

@@ -146,7 +146,7 @@ def test_what_cannot_be_drawn_or_run_is_a_one_line_error(tiny, tmp_path):
     out = tmp_path / "f.svg"
     cases = [  # the command line: exit 2, one line, no file
         (["model", bart, "--text", SOURCE, "--target", TARGET, "--view", "heads"],
-         "the heads view scores self-attention; this input is cross-attention"),
+         "attention: the heads view needs self-attention, and this run draws cross"),
         (["model", bart, "--text", SOURCE, "--attention", "sideways"],
          "invalid choice: 'sideways'"),
     ]
@@ -203,3 +203,43 @@ def test_a_model_type_svgattn_cannot_run_is_a_one_line_error(tiny, tmp_path):
     assert "no-such-architecture" in result.stderr.strip().splitlines()[-1]
     with pytest.raises(SpecError):
         Diagram.from_model(str(folder), SOURCE)
+
+
+def test_the_caption_says_which_attention_and_what_cannot_be_shown(tiny, tmp_path):
+    """The provenance line names the attention drawn; T5's relative position bias is not
+    a q x k product, so its neuron view is refused in one line naming why; a target on a
+    model that reads one text is refused, not ignored."""
+    bart, t5, gpt2 = str(tiny("bart")), str(tiny("t5")), str(tiny("gpt2"))
+    captions = {
+        ("cross", TARGET): "cross-attention: rows the decoder's tokens, columns the source's",
+        ("decoder", TARGET): "the decoder's self-attention (target x target)",
+        ("encoder", None): "the encoder's self-attention (source x source)"}
+    for (role, target), words in captions.items():
+        d = Diagram.from_model(bart, SOURCE, view="matrix", attention=role, target=target)
+        assert any(words in n for n in d.data.notes), (role, d.data.notes)
+    for role in ("encoder", "decoder"):
+        with pytest.raises(SpecError, match="T5's relative attention bias"):
+            Diagram.from_model(t5, SOURCE, view="neuron", attention=role, target=TARGET)
+    Diagram.from_model(bart, SOURCE, view="neuron", attention="decoder", target=TARGET)
+    result = _cli("model", gpt2, "--text", SOURCE, "--target", TARGET, "-o",
+                  str(tmp_path / "f.svg"))
+    assert result.returncode == 2 and not (tmp_path / "f.svg").exists()
+    assert "target: a target is an encoder-decoder's decoder text" in \
+        result.stderr.strip().splitlines()[-1]
+
+
+def test_cross_attention_is_refused_before_the_model_runs_where_it_cannot_be_drawn(tiny,
+                                                                                   tmp_path):
+    """The heads view (View.square) and rollout need self-attention: refused at the
+    model's loading, so no stderr line says the model ran."""
+    bart = str(tiny("bart"))
+    for extra, what in ((["--view", "heads"], "the heads view"),
+                        (["--view", "matrix", "--combine", "rollout"], "rollout")):
+        result = _cli("model", bart, "--text", SOURCE, "--target", TARGET, *extra, "-o",
+                      str(tmp_path / "f.svg"))
+        assert result.returncode == 2, result.stderr
+        assert "running the model" not in result.stderr
+        assert f"attention: {what} needs self-attention" in \
+            result.stderr.strip().splitlines()[-1]
+    d = Diagram.from_model(bart, SOURCE, view="heads", target=TARGET, attention="decoder")
+    assert d.data.query_tokens == d.data.key_tokens

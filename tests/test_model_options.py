@@ -49,8 +49,11 @@ def test_a_device_that_is_not_here_is_a_one_line_error(gpt2, tmp_path):
         assert result.returncode == 2 and "Traceback" not in result.stderr
         last = result.stderr.strip().splitlines()[-1]
         assert f"device: {device} is not available on this machine" in last
-        assert "use --device cpu or auto" in last
+        assert "use --device cpu or auto" in last and "sees no GPU" in last
         assert not out.exists()
+    with pytest.raises(SpecError, match="seed: seeds the sampling of generated tokens; add "
+                                        "--sample"):
+        Diagram.from_model(str(gpt2), TEXT, generate=3, seed=5)
     result = _cli("model", str(gpt2), "--text", TEXT, "--device", "tpu", "-o", str(out))
     assert result.returncode == 2 and "invalid choice: 'tpu'" in result.stderr
 

@@ -137,3 +137,29 @@ def test_what_record_cannot_use_is_a_one_line_error():
     second = Diagram.from_record(rec, tokenizer=tokenizer, batch_index=1, view="matrix")
     assert list(second.data.query_tokens) == tokenizer.convert_ids_to_tokens(
         batch["input_ids"][1])
+
+
+def test_layers_are_the_model_s_numbers_and_a_missing_one_is_refused_before_it_runs():
+    require("torch", "transformers")
+    import tiny_models
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = tiny_models.folder("gpt2")  # 3 layers
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder).eval()
+    inputs = tokenizer("the cat sat on the mat", return_tensors="pt")
+    with pytest.raises(SpecError, match=r"record: layers: 7 is not a layer of this model "
+                                        r"\(it has 3: 0\.\.2\)"), svgattn.record(model, [7]):
+        raise AssertionError("the model must not run")
+    with svgattn.record(model, layers=[1, 2]) as rec, torch.no_grad():
+        model(**inputs)
+    want = _eager(model, **inputs).attentions
+    for layer in (1, 2):  # layer=N is the model's layer N, not the N-th recorded
+        d = Diagram.from_record(rec, tokenizer=tokenizer, view="matrix", layer=layer)
+        np.testing.assert_allclose(d.data.matrix, want[layer][0].numpy().mean(0), rtol=1e-5,
+                                   atol=1e-6)
+    with pytest.raises(SpecError, match="L0"):
+        Diagram.from_record(rec, tokenizer=tokenizer, view="matrix", layer=0)
+    grid = Diagram.from_record(rec, tokenizer=tokenizer, view="grid", layers=[2])
+    assert grid.data.stack_layers == ("L2",)

@@ -314,3 +314,27 @@ def test_sampling_is_seeded_and_needs_generate(tmp_path):
                             text=True, timeout=300, stdin=subprocess.DEVNULL)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "add --generate N" in result.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("view", ["matrix", "flow", "neuron", "grid"])
+def test_every_view_with_a_matrix_of_tokens_marks_the_generated_ones(view):
+    """A tiny Llama generates 4 tokens: each view that draws rows of tokens draws the line
+    before the first generated one and its labels in colors.generated, and the caption
+    says which tokens are generated."""
+    require("torch", "transformers")
+    import tiny_models
+
+    d = Diagram.from_model(str(tiny_models.folder("llama")), "the cat sat on the mat",
+                           view=view, generate=4)
+    first = d.data.generated[0]
+    assert first == 8  # <s>, 6 words, </s>
+    last = len(d.data.query_tokens) - 1
+    assert any(n.startswith(f"Tokens 8\u2013{last} are generated") for n in d.data.notes)
+    nodes = list(_walk([d.scene().root]))
+    assert any(n.id.endswith("-generated-row") for n in nodes), view
+    colour = d.theme["colors.generated"]
+    from svgattn.scene import Text
+
+    marked = [n for n in nodes if isinstance(n, Text) and n.style.fill == colour]
+    assert marked or view == "grid", view  # the grid's thumbnails have no token labels
+    assert {n.label.text for n in marked} <= {*d.data.query_labels[8:], *d.data.key_labels[8:]}

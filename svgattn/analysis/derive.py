@@ -118,8 +118,8 @@ def from_attention(att: Attention, request: Request | None = None) -> FigureData
                           len(prepared.key_raw), square, where, fit=request.fit)
     notes = list(prepared.notes)
     if att.generated is not None:
-        notes.append(f"generated tokens ({att.generated}\u2013{att.shape[2] - 1}) are marked: a "
-                     "line before them, their labels in colour")
+        notes.append(f"tokens {att.generated}\u2013{att.shape[2] - 1} are generated (where a "
+                     "view labels tokens, in colour; on a matrix, after a line)")
     if reduce.active:
         notes.append(reduce.note() + (" of the rollout over every token"
                                       if request.combine == "rollout" else ""))

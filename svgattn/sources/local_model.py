@@ -45,9 +45,11 @@ def model_diagram(cls: Any, path: str, prompt: object, figure: dict[str, Any],
     checked = cls.__new__(cls)  # every option checked before seconds of loading
     checked._setup(figure, "model", options, explicit_data=False)
     v = checked.view
+    square = f"the {v.name} view" if v.square else "rollout" \
+        if options.get("combine") == "rollout" else None
     ran = run_prompts(path, prompt, probe=probe, quiet=quiet, options=options,
                       many=v.many_inputs, uses_layers="layers" in v.reads, vectors=v.vectors,
-                      run=run)
+                      run=run, square=square)
     with stage("computing the weights drawn", quiet):
         made = cls.from_attention(ran.attention, minus=minus, **figure, **ran.options)
     made.data = replace(made.data, notes=(*ran.notes, *made.data.notes))
@@ -57,11 +59,12 @@ def model_diagram(cls: Any, path: str, prompt: object, figure: dict[str, Any],
 
 def run_prompts(path: str, prompt: object, *, probe: str | None, quiet: bool,
                 options: Mapping[str, Any], many: bool, uses_layers: bool,
-                vectors: bool, run: ModelRun | None = None) -> Runs:
+                vectors: bool, run: ModelRun | None = None, square: str | None = None) -> Runs:
     """Run the model at ``path`` on each prompt (or on the ``probe``) for a figure with
     ``options`` (its layer references). ``many``: the figure summarises several inputs;
     ``uses_layers``: it draws several layers; ``vectors``: it reads q and k; ``run``: how
-    the model runs (generation, an encoder-decoder's attention, device, precision)."""
+    the model runs (generation, an encoder-decoder's attention, device, precision);
+    ``square``: what needs self-attention (refused before the run for cross-attention)."""
     from ..analysis.request import model_layers as needed_layers
     from ..captions import Essential
 
@@ -82,7 +85,7 @@ def run_prompts(path: str, prompt: object, *, probe: str | None, quiet: bool,
     if len(prompts) > 1 and not many:
         raise SpecError(f"model: {len(prompts)} prompts: this view draws one; use --view heads "
                         "(which averages over them) or svgattn batch")
-    count = model_layers(path, quiet=quiet, run=run)
+    count = model_layers(path, quiet=quiet, run=run, square=square)
     layers, named = needed_layers(options, count, uses_layers)
     runs = [run_model(path, p, quiet=quiet, layers=layers, vectors=vectors, run=run)
             for p in prompts]
@@ -133,16 +136,27 @@ def _run(path: str, text: str, quiet: bool, layers: tuple[int, ...] | None,
             raise SpecError(f"model: {name}: the model fails on this text "
                             f"({type(exc).__name__}: {printable(str(exc), 160)})") from None
     source, got = rec.vectors(job.role)
-    from ..blocks import Lazy
+    from ..blocks import Lazy, position_biased
 
     made = make_attention(Lazy(source), job.queries, job.keys,
                           layer_names=[f"L{i}" for i in got], source=folder.name)
     made = replace(made, generated=job.generated, notes=(
-        *job.notes, f"Run: {run.describe(device)}, {_implementation(model)} attention"))
+        *job.notes, f"Run: {run.describe(device)}, {_implementation(model)} attention"
+        f"{_ROLES.get(job.role, '')}"))
     if vectors:
+        if position_biased(source):
+            raise SpecError(f"view: {name} adds a position bias to q.k (T5's relative "
+                            "attention bias), which the neuron view cannot show as q x k "
+                            "products; draw another view")
         made = with_vectors(made, np.stack(source.queries), np.stack(source.keys),
                             list(source.scaling))
     return made
+
+
+_ROLES = {  # what the caption says of an encoder-decoder's attention
+    "encoder": "; the encoder's self-attention (source x source)",
+    "decoder": "; the decoder's self-attention (target x target)",
+    "cross": "; cross-attention: rows the decoder's tokens, columns the source's"}
 
 
 def _check_held(config: Any, layers: int, tokens: int, field: str) -> None:
@@ -205,12 +219,18 @@ def probe_text(path: str, kind: str, *, quiet: bool = True) -> tuple[str, str]:
     return f"{half}. {half}.", note + " (its tokenizer splits the two copies differently)"
 
 
-def model_layers(path: str, *, quiet: bool = True, run: ModelRun | None = None) -> int:
+def model_layers(path: str, *, quiet: bool = True, run: ModelRun | None = None,
+                 square: str | None = None) -> int:
     """How many layers of the attention ``run`` draws the model at ``path`` has (loads
-    it, once per process)."""
+    it, once per process); ``square`` (what needs self-attention) refuses cross-attention."""
     from .model_run import role_of
 
     require_models()
     run = run or ModelRun()
     model = load(path, quiet, device_of(run.device), run.dtype, run.generate > 0)[2]
-    return layer_count(model, role_of(model, run))
+    role = role_of(model, run)
+    if square and role == "cross":
+        raise SpecError(f"attention: {square} needs self-attention, and this run draws "
+                        "cross-attention (decoder tokens x source tokens); give --attention "
+                        "encoder or decoder, or use the grid view")
+    return layer_count(model, role)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..captions import Essential
+from ..captions import Essential, counted
 from ..errors import SpecError, printable
 from ..limits import check_tokens
 from .capture import run_recorded
@@ -38,6 +38,11 @@ def role_of(model: Any, run: ModelRun) -> str:
     source alone), ``cross`` (with a target) or what ``--attention`` says."""
     pair = bool(getattr(model.config, "is_encoder_decoder", False))
     if not pair:
+        if run.target is not None:
+            raise SpecError(f"target: a target is an encoder-decoder's decoder text; this model "
+                            f"({printable(model.config.model_type, 40)}) reads one text: drop "
+                            "--target (put it in --text, or continue the text with "
+                            "--generate N)")
         if run.attention not in (None, "self"):
             raise SpecError(f"attention: {run.attention} attention is an encoder-decoder's; "
                             f"this model ({printable(model.config.model_type, 40)}) has "
@@ -61,7 +66,8 @@ def prepared(model: Any, tokenizer: Any, text: str, run: ModelRun, name: str, fi
     if limit is not None and prompt + run.generate > limit:
         more = f" + {run.generate} to generate" if run.generate else ""
         raise SpecError(f"model: {field} is {prompt} tokens{more} but {name} takes at most "
-                        f"{limit}; shorten the text")
+                        f"{limit}; shorten the text" + (" or generate fewer tokens"
+                                                        if run.generate else ""))
     check_tokens(prompt + run.generate, f"model: {field}")
     check(prompt + run.generate)
     device = next(model.parameters()).device
@@ -144,8 +150,8 @@ def _said(tokenizer: Any, ids: Any, made: int, run: ModelRun, after: str) -> str
         text = tokenizer.decode(ids.tolist(), skip_special_tokens=False)
     shown = printable(text.replace("\n", " "), GENERATED_SHOWN)
     stopped = "" if made == run.generate else f" (of {run.generate} asked: the model ended it)"
-    return Essential(f"Generated {made} tokens ({how}) after {after}{stopped}: "
-                     f"\u201c{shown}\u201d", f"Generated {made} tokens ({how})")
+    return Essential(f"Generated {counted(made, 'token')} ({how}) after {after}{stopped}: "
+                     f"\u201c{shown}\u201d", f"Generated {counted(made, 'token')} ({how})")
 
 
 def _tokens(tokenizer: Any, ids: Any) -> list[str]:

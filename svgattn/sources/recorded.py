@@ -38,12 +38,29 @@ def attention_of(recording: Any, tokens: Sequence[str] | Sequence[Sequence[str]]
     source, layers = recording.vectors(role, batch_index)
     n_q, n_k = source.shape[2:]
     queries, keys = _tokens(recording, tokens, tokenizer, role, batch_index, (n_q, n_k))
-    from ..blocks import Lazy
+    from ..blocks import Lazy, position_biased
 
     att = make_attention(Lazy(source), queries, keys, layer_names=[f"L{i}" for i in layers],
                          source=f"recorded {type(recording.model).__name__}")
+    if position_biased(source):  # T5: q.k alone is not the attention
+        return att
     return with_vectors(att, np.stack(source.queries), np.stack(source.keys),
                         list(source.scaling))
+
+
+def model_layer(figure: dict[str, Any]) -> dict[str, Any]:
+    """A recording's layers are named by the model's numbers (``L20``): a whole number
+    ``layer`` (0 or more) or a list of them in ``layers`` means those, not positions among
+    the layers recorded."""
+    out = dict(figure)
+    layer = out.get("layer")
+    if isinstance(layer, int) and not isinstance(layer, bool) and layer >= 0:
+        out["layer"] = f"L{layer}"
+    layers = out.get("layers")
+    if isinstance(layers, (list, tuple)) and layers and all(
+            isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in layers):
+        out["layers"] = ",".join(f"L{i}" for i in layers)
+    return out
 
 
 def _tokens(rec: Recording, tokens: Any, tokenizer: Any, role: str, batch: int,
@@ -61,8 +78,10 @@ def _tokens(rec: Recording, tokens: Any, tokenizer: Any, role: str, batch: int,
         query_ids = rec.inputs.get("decoder_input_ids" if role == "cross" else _IDS[role])
         key_ids = rec.inputs.get(_IDS["encoder" if role == "cross" else role])
         if query_ids is None or key_ids is None:
-            raise SpecError("tokenizer: the model was not called with input_ids (inputs_embeds "
-                            "instead?); give tokens=[...]")
+            raise SpecError("tokenizer: the ids of these tokens were not given to the model "
+                            "(inputs_embeds, or decoder ids it made from labels); give "
+                            "tokens=[...] (for cross-attention: tokens=(decoder tokens, "
+                            "encoder tokens))")
         found = (_strings(tokenizer, query_ids[batch]), _strings(tokenizer, key_ids[batch]))
     else:
         raise SpecError("record: tokens: give tokens=[...] or tokenizer= (the model's)")

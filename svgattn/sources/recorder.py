@@ -321,6 +321,8 @@ def record(model: Any, layers: Sequence[int] | None = None) -> Iterator[Any]:
         raise SpecError(f"record: expected a transformers model (or a TransformerLens one), "
                         f"not {type(model).__name__}")
     rec = Recording(model, layers)
+    if layers is not None:
+        _check_layers(rec, layers)
     hook = model.register_forward_pre_hook(lambda _m, args, kwargs: _inputs(rec, args, kwargs),
                                            with_kwargs=True)
     token = _SINK.set(rec.keep)
@@ -330,6 +332,18 @@ def record(model: Any, layers: Sequence[int] | None = None) -> Iterator[Any]:
     finally:
         _SINK.reset(token)
         hook.remove()
+
+
+def _check_layers(rec: Recording, layers: Sequence[int]) -> None:
+    """Layers a model does not have are refused before it runs (not after, as nothing)."""
+    found = {layer for _, layer in rec._roles.values()}
+    count = max(found) + 1 if found else int(getattr(rec.model.config, "num_hidden_layers", 0)
+                                             or 0)
+    bad = [i for i in layers if isinstance(i, bool) or not isinstance(i, int) or
+           not 0 <= i < count] if count else []
+    if bad:
+        raise SpecError(f"record: layers: {bad[0]!r} is not a layer of this model (it has "
+                        f"{count}: 0..{count - 1})")
 
 
 def _inputs(rec: Recording, args: Any, kwargs: dict[str, Any]) -> None:

@@ -49,7 +49,11 @@ class ModelRun(NamedTuple):
             raise SpecError(f"{where}: sample: {quote(out.sample)}: give true or false")
         if isinstance(out.seed, bool) or not isinstance(out.seed, int) or \
                 not 0 <= out.seed < 2**63:
-            raise SpecError(f"{where}: seed: {quote(out.seed)} is not a whole number >= 0")
+            raise SpecError(f"{where}: seed: {quote(out.seed)} is not a whole number from 0 to "
+                            f"{2**63 - 1}")
+        if out.seed and not out.sample:
+            raise SpecError(f"{where}: seed: seeds the sampling of generated tokens; add "
+                            "--sample (greedy generation needs no seed)")
         if out.sample and not out.generate:
             raise SpecError(f"{where}: sample: samples the generated tokens; add --generate N")
         if out.target is not None and (not isinstance(out.target, str) or
@@ -81,7 +85,8 @@ def device_of(name: str) -> str:
     if name == "auto":
         return "cuda" if cuda else "mps" if mps else "cpu"
     if (name == "cuda" and not cuda) or (name == "mps" and not mps):
+        seen = [d for d, here in (("CUDA", cuda), ("MPS", mps)) if here]
         raise SpecError(f"device: {name} is not available on this machine (torch "
-                        f"{torch.__version__} sees {'cuda' if cuda else 'no CUDA GPU'}"
-                        f"{', mps' if mps else ''}); use --device cpu or auto")
+                        f"{torch.__version__} sees {' and '.join(seen) or 'no GPU'}); use "
+                        "--device cpu or auto")
     return name

@@ -44,6 +44,8 @@ class View:
     signed: ClassVar[bool] = True  # can draw a difference (diverging colours)
     many_inputs: ClassVar[bool] = False  # summarises several inputs (FigureData.more)
     vectors: ClassVar[bool] = False  # reads query and key vectors (FigureData.vectors)
+    # scores self-attention only: a model run of cross-attention is refused before it runs
+    square: ClassVar[bool] = False
     # draws the matrix cell by cell: an input of more tokens than a figure can show
     # (svgattn.analysis.reduce.DISPLAY) is max-pooled as it is computed, unless --pool is
     # given (the caption says so)

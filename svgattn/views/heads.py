@@ -40,6 +40,7 @@ class Heads(View):
     default_heads = "all"
     signed = False
     many_inputs = True  # scores averaged over several inputs (prompts, files)
+    square = True  # its scores read a token's attention to itself and before
     reads = ("layers", "heads", *TOKENS, "colormap")
     hints: ClassVar[Mapping[str, str]] = {
         "combine": "each head is scored on its own; drop it",

@@ -85,12 +85,15 @@ class Neuron(View):
         placed = data.positioned(query=False)
         at = [placed[j] for j in keys]
         q_label = f"q: {data.query_labels[query]}"
+        # the first key row that is a generated token (marked as every view marks them)
+        marked = next((i for i, j in enumerate(keys) if data.is_generated(j, query=False)),
+                      None)
         image = raster(ctx, found.k.size, "auto")
         thinned: list[str] = []
         ticked = [False]  # whether rows are tall enough for the given attention's ticks
 
         def arrange(c: Context, cell: float) -> Body:
-            body = _arrange(c, cell, found, (labels, at, q_label),
+            body = _arrange(c, cell, found, (labels, at, q_label, marked),
                             (vectors, products, scores), image, thinned)
             ticked[0] = any(isinstance(x, Path) and x.role == "tick" for x in body.nodes)
             return body
@@ -199,10 +202,10 @@ def _num(value: float) -> str:
 
 
 def _arrange(c: Context, cell: float, found: Explained,
-             names: tuple[list[str], list[str], str],
+             names: tuple[list[str], list[str], str, int | None],
              scales: tuple[ColourScale, ColourScale, ColourScale], image: bool,
              thinned: list[str]) -> Body:
-    labels, at, q_label = names
+    labels, at, q_label, marked = names
     vectors, products, scores = scales
     em = c.em
     ink = str(c.value("colors.text"))
@@ -222,7 +225,7 @@ def _arrange(c: Context, cell: float, found: Explained,
                                ("neuron-qk", found.products, products)):
         panel = matrix_panel(c, values, scale, cell, PanelSpec(
             id=id_, cell_h=row_h, rows=labels if id_ == "neuron-k" else None, rows_at=at,
-            names=(labels, dim_names), image=image,
+            names=(labels, dim_names), image=image, marked=(marked, None),
             where=("k of {row}" if id_ == "neuron-k" else "q \u00d7 k of {row}")
             + ", dimension {column}"))
         panels.append(panel)
