@@ -33,6 +33,10 @@ class Figure:
     theme: str | None = None
     text: str | None = None  # text mode: native or paths
     model: bool = False  # runs a real model (needs the models extra)
+    # checked in every renderer by tests/test_cross_renderer.py (a spec's [gallery]
+    # renderers = false: its parts are all drawn by figures that are, and it is minutes of
+    # model run each time it is drawn)
+    renderers: bool = True
 
     @property
     def command(self) -> str:
@@ -63,7 +67,8 @@ def figures() -> list[Figure]:
                 if len(modes) > 1:
                     stem += f"-{mode}"
                 out.append(Figure(stem, path.name, info.get("caption", base), theme, mode,
-                                  any(k in spec for k in MODEL_KEYS)))
+                                  any(k in spec for k in MODEL_KEYS),
+                                  bool(info.get("renderers", True))))
     return out
 
 

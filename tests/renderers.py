@@ -18,7 +18,11 @@ RSVG = shutil.which("rsvg-convert")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
                   "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--no-first-run", "--hide-scrollbars",
-                  "--force-device-scale-factor=1", "--default-background-color=00000000"]
+                  "--force-device-scale-factor=1", "--default-background-color=00000000",
+                  # the screenshot waits for every compositor stage and the page's tasks: on
+                  # a loaded machine (CI's two workers) one of a large SVG came out 2.9/255
+                  # off cairosvg's, once, and never alone
+                  "--run-all-compositor-stages-before-draw", "--virtual-time-budget=10000"]
 
 
 def sized(svg: str, scale: float) -> tuple[str, int, int]:

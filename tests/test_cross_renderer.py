@@ -41,7 +41,7 @@ def _gallery():
     seen: set[str] = set()
     figures = []
     for f in module.figures():
-        if (have_models or not f.model) and (f.spec, f.text) not in seen:
+        if (have_models or not f.model) and f.renderers and (f.spec, f.text) not in seen:
             seen.add((f.spec, f.text))
             figures.append(f)
     return module, figures
