@@ -78,6 +78,12 @@ def folder(kind: str) -> Path:
 
 @cache
 def _temp() -> str:
+    """This process's folder for the tiny models, removed when it ends (each test worker
+    makes its own: 58 were left in /tmp after a day's runs)."""
+    import atexit
+    import shutil
     import tempfile
 
-    return tempfile.mkdtemp(prefix="svgattn-tiny-")
+    folder = tempfile.mkdtemp(prefix="svgattn-tiny-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
