@@ -10,13 +10,16 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import SpecError, quote
 from .limits import check_cells, check_tokens, current
 from .units import integer_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .patches import Patches
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,6 +43,8 @@ class Attention:
     # self-attention, on the query axis of cross-attention (the decoder's tokens)
     generated: int | None = None
     notes: tuple[str, ...] = ()  # what a caption says of where it came from (a model run)
+    # a grid of image patches among the tokens (svgattn.patches: ViTs, VLMs, diffusion)
+    patches: Patches | None = None
 
     @property
     def shape(self) -> tuple[int, int, int, int]:

@@ -57,7 +57,7 @@ def pdf(figure: Figure, dpi: float) -> bytes:
     from .render.pdf_images import substitute
 
     scene = at_pixels(figure.scene(), PRINT_DPI)
-    images: list[bytes] = []
+    images: list[Any] = []  # palette PNGs of raster matrices, JPEG photographs
     drawn = render_svg(scene, prefix=figure.prefix, interactive=False, images=images)
     if images:  # raster matrices: cairo draws placeholders, the PDF gets the PNG rows
         done = substitute(convert(drawn, "pdf"), images)

@@ -3,8 +3,8 @@ styles. It is the contract between the views (which lay figures out) and the bac
 (which only translate): nothing here is specific to one picture.
 
 Primitives: :class:`Rect`, :class:`Path`, :class:`Text` (a :class:`Label`, drawn as text
-or as :class:`Glyphs`), :class:`CellGrid` (vector
-cells or, for long sequences, one image), :class:`Group`; a :class:`Gradient` is a
+or as :class:`Glyphs`), :class:`CellGrid` (vector cells or, for long sequences, one
+image), :class:`Picture` (a photograph), :class:`Group`; a :class:`Gradient` is a
 definition a rectangle can be filled with. Ids are local to the figure (``head-0``);
 the backend scopes them.
 """
@@ -14,9 +14,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import NamedTuple, Union
+from typing import TYPE_CHECKING, NamedTuple, Union
 
 import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .photo import Photo
 
 
 class Box(NamedTuple):
@@ -180,6 +183,7 @@ class CellGrid:
     # colour: diverging maps); with ``masked`` the last colour is masked cells, the weakest.
     pooling: str = "max"
     masked: bool = False
+    opacity: float = 1.0  # a map laid over a picture lets the picture show through
 
     @property
     def box(self) -> Box:
@@ -191,6 +195,17 @@ class CellGrid:
 
     def column_centre(self, c: float) -> float:
         return self.x + (c + 0.5) * self.cell_w
+
+
+@dataclass(frozen=True, eq=False)
+class Picture:
+    """A photograph stretched over ``box`` (its aspect is the box's: the layout sizes the
+    box from the picture). The backend embeds it once, at print resolution for the box."""
+
+    id: str
+    box: Box
+    photo: Photo
+    role: str = "photo"
 
 
 @dataclass(frozen=True, eq=False)
@@ -216,7 +231,7 @@ class Group:
     title: str | None = None
 
 
-Node = Union[Rect, Path, Text, CellGrid, Group]  # noqa: UP007 - a runtime alias
+Node = Union[Rect, Path, Text, CellGrid, Picture, Group]  # noqa: UP007 - a runtime alias
 
 
 @dataclass(frozen=True, eq=False)
@@ -268,7 +283,7 @@ def moved(node: Node, dx: float, dy: float) -> Node:
     """``node`` translated by (dx, dy); groups move their children."""
     if dx == 0 and dy == 0:
         return node
-    if isinstance(node, Rect):
+    if isinstance(node, (Rect, Picture)):
         return replace(node, box=node.box.moved(dx, dy))
     if isinstance(node, Text):
         return replace(node, x=node.x + dx, y=node.y + dy, bbox=node.bbox.moved(dx, dy),
@@ -303,6 +318,8 @@ def scaled(node: Node, factor: float, ox: float = 0.0, oy: float = 0.0) -> Node:
     if isinstance(node, Rect):
         return replace(node, box=box(node.box), style=style(node.style),
                        radius=node.radius * factor)
+    if isinstance(node, Picture):
+        return replace(node, box=box(node.box))
     if isinstance(node, Path):
         return replace(node, style=style(node.style), commands=tuple(
             (op, tuple(x(v) if i % 2 == 0 else y(v) for i, v in enumerate(args)))

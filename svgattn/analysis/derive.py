@@ -13,6 +13,7 @@ import numpy as np
 from ..captions import MODES
 from ..data import Attention
 from ..errors import SpecError
+from ..patches import Patches
 from ..text.safe import visible
 from . import tokens as tok
 from .combine import combined_rows, describe, rollout, summary
@@ -187,7 +188,16 @@ def _figure(att: Attention, request: Request, st: _Stages) -> FigureData:
         notes=(*att.notes, *(n[:1].upper() + n[1:] for n in st.notes if n)),
         query_spans=reduce.spans(query=True), key_spans=reduce.spans(query=False),
         total=reduce.total, pooling=(reduce.method, reduce.size),
-        generated=_generated(att, st))
+        generated=_generated(att, st), patches=_patches(att, st))
+
+
+def _patches(att: Attention, st: _Stages) -> Patches | None:
+    """The source's grid of patches, when the tokens shown are the source's own."""
+    if att.patches is None or st.reduce.active or \
+            st.prepared.query_raw != list(att.query_tokens) or \
+            st.prepared.key_raw != list(att.key_tokens):
+        return None
+    return att.patches
 
 
 def _generated(att: Attention, st: _Stages) -> tuple[int | None, int | None]:

@@ -20,6 +20,7 @@ from ..errors import SpecError, quote
 from ..units import integer_text
 
 if TYPE_CHECKING:  # pragma: no cover - the figure of a spec needs none of them
+    from ..patches import Patches
     from .neuron import HeadVectors
     from .norm import Rows
     from .reduce import Span
@@ -104,6 +105,9 @@ class FigureData:
     # the query and key vectors of each of ``heads`` (the neuron view), when the source gave
     # them and the tokens are the source's own (no window, pooling, hidden or merged tokens)
     vectors: tuple[HeadVectors, ...] | None = None
+    # a grid of image patches among the tokens (the image and words views), when the rows
+    # and columns shown are the source's own tokens
+    patches: Patches | None = None
 
     @property
     def stack(self) -> np.ndarray:

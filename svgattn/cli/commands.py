@@ -81,10 +81,14 @@ def render(args: argparse.Namespace) -> None:
             [load_file(path, tokens=tokens, batch_index=args.batch_index)])]
         minus = None if args.minus is None else load_file(args.minus, tokens=tokens,
                                                           batch_index=args.batch_index)
+        if parser.pictures(args):
+            from ..patches import paired
+            inputs = [paired(a, **parser.pictures(args)) for a in inputs]
         diagram = Diagram.from_attention(inputs if len(inputs) > 1 else inputs[0], minus=minus,
                                          **parser.figure(args), **options)
     else:
-        for option in ("tokens", "batch_index", "minus"):
+        for option in ("tokens", "batch_index", "minus", "image", "grid", "patch_start",
+                       "grid_axis"):
             if getattr(args, option) is not None:
                 raise SpecError(f"--{option.replace('_', '-')}: applies to .npz/.npy attention, "
                                 f"not to the spec file {printable(Path(args.spec).name, 60)}; "
@@ -96,7 +100,8 @@ def render(args: argparse.Namespace) -> None:
 def _inputs(args: argparse.Namespace) -> dict[str, str | Path | None]:
     """The files a render reads: the input, --minus, --theme, and what a spec names."""
     found: dict[str, str | Path | None] = {"input": args.spec, "--minus file": args.minus,
-                                           "--theme file": args.opt_theme}
+                                           "--theme file": args.opt_theme,
+                                           "--image file": args.image}
     found.update({f"input {i + 2}": path for i, path in enumerate(args.more)})
     if Path(args.spec).suffix.lower() in (".toml", ".json"):
         from ..sources.spec import named_files
@@ -113,10 +118,15 @@ def model(args: argparse.Namespace) -> None:
 
     check_not_input(args.output, {f"model's file {printable(p.name, 60)}": p
                                   for p in model_files(args.path)} |
-                    {"--theme file": args.opt_theme})
-    if (args.text is None) == (args.probe is None):
+                    {"--theme file": args.opt_theme, "--image file": args.image})
+    if args.image is not None:
+        if args.probe is not None:
+            raise SpecError("--probe: a vision model reads --image; drop --probe")
+    elif (args.text is None) == (args.probe is None):
         raise SpecError("model: give the input sentence with --text, or --probe repeated "
                         "(not both)")
+    if args.image is not None:
+        options["image"] = args.image
     made = Diagram.from_model(args.path, args.text or [""], quiet=False, probe=args.probe,
                               **parser.figure(args), **parser.run(args), **options)
     _write(made, args, fmt, quiet=False)

@@ -120,6 +120,20 @@ def _render(sub: Any, views: list[str] | None) -> None:
     source.add_argument("--minus", metavar="FILE", help="show the difference with the same "
                         "selection in another attention file over the same tokens (e.g. "
                         "another checkpoint)")
+    pictures = render.add_argument_group("image patches (the image and words views)")
+    _image_option(pictures)
+    pictures.add_argument("--grid", metavar="ROWSxCOLS", help="the tokens include a grid of "
+                          "image patches, rows x cols in row-major order (e.g. 14x14)")
+    pictures.add_argument("--patch-start", type=int, metavar="N", help="the index of the "
+                          "first patch token (default: the last rows x cols tokens)")
+    pictures.add_argument("--grid-axis", choices=("key", "query"), help="key: patches are "
+                          "attended to (ViT, VLM; the default); query: they attend (diffusion "
+                          "cross-attention, pixels as queries)")
+
+
+def _image_option(group: Any) -> None:
+    group.add_argument("--image", metavar="FILE", help="the picture the patches tile (PNG, "
+                       "JPEG, WebP ...): drawn under the image view's map")
 
 
 def _model(sub: Any, views: list[str] | None) -> None:
@@ -138,6 +152,7 @@ def _model(sub: Any, views: list[str] | None) -> None:
     model.add_argument("-o", "--output", required=True,
                        help="output file (.svg .pdf .png .eps .csv)")
     _run_options(model)
+    _image_option(model.add_argument_group("vision models"))
     _figure_options(model, views)
 
 
@@ -164,6 +179,12 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     run.add_argument("--dtype", choices=DTYPES, dest="run_dtype",
                      help="what the model computes in (default float32); the weights svgattn "
                      "keeps are float32")
+
+
+def pictures(args: argparse.Namespace) -> dict[str, Any]:
+    """The image-patch arguments given (svgattn.patches.paired's keywords)."""
+    found = {k: getattr(args, k, None) for k in ("image", "grid", "patch_start", "grid_axis")}
+    return {k: v for k, v in found.items() if v is not None}
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

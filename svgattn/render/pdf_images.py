@@ -15,9 +15,19 @@ from __future__ import annotations
 
 import io
 import struct
+from typing import NamedTuple
 
 PLACEHOLDER_W = 61  # an odd size nothing else in a figure has; height 17 + k tells them apart
 PLACEHOLDER_H = 17
+
+
+class Jpeg(NamedTuple):
+    """A photograph's JPEG file, kept as it is in the PDF (``/DCTDecode``)."""
+
+    data: bytes
+    width: int
+    height: int
+    grey: bool
 
 
 def placeholder(k: int) -> bytes:
@@ -52,9 +62,10 @@ def png_parts(png: bytes) -> tuple[int, int, bytes, bytes]:
     return width, height, palette, b"".join(idat)
 
 
-def substitute(pdf: bytes, images: list[bytes]) -> bytes | None:
-    """``pdf`` with placeholder ``k`` replaced by the palette PNG ``images[k]``; ``None``
-    when the placeholders cannot all be found (the caller then draws the real images)."""
+def substitute(pdf: bytes, images: list[bytes | Jpeg]) -> bytes | None:
+    """``pdf`` with placeholder ``k`` replaced by the palette PNG ``images[k]`` (or the
+    JPEG file: a photograph stays a JPEG); ``None`` when the placeholders cannot all be
+    found (the caller then draws the real images)."""
     import pikepdf
     from pikepdf import Array, Dictionary, Name
 
@@ -71,7 +82,17 @@ def substitute(pdf: bytes, images: list[bytes]) -> bytes | None:
         if len(found) != len(images):
             return None
         for k, obj in found.items():
-            width, height, palette, idat = png_parts(images[k])
+            image = images[k]
+            if isinstance(image, Jpeg):
+                obj.write(image.data, filter=Name.DCTDecode)
+                obj.Width, obj.Height, obj.BitsPerComponent = image.width, image.height, 8
+                obj.ColorSpace = Name.DeviceGray if image.grey else Name.DeviceRGB
+                obj.Interpolate = True
+                for key in ("/SMask", "/Decode", "/Mask", "/DecodeParms"):
+                    if key in obj:
+                        del obj[key]
+                continue
+            width, height, palette, idat = png_parts(image)
             obj.write(idat, filter=Name.FlateDecode, decode_parms=Dictionary(
                 Predictor=15, Colors=1, BitsPerComponent=8, Columns=width))
             obj.Width, obj.Height, obj.BitsPerComponent = width, height, 8

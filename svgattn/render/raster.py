@@ -44,8 +44,8 @@ def indexed_png(index: np.ndarray, palette: tuple[str, ...], scale: int = 1,
     return encode(pixels, level=level, palette=plte)
 
 
-def data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+def data_uri(data: bytes, mime: str = "image/png") -> str:
+    return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
 
 
 def to_pixels(grid: CellGrid, pixels_per_point: float) -> CellGrid:

@@ -13,9 +13,11 @@ every CSS rule is scoped by it: figures inlined in one page never restyle each o
 from __future__ import annotations
 
 import hashlib
+import io
+import math
 import re
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jinja2
 from markupsafe import Markup
@@ -23,7 +25,7 @@ from markupsafe import Markup
 from ..colours import interpolate
 from ..errors import SpecError
 from ..resources import data_dir
-from ..scene import CellGrid, Command, Gradient, Group, Path, Rect, Scene, Style, Text
+from ..scene import CellGrid, Command, Gradient, Group, Path, Picture, Rect, Scene, Style, Text
 from ..text.safe import xml_safe
 from ..units import fmt, fmt6
 from .cells import cell_runs, grid_path
@@ -47,7 +49,8 @@ def environment() -> jinja2.Environment:
     env.filters["safe_text"] = xml_safe  # tooltips, titles, descriptions: never measured
     env.tests.update(group=lambda x: isinstance(x, Group), rect=lambda x: isinstance(x, Rect),
                      path=lambda x: isinstance(x, Path), text=lambda x: isinstance(x, Text),
-                     cells=lambda x: isinstance(x, CellGrid))
+                     cells=lambda x: isinstance(x, CellGrid),
+                     picture=lambda x: isinstance(x, Picture))
     return env
 
 
@@ -56,6 +59,7 @@ def n4(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
+PHOTO_DPI = 300  # a photograph is embedded with this many pixels per inch of its box, at most
 STRIPES = 96  # a colour bar's stripes: steps under 1 % of the scale, no visible banding
 
 # Families with the same glyph widths (metric-compatible): a figure measured with the first
@@ -97,13 +101,14 @@ class Renderer:
 
     P = _PLACEHOLDER
 
-    def __init__(self, interactive: bool = True, images: list[bytes] | None = None,
+    def __init__(self, interactive: bool = True, images: list[Any] | None = None,
                  gradients: tuple[Gradient, ...] = ()) -> None:
         self.gradients = {g.id: g for g in gradients}
         self.images = images  # a list: raster matrices become placeholders (PDF), PNGs here
         self.hover = False
         self.interactive = interactive  # False for PDF/PNG/EPS: no tooltips, no hover rules
         self.n = fmt
+        self.n4 = n4
 
     def paint(self, style: Style) -> Markup:
         """A style as SVG 1.1 presentation attributes (fill, stroke, opacity, weight): every
@@ -192,6 +197,25 @@ class Renderer:
         return data_uri(placeholder(len(self.images) - 1))
 
 
+    def picture(self, x: Picture) -> str:
+        """A photograph as a data URI: its own JPEG when small enough, else resampled for
+        :data:`PHOTO_DPI`; in a PDF a placeholder the JPEG file replaces."""
+        from .raster import data_uri
+
+        mime, data = x.photo.encoded(math.ceil(x.box.w / 72 * PHOTO_DPI),
+                                     math.ceil(x.box.h / 72 * PHOTO_DPI))
+        if self.images is None or mime != "image/jpeg":
+            return data_uri(data, mime)
+        from PIL import Image
+
+        from .pdf_images import Jpeg, placeholder
+
+        with Image.open(io.BytesIO(data)) as found:  # our own bytes: already validated
+            size, grey = found.size, found.mode == "L"
+        self.images.append(Jpeg(data, size[0], size[1], grey))
+        return data_uri(placeholder(len(self.images) - 1))
+
+
 def _tooltip(grid: CellGrid, r: int, c: int) -> str:
     value = float(grid.values[r, c])
     where = ""
@@ -216,7 +240,8 @@ def render_svg(scene: Scene, *, prefix: str | None = None, interactive: bool = T
     r = Renderer(interactive, images, scene.gradients)
     nodes = list(scene.walk())
     r.hover = interactive and any(isinstance(x, Group) and x.hover for x in nodes)
-    raster = any(isinstance(x, CellGrid) and x.raster for x in nodes)
+    raster = any((isinstance(x, CellGrid) and x.raster) or isinstance(x, Picture)
+                 for x in nodes)
     env = environment()
     body = env.get_template("nodes.svg.j2").module.node(scene.root, r)  # type: ignore[attr-defined]
     svg = env.get_template("figure.svg.j2").render(

@@ -19,8 +19,11 @@ from ..errors import InputWarning, SpecError, printable, quote
 from ..files import check_regular, open_regular
 from ..limits import check_cells, check_tokens, current, file_bytes
 
+# a grid of image patches among the tokens (svgattn.patches)
+PATCH_KEYS = ("image", "grid", "patch_start", "grid_axis", "norms")
+
 NPZ_KEYS = ("attentions", "tokens", "query_tokens", "key_tokens", "head_names", "layer_names",
-            "queries", "keys", "scaling")
+            "queries", "keys", "scaling", *PATCH_KEYS)
 
 
 def from_array(weights: Any, tokens: Sequence[str] | None = None, *,
@@ -28,7 +31,9 @@ def from_array(weights: Any, tokens: Sequence[str] | None = None, *,
                key_tokens: Sequence[str] | None = None, batch_index: int | None = None,
                head_names: Sequence[str] | None = None,
                layer_names: Sequence[str] | None = None, source: str = "array",
-               queries: Any = None, keys: Any = None, scaling: Any = None) -> Attention:
+               queries: Any = None, keys: Any = None, scaling: Any = None,
+               image: Any = None, grid: Any = None, patch_start: Any = None,
+               grid_axis: Any = None, norms: Any = None) -> Attention:
     """Attention from an array of 2 to 5 axes:
 
     ``[query, key]``, ``[heads, query, key]``, ``[layers, heads, query, key]`` or
@@ -37,7 +42,27 @@ def from_array(weights: Any, tokens: Sequence[str] | None = None, *,
     ``queries`` and ``keys`` (the neuron view) have the same axes with ``dim`` last
     instead of ``key`` (keys may have fewer heads: grouped-query attention); ``scaling``
     multiplies q.k (default 1/sqrt(dim)).
+
+    Image patches (the image and words views): ``grid`` ``[rows, cols]`` of patch tokens
+    in row-major order from ``patch_start`` (default: the last tokens), on the key axis
+    (``grid_axis="key"``: a ViT, a VLM) or the query axis (``"query"``: diffusion
+    cross-attention, pixels as queries, where a 5-axis array is ``[steps, layers, heads,
+    pixels, tokens]``, averaged over the steps); ``image``: the picture the grid tiles (a
+    path, or pixels ``[H, W, 3]``); ``norms``: one per token of that axis.
     """
+    if grid is None and any(v is not None for v in (image, patch_start, grid_axis, norms)):
+        raise SpecError(f"{source}: grid: missing; image, patch_start, grid_axis and norms "
+                        "describe a grid of patches: give grid (rows, cols) too")
+    if grid is not None:
+        weights, note = _steps_averaged(weights, grid_axis, batch_index, source)
+        att = from_array(weights, tokens,
+                         query_tokens=query_tokens, key_tokens=key_tokens,
+                         batch_index=batch_index, head_names=head_names,
+                         layer_names=layer_names, source=source, queries=queries, keys=keys,
+                         scaling=scaling)
+        from ..patches import with_patches
+        return with_patches(att, grid=grid, patch_start=patch_start, grid_axis=grid_axis,
+                            image=image, norms=norms, note=note)
     array = weights if isinstance(weights, Stored) else to_numpy(weights,
                                                                  f"{source}: attentions")
     axes = array.ndim
@@ -93,6 +118,25 @@ def from_array(weights: Any, tokens: Sequence[str] | None = None, *,
             v = v[:, batch_index if batch_index is not None else 0]
         vectors.append(v.reshape((1,) * (4 - v.ndim) + v.shape) if v.ndim < 4 else v)
     return with_vectors(att, vectors[0], vectors[1], scaling)
+
+
+def _steps_averaged(weights: Any, axis: Any, batch_index: int | None,
+                    source: str) -> tuple[Any, str]:
+    """Diffusion cross-attention ``[steps, layers, heads, pixels, tokens]`` averaged over
+    its denoising steps (and what the caption says of it); other arrays as they are."""
+    if isinstance(axis, np.ndarray) and axis.shape in ((), (1,)):
+        axis = str(axis.reshape(()).item())
+    if axis != "query" or getattr(weights, "ndim", 0) != 5:
+        return weights, ""
+    if batch_index is not None:
+        raise SpecError(f"{source}: batch_index: a 5-axis array with pixels as queries is "
+                        "[steps, layers, heads, pixels, tokens]; it has no batch: drop "
+                        "batch_index")
+    if isinstance(weights, Stored):  # a long file: averaged from its pages
+        weights = np.memmap(weights.path, weights.dtype, "r", weights.offset, weights.shape)
+    array = to_numpy(weights, f"{source}: attentions")
+    steps = array.shape[0]
+    return array.mean(axis=0), f"mean over {steps} denoising step{'s' * (steps != 1)}"
 
 
 def _lazy(stored: Stored, batch: int | None) -> Any:
@@ -193,7 +237,8 @@ def _attention(arrays: dict[str, Any], source: str, tokens: Sequence[str] | None
                       batch_index=batch_index, head_names=strings("head_names"),
                       layer_names=strings("layer_names"), source=source,
                       queries=arrays.get("queries"), keys=arrays.get("keys"),
-                      scaling=arrays.get("scaling"))
+                      scaling=arrays.get("scaling"),
+                      **{k: arrays[k] for k in PATCH_KEYS if k in arrays})
 
 
 _MAGIC = b"\x93NUMPY"

@@ -5,6 +5,7 @@ needs (or a probe), the layers it draws. Finding, checking and loading the model
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -41,7 +42,11 @@ def model_diagram(cls: Any, path: str, prompt: object, figure: dict[str, Any],
                   probe: str | None) -> Any:
     """:meth:`svgattn.Diagram.from_model`: the figure's options and the run's checked
     first, then the run, then the figure of its attention with the run's notes."""
+    image = options.pop("image", None)
     run = ModelRun.of({k: options.pop(k) for k in ModelRun._fields if k in options})
+    if image is not None:
+        return _vision_diagram(cls, path, prompt, image, figure, options, run=run,
+                               minus=minus, quiet=quiet, probe=probe)
     checked = cls.__new__(cls)  # every option checked before seconds of loading
     checked._setup(figure, "model", options, explicit_data=False)
     v = checked.view
@@ -54,6 +59,35 @@ def model_diagram(cls: Any, path: str, prompt: object, figure: dict[str, Any],
         made = cls.from_attention(ran.attention, minus=minus, **figure, **ran.options)
     made.data = replace(made.data, notes=(*ran.notes, *made.data.notes))
     made.reads = ran.files
+    return made
+
+
+def _vision_diagram(cls: Any, path: str, prompt: object, image: object,
+                    figure: dict[str, Any], options: dict[str, Any], *, run: ModelRun,
+                    minus: Attention | None, quiet: bool, probe: str | None) -> Any:
+    """:meth:`svgattn.Diagram.from_model` with ``image``: a vision model on a picture."""
+    from .vision_model import run_vision
+
+    if probe is not None:
+        raise SpecError("model: probe: a vision model reads a picture; drop --probe")
+    if run != ModelRun(generate=run.generate):
+        raise SpecError("model: --image: a vision model runs on the CPU in float32 and only "
+                        "generate applies; drop the other run options")
+    texts = [prompt] if isinstance(prompt, str) else list(prompt)  # type: ignore[call-overload]
+    if len(texts) > 1:
+        raise SpecError("model: --image: give one --text with a picture")
+    text = texts[0] if texts and texts[0] else None
+    if not isinstance(image, (str, os.PathLike)):
+        raise SpecError("model: image: expected the path of a picture file")
+    checked = cls.__new__(cls)  # every option checked before seconds of loading
+    checked._setup(figure, "model", options, explicit_data=False)
+    att = run_vision(path, image, text, quiet=quiet, generate=run.generate)
+    with stage("computing the weights drawn", quiet):
+        made = cls.from_attention(att, minus=minus, **figure, **options)
+    from .model_load import model_files
+
+    made.reads = {f"model's file {printable(f.name, 60)}": f for f in model_files(path)} | \
+        {"--image file": Path(image)}
     return made
 
 

@@ -96,8 +96,10 @@ def regular_files(folder: Path, name: str) -> list[Path]:
     return out
 
 
-def inspect(folder: Path) -> Folder:
-    """``folder`` checked as the module docstring says; a one-line error otherwise."""
+def inspect(folder: Path, *, tokenizer: bool = True) -> Folder:
+    """``folder`` checked as the module docstring says; a one-line error otherwise.
+    Without ``tokenizer`` (a vision encoder) it must hold the image processor's settings
+    instead."""
     name = printable(folder.name, 60)
     files = regular_files(folder, name)
     present = {f.name: f for f in files}
@@ -115,7 +117,11 @@ def inspect(folder: Path) -> Folder:
     if not isinstance(config, dict):
         raise SpecError(f"model: {name}/config.json: is not a JSON object of settings")
     check_config(config, name)
-    if not any(t in present for t in TOKENIZERS):
+    if not tokenizer:
+        if "preprocessor_config.json" not in present:
+            raise SpecError(f"model: {name}: holds no preprocessor_config.json; svgattn "
+                            "prepares the picture with the model's own image processor")
+    elif not any(t in present for t in TOKENIZERS):
         raise SpecError(f"model: {name}: holds no tokenizer ({', '.join(TOKENIZERS[:3])} ...); "
                         "svgattn names the tokens with the model's own tokenizer")
     tensors = _weights(folder, present, name)

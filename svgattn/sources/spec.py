@@ -27,9 +27,10 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 # Keys of the figure itself; every figure option (README option table) is a key too.
+PICTURE_KEYS = ("image", "grid", "patch_start", "grid_axis")  # image patches (svgattn.patches)
 DATA_KEYS = ("tokens", "query_tokens", "key_tokens", "weights", "heads")
 SOURCE_KEYS = ("model", "text", "text_file", "probe", "attention", "minus", "batch_index",
-               "generate", "sample", "seed", "target", "device", "dtype")
+               "generate", "sample", "seed", "target", "device", "dtype", *PICTURE_KEYS)
 RUN_KEYS = ("generate", "sample", "seed", "target", "device", "dtype")  # a model's run
 FIGURE_KEYS = ("view", "theme", "width", "gallery")
 KEYS = (*FIGURE_KEYS, *DATA_KEYS, *SOURCE_KEYS)  # a spec's own keys, besides the options
@@ -155,7 +156,7 @@ def named_files(path: str | os.PathLike[str]) -> dict[str, Path]:
     found: dict[str, Path] = {}
     if isinstance(spec.figure.get("theme"), Path):
         found["spec's theme"] = spec.figure["theme"]
-    for key in ("attention", "minus", "text_file"):
+    for key in ("attention", "minus", "text_file", "image"):
         value = spec.source.get(key)
         if isinstance(value, str):
             try:
@@ -243,7 +244,17 @@ def attention_of(spec: Spec) -> Attention:
     file = source.get("attention")
     if not isinstance(file, str):
         raise SpecError(f"{where}: attention: expected the path of a .npz or .npy file")
-    return load_file(_inside(file, spec.path, where, "attention"), batch_index=_batch(spec))
+    att = load_file(_inside(file, spec.path, where, "attention"), batch_index=_batch(spec))
+    given = {k: source[k] for k in PICTURE_KEYS if k in source}
+    if not given:
+        return att
+    from ..patches import paired
+
+    if "image" in given:
+        if not isinstance(given["image"], str):
+            raise SpecError(f"{where}: image: expected the path of a picture beside the spec")
+        given["image"] = _inside(given["image"], spec.path, where, "image")
+    return paired(att, **given)
 
 
 def minus_of(spec: Spec) -> Attention | None:
