@@ -76,12 +76,17 @@ def diagram_for(fig: Figure, text: str | None = None) -> Diagram:
     """The figure's diagram; ``text`` overrides its text mode."""
     if "synthetic" in fig.spec:  # its data is written on first use, not committed
         _synthetic().ensure(4096)
+    _module("pictures").ensure(models=fig.model)
     return Diagram.from_spec(SPECS / fig.spec, theme=fig.theme, text=text or fig.text)
 
 
 def _synthetic() -> Any:
-    """gallery/synthetic.py, however this file was loaded (script or test)."""
-    spec = importlib.util.spec_from_file_location("gallery_synthetic", HERE / "synthetic.py")
+    return _module("synthetic")
+
+
+def _module(name: str) -> Any:
+    """gallery/NAME.py, however this file was loaded (script or test)."""
+    spec = importlib.util.spec_from_file_location(f"gallery_{name}", HERE / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

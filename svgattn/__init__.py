@@ -19,16 +19,18 @@ _EXPORTS = {
     "FontError": ".errors", "ExportError": ".errors",
     "Theme": ".theme", "builtin_themes": ".theme", "load_theme": ".theme",
     "limits": ".limits", "views": ".views", "record": ".sources.recorder",
+    "record_diffusion": ".sources.diffusion",
 }
 __all__ = ["Diagram", "ExportError", "FontError", "Head", "Scene", "SpecError", "SvgattnError",
            "Theme", "ThemeError", "__version__", "builtin_themes", "limits", "load_theme",
-           "record", "views"]
+           "record", "record_diffusion", "views"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import limits, views
     from .diagram import Diagram, Head
     from .errors import ExportError, FontError, SpecError, SvgattnError, ThemeError
     from .scene import Scene
+    from .sources.diffusion import record_diffusion
     from .sources.recorder import record
     from .theme import Theme, builtin_themes, load_theme
 

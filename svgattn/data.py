@@ -16,6 +16,7 @@ import numpy as np
 
 from .errors import SpecError, quote
 from .limits import check_cells, check_tokens, current
+from .numeric import to_numpy
 from .units import integer_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -116,38 +117,6 @@ def _index(ref: Any, names: tuple[str, ...], n: int, field: str, what: str) -> i
         return names.index(ref)
     raise SpecError(f"{field}: {ref!r} is neither an index (0..{n - 1}) nor one of the names "
                     f"{', '.join(names[:6])}{' ...' if n > 6 else ''}")
-
-
-_KIND_NAMES = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "byte strings",
-               "O": "Python objects (ragged rows, None or numbers too large for a float)",
-               "V": "a structured record", "M": "dates", "m": "time spans"}
-
-
-def to_numpy(value: Any, where: str = "attentions") -> np.ndarray:
-    """A real-valued array from an array-like or a torch tensor (duck-typed: torch is never
-    imported here). Integers become float64; float16/bfloat16 become float32; float32 and
-    float64 are kept. Booleans, complex numbers, strings and objects are refused: casting
-    them would silently draw something other than the data."""
-    if hasattr(value, "detach") and hasattr(value, "cpu"):
-        tensor = value.detach().cpu()
-        if getattr(tensor, "is_complex", lambda: False)():
-            raise SpecError(f"{where}: is a complex tensor; attention weights are real (take "
-                            ".real or .abs() yourself if that is what you mean)")
-        if str(getattr(tensor, "dtype", "")) in ("torch.bfloat16", "torch.float16"):
-            tensor = tensor.float()  # numpy has no bfloat16
-        value = tensor.numpy()
-    try:
-        array = np.asarray(value)
-    except (TypeError, ValueError, OverflowError):
-        raise SpecError(f"{where}: is not a numeric array; give numbers in rows of equal "
-                        "length") from None
-    kind = array.dtype.kind
-    if kind in _KIND_NAMES:
-        raise SpecError(f"{where}: holds {_KIND_NAMES[kind]}, not real numbers; give attention "
-                        "probabilities as floats (not strings, booleans or complex values)")
-    if kind == "f" and array.dtype.itemsize >= 4:
-        return array
-    return array.astype(np.float32 if kind == "f" else np.float64)
 
 
 def check_text(value: Any, where: str) -> str:
@@ -372,3 +341,57 @@ def with_vectors(att: Attention, queries: Any, keys: Any, scaling: Any = None) -
     for array in out:
         array.setflags(write=False)
     return replace(att, queries=qs, keys=ks, scaling=tuple(factors))
+
+
+def with_patches(att: Attention, *, grid: Any, patch_start: Any = None,
+                 grid_axis: Any = "key", image: Any = None, norms: Any = None,
+                 tokens: Any = None, note: str = "") -> Attention:
+    """``att`` whose tokens on ``grid_axis`` include a grid of image patches (see
+    :func:`svgattn.patches.make_patches`); ``image``: a file path, an array ``[H, W, 3]`` or a
+    :class:`~svgattn.photo.Photo` the grid tiles."""
+    from .patches import make_patches, picture
+
+    photo = picture(image, f"{att.source}: image")
+    axis = grid_axis if grid_axis is not None else "key"
+    count = att.shape[3] if axis == "key" else att.shape[2]
+    return replace(att, patches=make_patches(count, grid=grid, patch_start=patch_start,
+                                             axis=axis, photo=photo, norms=norms,
+                                             tokens=tokens, where=att.source, note=note))
+
+
+def with_image(att: Attention, image: Any) -> Attention:
+    """``att``, whose grid is known, paired with a picture (``--image FILE``)."""
+    from .patches import make_patches, picture
+
+    if att.patches is None:
+        raise SpecError(f"{att.source}: image: the attention has no grid of patches; give "
+                        "grid (rows x cols) and patch_start with it")
+    p = att.patches
+    return replace(att, patches=make_patches(
+        _axis_count(att, p.axis), grid=(p.rows, p.cols),
+        axis=p.axis, tokens=p.tokens, photo=picture(image, f"{att.source}: image"),
+        norms=p.norms, where=att.source, note=p.note))
+
+
+def paired(att: Attention, *, image: Any = None, grid: Any = None, patch_start: Any = None,
+           grid_axis: Any = None) -> Attention:
+    """``att`` with what a user gives beside it (``--image``, ``--grid``, ``--patch-start``,
+    ``--grid-axis``; spec keys of the same names): a new grid, or a picture for its own."""
+    if grid is None and patch_start is None and grid_axis is None:
+        return att if image is None else with_image(att, image)
+    if grid is None:
+        if att.patches is None:
+            raise SpecError(f"{att.source}: grid: missing; patch_start and grid_axis place a "
+                            "grid of patches: give grid (rows x cols) too")
+        grid = (att.patches.rows, att.patches.cols)
+    old = att.patches
+    if patch_start is None and old is not None:
+        patch_start = old.start
+    return with_patches(att, grid=grid, patch_start=patch_start,
+                        grid_axis=grid_axis or (old.axis if old else "key"),
+                        image=image if image is not None else (old.photo if old else None),
+                        norms=old.norms if old else None, note=old.note if old else "")
+
+
+def _axis_count(att: Attention, axis: str) -> int:
+    return att.shape[3] if axis == "key" else att.shape[2]

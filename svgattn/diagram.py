@@ -91,6 +91,11 @@ class Diagram:
                             f"of them), not {type(attention).__name__}")
         self._setup(dict(view=view, theme=theme, width=width, text=text, prefix=prefix),
                     several[0].source, options, explicit_data=False)
+        if self.view.pictures and any(a.patches is None for a in several):
+            raise SpecError(f"{several[0].source}: grid: the {self.view.name} view draws "
+                            "attention over a grid of image patches; give grid (rows x cols) "
+                            "and patch_start with the attention (.npz keys, --grid/"
+                            "--patch-start), or run a vision model with --image")
         if len(several) > 1 and not self.view.many_inputs:
             raise SpecError(f"attention: the {self.view.name} view draws one input, not "
                             f"{len(several)}; give one (or use --view heads, which averages "

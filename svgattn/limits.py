@@ -35,7 +35,8 @@ DOCS = {
              "side, or a model's q and k and the matrix drawn",
     "model_gb": "bytes of a model's weights on disk (a `.gguf` file, or a folder's "
                 "`.safetensors` files), and the memory its config describes in float32",
-    "megapixels": "pixels of one PNG",
+    "megapixels": "pixels of one PNG written, or of one picture read (checked from its "
+                  "header, before a pixel is decoded)",
     "depth": "nesting of a spec file",
     "extends": "length of a theme's `extends` chain",
 }

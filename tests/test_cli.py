@@ -237,7 +237,8 @@ def test_narrow_widths_cut_labels_or_refuse_in_one_line(tmp_path):
 
 VIEWS = sorted(load_all())  # every registered view, plug-ins included: no list to keep
 EXTRA = {"matrix": ["--colormap", "viridis"], "lines": ["--focus", "1"],
-         "text": ["--focus", "2"]}
+         "text": ["--focus", "2"], "image": ["--grid", "2x2"],
+         "words": ["--grid", "1x2", "--patch-start", "0"]}
 
 
 def test_views_lists_every_view():

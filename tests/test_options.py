@@ -56,7 +56,8 @@ def test_every_option_a_view_reads_arrives_with_its_default(view):
     q, k = rng.normal(size=(2, 2, 6, 4)), rng.normal(size=(2, 2, 6, 4))
     s = np.einsum("lhqd,lhkd->lhqk", q, k) / 2
     w = np.exp(s - s.max(-1, keepdims=True))
-    att = from_array(w / w.sum(-1, keepdims=True), TOKENS, queries=q, keys=k)
+    grid = {"grid": [2, 2], "patch_start": 2} if get(view).pictures else {}  # over a photo
+    att = from_array(w / w.sum(-1, keepdims=True), TOKENS, queries=q, keys=k, **grid)
     d = Diagram.from_attention(att, view=view)
     expected = {name: field.default for name, field in schema(get(view)).items()}
     assert d.options == expected

@@ -87,3 +87,75 @@ def _temp() -> str:
     folder = tempfile.mkdtemp(prefix="svgattn-tiny-")
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
+
+
+@cache
+def vision_folder(kind: str) -> Path:
+    """A folder holding a tiny random vision model with its image processor: ``vit`` (a
+    32 x 32 picture in 8 x 8 patches, CLS first), ``dinov2reg`` (DINOv2 with 4
+    registers, a centre crop), ``siglip`` (no CLS) or ``llava`` (a CLIP tower and a Llama
+    reading 16 image tokens in its text). Random weights: never a trained model's figure."""
+    import torch
+    import transformers as t
+
+    root = Path(os.environ.get("SVGATTN_TEST_TMP") or _temp()) / "tiny-vision" / kind
+    if (root / "config.json").exists():
+        return root
+    small = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                 intermediate_size=64)
+    torch.manual_seed(0)
+    if kind == "vit":
+        t.ViTModel(t.ViTConfig(image_size=32, patch_size=8, **small)).save_pretrained(root)
+        t.ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(root)
+    elif kind == "dinov2reg":
+        t.Dinov2WithRegistersModel(t.Dinov2WithRegistersConfig(
+            image_size=32, patch_size=8, num_register_tokens=4, **small)).save_pretrained(root)
+        t.BitImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32},
+                            image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225]
+                            ).save_pretrained(root)
+    elif kind == "siglip":
+        t.SiglipVisionModel(t.SiglipVisionConfig(image_size=32, patch_size=8, **small)
+                            ).save_pretrained(root)
+        t.SiglipImageProcessor(size={"height": 32, "width": 32}).save_pretrained(root)
+    elif kind == "llava":
+        _llava(root)
+    else:
+        raise ValueError(kind)
+    return root
+
+
+LLAVA_WORDS = "<unk> <pad> <s> </s> <image> USER ASSISTANT : what is in the picture ? a cat dog"
+
+
+def _llava(root: Path) -> None:
+    import transformers as t
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+
+    words = LLAVA_WORDS.split()
+    vocab = {w: i for i, w in enumerate(words)}
+    tk = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tk.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(),
+                                                pre_tokenizers.Punctuation()])
+    tk.post_processor = processors.TemplateProcessing(single="<s> $A",
+                                                      special_tokens=[("<s>", 2)])
+    tok = t.PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="<unk>", pad_token="<pad>",
+                                    bos_token="<s>", eos_token="</s>",
+                                    extra_special_tokens={"image_token": "<image>"})
+    images = t.CLIPImageProcessor(size={"shortest_edge": 32},
+                                  crop_size={"height": 32, "width": 32})
+    processor = t.LlavaProcessor(image_processor=images, tokenizer=tok, patch_size=8,
+                                 vision_feature_select_strategy="default",
+                                 num_additional_image_tokens=1)
+    vision = t.CLIPVisionConfig(image_size=32, patch_size=8, hidden_size=32,
+                                intermediate_size=64, num_hidden_layers=2,
+                                num_attention_heads=2, projection_dim=16)
+    text = t.LlamaConfig(vocab_size=len(words), hidden_size=32, intermediate_size=64,
+                         num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2,
+                         max_position_embeddings=128, bos_token_id=2, eos_token_id=3,
+                         pad_token_id=1)
+    config = t.LlavaConfig(vision_config=vision, text_config=text,
+                           image_token_index=vocab["<image>"],
+                           vision_feature_select_strategy="default", vision_feature_layer=-2,
+                           image_seq_length=16)
+    t.LlavaForConditionalGeneration(config).save_pretrained(root)
+    processor.save_pretrained(root)

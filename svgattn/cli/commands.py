@@ -82,7 +82,7 @@ def render(args: argparse.Namespace) -> None:
         minus = None if args.minus is None else load_file(args.minus, tokens=tokens,
                                                           batch_index=args.batch_index)
         if parser.pictures(args):
-            from ..patches import paired
+            from ..data import paired
             inputs = [paired(a, **parser.pictures(args)) for a in inputs]
         diagram = Diagram.from_attention(inputs if len(inputs) > 1 else inputs[0], minus=minus,
                                          **parser.figure(args), **options)

@@ -41,28 +41,15 @@ def from_array(weights: Any, tokens: Sequence[str] | None = None, *,
     ``batch_index`` choosing the input. Without tokens, positions are numbered.
     ``queries`` and ``keys`` (the neuron view) have the same axes with ``dim`` last
     instead of ``key`` (keys may have fewer heads: grouped-query attention); ``scaling``
-    multiplies q.k (default 1/sqrt(dim)).
-
-    Image patches (the image and words views): ``grid`` ``[rows, cols]`` of patch tokens
-    in row-major order from ``patch_start`` (default: the last tokens), on the key axis
-    (``grid_axis="key"``: a ViT, a VLM) or the query axis (``"query"``: diffusion
-    cross-attention, pixels as queries, where a 5-axis array is ``[steps, layers, heads,
-    pixels, tokens]``, averaged over the steps); ``image``: the picture the grid tiles (a
-    path, or pixels ``[H, W, 3]``); ``norms``: one per token of that axis.
+    multiplies q.k (default 1/sqrt(dim)). ``grid``, ``patch_start``, ``grid_axis``,
+    ``image``, ``norms``: image patches (:func:`svgattn.data.with_patches`).
     """
-    if grid is None and any(v is not None for v in (image, patch_start, grid_axis, norms)):
-        raise SpecError(f"{source}: grid: missing; image, patch_start, grid_axis and norms "
-                        "describe a grid of patches: give grid (rows, cols) too")
-    if grid is not None:
-        weights, note = _steps_averaged(weights, grid_axis, batch_index, source)
-        att = from_array(weights, tokens,
-                         query_tokens=query_tokens, key_tokens=key_tokens,
-                         batch_index=batch_index, head_names=head_names,
-                         layer_names=layer_names, source=source, queries=queries, keys=keys,
-                         scaling=scaling)
-        from ..patches import with_patches
-        return with_patches(att, grid=grid, patch_start=patch_start, grid_axis=grid_axis,
-                            image=image, norms=norms, note=note)
+    pics = dict(image=image, grid=grid, patch_start=patch_start, grid_axis=grid_axis, norms=norms)
+    if any(v is not None for v in pics.values()):
+        return _gridded(weights, tokens, dict(
+            query_tokens=query_tokens, key_tokens=key_tokens, batch_index=batch_index,
+            head_names=head_names, layer_names=layer_names, source=source, queries=queries,
+            keys=keys, scaling=scaling), pics)
     array = weights if isinstance(weights, Stored) else to_numpy(weights,
                                                                  f"{source}: attentions")
     axes = array.ndim
@@ -118,6 +105,19 @@ def from_array(weights: Any, tokens: Sequence[str] | None = None, *,
             v = v[:, batch_index if batch_index is not None else 0]
         vectors.append(v.reshape((1,) * (4 - v.ndim) + v.shape) if v.ndim < 4 else v)
     return with_vectors(att, vectors[0], vectors[1], scaling)
+
+
+def _gridded(weights: Any, tokens: Any, given: dict[str, Any],
+             patches: dict[str, Any]) -> Attention:
+    """:func:`from_array` of attention with a grid of image patches among its tokens."""
+    source = given["source"]
+    if patches["grid"] is None:
+        raise SpecError(f"{source}: grid: missing; image, patch_start, grid_axis and norms "
+                        "describe a grid of patches: give grid (rows, cols) too")
+    weights, note = _steps_averaged(weights, patches["grid_axis"], given["batch_index"], source)
+    att = from_array(weights, tokens, **given)
+    from ..data import with_patches
+    return with_patches(att, **patches, note=note)
 
 
 def _steps_averaged(weights: Any, axis: Any, batch_index: int | None,

@@ -196,6 +196,10 @@ def model_of(spec: Spec) -> tuple[str, str, str | None, dict[str, Any]] | None:
                             "file goes without model")
         run["attention"] = source["attention"]
     ModelRun.of(run, where)  # checked now: before the model loads
+    if "image" in source:  # a vision model's picture, beside the spec
+        if not isinstance(source["image"], str):
+            raise SpecError(f"{where}: image: expected the path of a picture beside the spec")
+        run["image"] = str(_inside(source["image"], spec.path, where, "image"))
     model, text, probe = source["model"], source.get("text"), source.get("probe")
     if probe is not None:
         if probe != "repeated" or "text" in source or "text_file" in source:
@@ -212,6 +216,8 @@ def model_of(spec: Spec) -> tuple[str, str, str | None, dict[str, Any]] | None:
             raise SpecError(f"{where}: text_file: {len(text):,} characters, more than the tokens "
                             f"limit can hold ({most:,}); shorten it, or "
                             f"{current().describe('tokens')}")
+    if text is None and "image" in run:
+        text = ""  # a vision encoder reads the picture only
     if not isinstance(model, str) or not isinstance(text, str):
         raise SpecError(f"{where}: model: give model = \"package or folder\" and text = "
                         "\"the input sentence\"")
@@ -248,7 +254,7 @@ def attention_of(spec: Spec) -> Attention:
     given = {k: source[k] for k in PICTURE_KEYS if k in source}
     if not given:
         return att
-    from ..patches import paired
+    from ..data import paired
 
     if "image" in given:
         if not isinstance(given["image"], str):

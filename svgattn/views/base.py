@@ -50,6 +50,8 @@ class View:
     # (svgattn.analysis.reduce.DISPLAY) is max-pooled as it is computed, unless --pool is
     # given (the caption says so)
     fits: ClassVar[bool] = False
+    # draws over a grid of image patches: its input must have one (Attention.patches)
+    pictures: ClassVar[bool] = False
 
     def check(self, options: Mapping[str, Any]) -> str | None:
         """Why ``options`` (the options given, validated, before defaults) cannot go

@@ -7,7 +7,7 @@ as a second map (Darcet et al. 2023)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -23,17 +23,18 @@ from ..analysis.patch_maps import (
 )
 from ..captions import Essential, counted
 from ..colours import head_colour
-from ..fields import Field, boolean, length, number
+from ..fields import Field, boolean, choice, colormap, length, number
 from ..layout.context import Context
 from ..layout.fit import fit
 from ..layout.frame import Body
 from ..layout.guide import words
-from ..layout.legend import colour_bar, head_key
+from ..layout.legend import colour_bar, head_key, horizontal_bar
 from ..layout.picture_panel import SMOOTH_SAMPLES, PanelMap, map_panel, panel_height
 from ..layout.scale import colour_scale
 from ..layout.table import Table
 from ..options import FOCUS
 from ..patches import Patches
+from ..photo import Photo
 from ..scene import Node, bounds
 from .base import View
 from .registry import register
@@ -47,8 +48,8 @@ def map_options(view: str) -> tuple[Field, ...]:
         Field("smooth", boolean(), False, f"{view.title()} view: smooth each map bilinearly "
               "for display (the caption says so); default: one flat cell per patch.",
               group=f"{view} view"),
-        Field("photo", boolean(), True, f"{view.title()} view: draw the picture under the "
-              "map (when the input has one).", group=f"{view} view"),
+        Field("photo", choice("show", "hide"), "show", f"{view.title()} view: draw the "
+              "picture (when the input has one) or not.", group=f"{view} view"),
     )
 
 
@@ -60,6 +61,7 @@ def map_theme_keys(view: str) -> tuple[Field, ...]:
               "main panel when the width is auto."),
         Field(f"{view}.outline_width", length(0.1, 10), "1.5pt", f"{view.title()} view: "
               "width of mask outlines."),
+
     )
 
 
@@ -68,6 +70,7 @@ class ImageView(View):
     name = "image"
     summary = "one query's attention over a picture's patches (ViT CLS, registers, VLMs)"
     default_heads = "all"
+    pictures = True
     reads = ("layer", "heads", "combine", "colormap", "vmin", "vmax", "norm", "gamma")
     hints: ClassVar[Mapping[str, str]] = {
         "window": "the image view draws every patch; drop it",
@@ -83,98 +86,40 @@ class ImageView(View):
               "with several heads, one colour per head over one photo.", group="image view",
               metavar="SHARE"),
         *map_options("image"),
-        Field("norms", boolean(), True, "Image view: draw the tokens' norms as a second map "
-              "when the input has them (high-norm tokens, Darcet et al. 2023).",
-              group="image view"),
+        Field("norms", choice("show", "hide"), "show", "Image view: draw the tokens' norms as "
+              "a second map when the input has them (high-norm tokens, Darcet et al. 2023), "
+              "or not.", group="image view"),
     )
-    theme_keys = map_theme_keys("image")
+    theme_keys = (*map_theme_keys("image"),
+                  Field("image.colormap", colormap(stops=False), "magma", "Image view: the "
+                        "colour map of a map over a photo (a dark weakest colour keeps the "
+                        "photo legible); `--colormap` overrides it."))
 
     def layout(self, data: FigureData, ctx: Context, opts: Mapping[str, Any],
                width: float | None) -> Body:
         patches = patches_of(data, self.name)
         plan = _plan(data, patches, opts)
-        maps = [plan.main, *plan.heads]
-        scale = colour_scale(ctx, np.stack(maps), data, opts, binary=False, attention=False,
+        photo = patches.photo if opts["photo"] == "show" else None
+        # over a photo, a map whose weakest colour is dark keeps the picture legible (a
+        # light one washes it out); the heads below, on their own shared scale
+        over = {**opts, "colormap": opts.get("colormap") or ctx.value("image.colormap")} \
+            if photo is not None else opts
+        scale = colour_scale(ctx, plan.main, data, over, binary=False, attention=False,
                              signed=False)
+        heads_scale = None if not plan.heads else colour_scale(
+            ctx, np.stack(plan.heads), data, opts, binary=False, attention=False, signed=False)
         norm_scale = None if plan.norms is None else colour_scale(
             ctx, plan.norms, data, {}, binary=False, attention=False, signed=False)
-        photo = patches.photo if opts["photo"] else None
         palette = ctx.value("colors.heads")
-        colours = [head_colour(palette, i) for i in range(len(plan.heads))]  # type: ignore[arg-type]
-        accent = head_colour(palette, 0)  # type: ignore[arg-type]
-        opacity = float(ctx.value("image.opacity")) if photo is not None else 1.0  # type: ignore[arg-type]
-
-        def arrange(c: Context, side: float) -> Body:
-            em = c.em
-            shape = (patches.rows, patches.cols)
-            line = c["image.outline_width"]
-            nodes: list[Node] = []
-            gradients = []
-            main_masks = []
-            if plan.mask is not None:
-                if plan.heads:
-                    main_masks = [(dino_mask(m, plan.mask), colours[k])
-                                  for k, m in enumerate(plan.heads)]
-                else:
-                    main_masks = [(dino_mask(plan.main, plan.mask), accent)]
-            several = plan.mask is not None and bool(plan.heads)
-            heading = c.box(plan.main_name, factor=0.9)
-            top = heading.height + 0.4 * em
-            nodes.append(c.text("main-title", heading, 0.0, heading.height / 2, "start",
-                                "panel-title", str(c.value("colors.text"))))
-            nodes += map_panel(c, "main", 0.0, top, side, shape,
-                               PanelMap(None if several else plan.main, main_masks,
-                                        bool(opts["smooth"])), scale, photo=photo,
-                               opacity=opacity, outline_width=line)
-            height = panel_height(side, *shape, photo)
-            x = side + 1.2 * em
-            if not several:
-                bar = colour_bar(c, scale, x, top, height, id_="colorbar")
-                nodes += bar.nodes
-                gradients += bar.gradients
-                x = (bar.box.right if bar.box else x) + 1.5 * em
-            else:
-                key = head_key(c, [(n, colours[k]) for k, n in enumerate(plan.head_names)],
-                               x, top)
-                nodes += key.nodes
-                x = (key.box.right if key.box else x) + 1.5 * em
-            if plan.norms is not None and norm_scale is not None:
-                label = c.box("token norm", factor=0.9)
-                nodes.append(c.text("norms-title", label, x, heading.height / 2, "start",
-                                    "panel-title", str(c.value("colors.text"))))
-                nodes += map_panel(c, "norms", x, top, side, shape, PanelMap(plan.norms),
-                                   norm_scale, outline_width=line)
-                bar = colour_bar(c, norm_scale, x + side + 1.2 * em, top, height,
-                                 "norm", id_="norms-colorbar")
-                nodes += bar.nodes
-                gradients += bar.gradients
-            y = top + height + 1.2 * em
-            drawn = bounds(nodes)
-            total = drawn.right if drawn else side
-            if plan.heads and not several:
-                per_row = min(PER_ROW, len(plan.heads))
-                gap = 0.6 * em
-                thumb = min(side / 2, (max(total, side) - gap * (per_row - 1)) / per_row)
-                for k, (values, name) in enumerate(zip(plan.heads, plan.head_names,
-                                                       strict=True)):
-                    r, col = divmod(k, per_row)
-                    label = c.box(name, factor=0.8)
-                    th = panel_height(thumb, *shape, None)
-                    tx = col * (thumb + gap)
-                    ty = y + r * (th + label.height + 0.9 * em)
-                    nodes.append(c.text(f"head-title-{k}", label, tx, ty + label.height / 2,
-                                        "start", "panel-title", str(c.value("colors.muted"))))
-                    masks = [] if plan.mask is None else [(dino_mask(values, plan.mask),
-                                                           colours[k])]
-                    nodes += map_panel(c, f"head-{k}", tx, ty + label.height + 0.3 * em, thumb,
-                                       shape, PanelMap(values, masks, bool(opts["smooth"])),
-                                       scale, outline_width=line * 0.6)
-            return Body(nodes, gradients, f"Attention of {plan.query_name} over a {patches.rows} x "
-                        f"{patches.cols} grid of image patches.")
-
-        body = fit(arrange, ctx, width, ctx["image.panel"], smallest=6 * ctx.em,
-                   largest=4 * ctx["image.panel"], what="patches")
-        body.caption = _caption(data, patches, plan, scale, opts, photo is not None, opacity)
+        look = _Look(scale, heads_scale, norm_scale, photo, bool(opts["smooth"]),
+                     float(ctx.value("image.opacity")) if photo is not None else 1.0,  # type: ignore[arg-type]
+                     [head_colour(palette, i)  # type: ignore[arg-type]
+                      for i in range(max(1, len(plan.heads)))])
+        body = fit(lambda c, side: _arrange(c, side, plan, patches, look), ctx, width,
+                   ctx["image.panel"], smallest=6 * ctx.em, largest=2 * ctx["image.panel"],
+                   what="patches")
+        body.caption = _caption(data, patches, plan, scale, opts, photo is not None,
+                                look.opacity)
         body.name = "Attention over an image"
         return body
 
@@ -206,6 +151,95 @@ class ImageView(View):
                             out.append(int(masks[k][r, c]))
                     yield out
         return Table(header, rows(), f"attention of {plan.query_name}")
+
+
+class _Look(NamedTuple):
+    """How the image view paints: its colour scales, photo, smoothing, opacity, and the
+    heads' colours."""
+
+    scale: Any
+    heads_scale: Any
+    norm_scale: Any
+    photo: Photo | None
+    smooth: bool
+    opacity: float
+    colours: list[str]
+
+
+def _arrange(c: Context, side: float, plan: _Plan, patches: Patches, look: _Look) -> Body:
+    """The main panel ``side`` wide (the photo and the map, or one mask per head), its
+    colour bar or head key, the norms beside it, the heads' maps below."""
+    em = c.em
+    shape = (patches.rows, patches.cols)
+    line = c["image.outline_width"]
+    several = plan.mask is not None and bool(plan.heads)
+    masks = [] if plan.mask is None else \
+        [(dino_mask(m, plan.mask), look.colours[k]) for k, m in enumerate(plan.heads)] \
+        if several else [(dino_mask(plan.main, plan.mask), look.colours[0])]
+    heading = c.box(plan.main_name, factor=0.9)
+    top = heading.height + 0.4 * em
+    text = str(c.value("colors.text"))
+    nodes: list[Node] = [c.text("main-title", heading, 0.0, heading.height / 2, "start",
+                                "panel-title", text)]
+    nodes += map_panel(c, "main", 0.0, top, side, shape,
+                       PanelMap(None if several else plan.main, masks, look.smooth),
+                       look.scale, photo=look.photo, opacity=look.opacity, outline_width=line)
+    height = panel_height(side, *shape, look.photo)
+    gradients = []
+    if several:
+        key = head_key(c, [(n, look.colours[k]) for k, n in enumerate(plan.head_names)],
+                       side + 1.2 * em, top)
+    else:
+        key = colour_bar(c, look.scale, side + 1.2 * em, top, height, id_="colorbar")
+    nodes += key.nodes
+    gradients += key.gradients
+    x = (key.box.right if key.box else side) + 1.5 * em
+    if plan.norms is not None and look.norm_scale is not None:
+        label = c.box("token norm", factor=0.9)
+        nodes.append(c.text("norms-title", label, x, heading.height / 2, "start",
+                            "panel-title", text))
+        nodes += map_panel(c, "norms", x, top, side, shape, PanelMap(plan.norms),
+                           look.norm_scale, outline_width=line)
+        bar = colour_bar(c, look.norm_scale, x + side + 1.2 * em, top, height, "norm",
+                         id_="norms-colorbar")
+        nodes += bar.nodes
+        gradients += bar.gradients
+    if plan.heads and not several:
+        drawn = bounds(nodes)
+        thumbs, more = _thumbnails(c, plan, shape, look, top + height + 1.2 * em,
+                                   drawn.right if drawn else side, side, line)
+        nodes += thumbs
+        gradients += more
+    return Body(nodes, gradients, f"Attention of {plan.query_name} over a {patches.rows} x "
+                f"{patches.cols} grid of image patches.")
+
+
+def _thumbnails(c: Context, plan: _Plan, shape: tuple[int, int], look: _Look, y: float,
+                room: float, side: float, line: float) -> tuple[list[Node], list[Any]]:
+    """Each head's map, PER_ROW a row across ``room``, on the main map's colour scale."""
+    em = c.em
+    nodes: list[Node] = []
+    per_row = min(PER_ROW, len(plan.heads))
+    gap = 0.6 * em
+    thumb = min(side / 2, (max(room, side) - gap * (per_row - 1)) / per_row)
+    muted = str(c.value("colors.muted"))
+    for k, (values, name) in enumerate(zip(plan.heads, plan.head_names, strict=True)):
+        r, col = divmod(k, per_row)
+        label = c.box(name, factor=0.8)
+        th = panel_height(thumb, *shape, None)
+        tx, ty = col * (thumb + gap), y + r * (th + label.height + 0.9 * em)
+        nodes.append(c.text(f"head-title-{k}", label, tx, ty + label.height / 2, "start",
+                            "panel-title", muted))
+        masks = [] if plan.mask is None else [(dino_mask(values, plan.mask),
+                                               look.colours[k])]
+        nodes += map_panel(c, f"head-{k}", tx, ty + label.height + 0.3 * em, thumb, shape,
+                           PanelMap(values, masks, look.smooth), look.heads_scale,
+                           outline_width=line * 0.6)
+    drawn = bounds(nodes)
+    bar = horizontal_bar(c, look.heads_scale, 0.0, (drawn.bottom if drawn else y) + 0.8 * em,
+                         max(room, side), "heads: attention", id_="heads-colorbar",
+                         within=True)
+    return nodes + bar.nodes, bar.gradients
 
 
 class _Plan:
@@ -241,7 +275,7 @@ def _plan(data: FigureData, patches: Patches, opts: Mapping[str, Any]) -> _Plan:
             names.append(head.name)
     share = outside_share(data.matrix, patches, query, data.key_labels)
     norms = None
-    if patches.norms is not None and opts.get("norms", True):
+    if patches.norms is not None and opts.get("norms", "show") == "show":
         norms = np.asarray(patches.norms, dtype=np.float64)[patches.tokens]
     if opts.get("mask") is not None and len(heads) > 1:
         main_name = f"masks of {len(heads)} heads"
@@ -274,7 +308,7 @@ def _caption(data: FigureData, patches: Patches, plan: _Plan, scale: Any,
         out.append(f"Not on the picture: {percent(plan.share.total)} of {who}'s attention goes to "
                    f"tokens outside the grid ({parts}); the colour scale covers the patches "
                    "only")
-    if photo:
+    if photo and not (plan.mask is not None and plan.heads):
         out.append(f"Each cell is one patch, coloured at {opacity:.0%} opacity over the photo")
     if opts.get("smooth"):
         out.append(f"Smoothed for display (bilinear, {SMOOTH_SAMPLES} samples a patch side); "
@@ -287,8 +321,8 @@ def _caption(data: FigureData, patches: Patches, plan: _Plan, scale: Any,
         out.append(f"Outlined: the fewest patches holding {plan.mask:.0%} of {who} patch "
                    f"attention (DINO), {counts} of {patches.rows * patches.cols} patches")
     if plan.heads and plan.mask is None:
-        out.append(f"Below: {counted(len(plan.heads), 'head')} one by one, on the same colour "
-                   "scale")
+        out.append(f"Below: {counted(len(plan.heads), 'head')} one by one, on their own shared "
+                   "colour scale")
     if plan.norms is not None:
         out.append("Right: each patch token's norm (its own colour scale)")
     out += list(data.notes)

@@ -35,6 +35,7 @@ class Words(View):
     name = "words"
     summary = "one map over the picture per word (diffusion cross-attention, a VLM's answer)"
     default_heads = "all"
+    pictures = True
     reads = ("layers", "heads", "colormap", "vmin", "vmax", "norm", "gamma")
     hints: ClassVar[Mapping[str, str]] = {
         "layer": "the words view averages over --layers (default all); use --layers N",
@@ -61,7 +62,7 @@ class Words(View):
         drawn = [m / m.max() if opts["relative"] and m.max() > 0 else m for m in maps]
         scale = colour_scale(ctx, np.stack(drawn), data, opts, binary=False, attention=False,
                              signed=False)
-        photo = patches.photo if opts["photo"] else None
+        photo = patches.photo if opts["photo"] == "show" else None
         shape = (patches.rows, patches.cols)
         count = len(drawn) + (photo is not None)
         per_row = -(-count // -(-count // PER_ROW))  # rows as even as they can be
