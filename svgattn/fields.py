@@ -4,7 +4,7 @@ A figure option (``focus``: the flag ``--focus``, the spec key ``focus``, the ke
 ``focus=``) and a theme key (``colors.text``) are the same thing: a :class:`Field` with a
 name, a :class:`Kind` (what it holds: a validator function and a name for the docs), a
 default and a one-line help. The command line, spec files, the API, theme files and the
-README's tables all come from these records; views declare their own fields in their
+docs' tables all come from these records; views declare their own fields in their
 module.
 
 A validator gets the value and an :class:`At` (where the value comes from, for its

@@ -43,7 +43,7 @@ DOCS = {
 
 
 class Limits(NamedTuple):
-    """Upper bounds on what one figure may be made from (the README's limit table is
+    """Upper bounds on what one figure may be made from (the docs' limit table is
     generated from these fields and :data:`DOCS`)."""
 
     file_mb: float = 1024.0
@@ -52,7 +52,7 @@ class Limits(NamedTuple):
     token_chars: int = 1000
     cells: int = 100_000_000
     model_gb: float = 16.0
-    megapixels: float = 300.0
+    megapixels: float = 100.0
     depth: int = 32
     extends: int = 16
 
@@ -143,7 +143,7 @@ def check_cells(count: int, where: str) -> None:
 
 
 def table() -> str:
-    """Markdown table of the limits (generated into the README)."""
+    """Markdown table of the limits (generated into the docs)."""
     rows = ["| limit | default | what it bounds |", "|---|---|---|"]
     for name in NAMES:
         value = Limits._field_defaults[name]

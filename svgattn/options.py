@@ -174,7 +174,7 @@ BY_NAME = {f.name: f for f in COMMON}
 
 
 def table(fields: Mapping[str, Field], readers: Mapping[str, Sequence[str]]) -> str:
-    """Markdown table of the options ``fields`` (generated into the README); ``readers``:
+    """Markdown table of the options ``fields`` (generated into the docs); ``readers``:
     the views that take each (all views when absent)."""
     rows = ["| option | spec key | views | default | meaning |", "|---|---|---|---|---|"]
     for o in fields.values():

@@ -37,6 +37,7 @@ class Photo:
     pixels: np.ndarray
     name: str = "image"
     jpeg: bytes | None = None
+    lossy: bool = False  # a photograph (from a JPEG): resampled, it is saved as JPEG again
 
     @property
     def size(self) -> tuple[int, int]:
@@ -51,7 +52,7 @@ class Photo:
         if box == (0, 0, w, h):
             return self
         return replace(self, pixels=_frozen(self.pixels[box[1]:box[3], box[0]:box[2]]),
-                       jpeg=None)
+                       jpeg=None, lossy=self.lossy or self.jpeg is not None)
 
     def encoded(self, width: int, height: int) -> tuple[str, bytes]:
         """(MIME type, file bytes) of the picture at most ``width`` x ``height`` pixels
@@ -69,7 +70,7 @@ class Photo:
             image = Image.fromarray(self.pixels, "RGB").resize(
                 (max(1, round(w * factor)), max(1, round(h * factor))), Image.Resampling.LANCZOS)
         out = io.BytesIO()
-        if self.jpeg is not None:
+        if self.jpeg is not None or self.lossy:
             image.save(out, "JPEG", quality=JPEG_QUALITY, subsampling=0, optimize=True)
             return "image/jpeg", out.getvalue()
         image.save(out, "PNG", optimize=True)
@@ -160,7 +161,8 @@ def _from_pil(image: Any, where: str, data: bytes | None) -> Photo:
     from PIL import ImageOps
 
     orientation = image.getexif().get(0x0112, 1) if hasattr(image, "getexif") else 1
-    keep = data is not None and image.format == "JPEG" and image.mode in ("RGB", "L") and \
+    lossy = image.format == "JPEG"
+    keep = data is not None and lossy and image.mode in ("RGB", "L") and \
         orientation in (1, None)
     image.load()
     image = ImageOps.exif_transpose(image)
@@ -171,7 +173,7 @@ def _from_pil(image: Any, where: str, data: bytes | None) -> Photo:
         lo, hi = (0.0, 65535.0) if mode.startswith("I;16") else \
             (float(a.min()), max(float(a.max()), float(a.min()) + 1e-12))
         pixels = np.clip((a - lo) / (hi - lo) * 255 + 0.5, 0, 255).astype(np.uint8)
-        return Photo(_frozen(pixels[..., None].repeat(3, axis=2)), where)
+        return Photo(_frozen(pixels[..., None].repeat(3, axis=2)), where, lossy=lossy)
     if mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     if image.mode in ("LA", "PA", "La", "RGBa") or \
@@ -184,4 +186,38 @@ def _from_pil(image: Any, where: str, data: bytes | None) -> Photo:
         back.paste(image, mask=image.getchannel("A"))
         image = back
     pixels = np.asarray(image.convert("RGB"), dtype=np.uint8)
-    return Photo(_frozen(pixels), where, data if keep else None)
+    kept = stripped_jpeg(data) if keep and data is not None else None
+    return Photo(_frozen(pixels), where, kept, lossy)
+
+
+# JPEG segments that describe how to decode the picture (JFIF, ICC profile, Adobe's colour
+# transform); every other APPn (EXIF with GPS, XMP, maker notes), comments, and bytes after
+# the image are the file's metadata, not the picture: an embedded copy leaves them out
+_KEEP_APP = {0xE0, 0xE2, 0xEE}
+
+
+def stripped_jpeg(data: bytes) -> bytes | None:
+    """The JPEG ``data`` without its metadata segments and trailing bytes, losslessly (the
+    entropy-coded picture is copied as it is); ``None`` when its structure is not the
+    plain one this reads (the caller re-encodes the pixels instead)."""
+    if data[:2] != b"\xff\xd8":
+        return None
+    out = bytearray(b"\xff\xd8")
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        length = int.from_bytes(data[pos + 2:pos + 4], "big")
+        if length < 2 or pos + 2 + length > len(data):
+            return None
+        segment = data[pos:pos + 2 + length]
+        if marker == 0xDA:  # start of scan: the picture runs to the last end-of-image
+            end = data.rfind(b"\xff\xd9")
+            if end < pos:
+                return None
+            return bytes(out + data[pos:end + 2])
+        if not (0xE0 <= marker <= 0xEF or marker == 0xFE) or marker in _KEEP_APP:
+            out += segment
+        pos += 2 + length
+    return None

@@ -71,7 +71,8 @@ def check_keys(view: View, keys: Sequence[str], spec_keys: Sequence[str], where:
     for key in keys:
         if key not in known and not _owners(key):
             close = closest(key, known)
-            hint = f"did you mean '{close}'?" if close else "see the spec keys in the README"
+            hint = f"did you mean '{close}'?" if close else \
+                "see the spec keys in the docs (docs/specs.md)"
             raise SpecError(f"{where}: {quote(key)}: unknown spec key; {hint}")
 
 

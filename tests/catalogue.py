@@ -646,7 +646,7 @@ FLAGS: dict[str, tuple[list[str], str, bool]] = {
     "sinks-with-spec": (["--keep-sinks"], "keep_sinks: applies to real attention", False),
     "focus-with-flow": (["--focus", "It"],
                         "focus: an option of the image, lines, neuron and text views", False),
-    "view-unknown": (["--view", "pie"], "view: 'pie' is not a view; views are", False),
+    "view-unknown": (["--view", "pie"], "view: 'pie' is not a view;", False),
     "matrices-with-matrix": (["--view", "matrix", "--matrices", "heads"],
                              "matrices: an option of the flow view", False),
     "threshold-range": (["--view", "lines", "--threshold", "2"], "threshold", False),

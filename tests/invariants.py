@@ -12,8 +12,9 @@ from svgattn.scene import Box, CellGrid, Rect, Scene, Text
 
 TOL = 1e-6
 # Rectangles that may overlap others by design: group outlines sit on the matrix, a
-# thumbnail's frame surrounds its lines.
-OVERLAYS = {"group", "thumbnail-frame"}
+# thumbnail's frame surrounds its lines, a picture's frame its cells, a profile's dots
+# are points of a scatter (two heads of one value share a place).
+OVERLAYS = {"group", "thumbnail-frame", "frame", "head-dot"}
 
 
 def _overlaps(named: list[tuple[str, Box]]) -> list[str]:

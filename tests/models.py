@@ -97,3 +97,44 @@ def pictures():
                                              for c in range(cols)]
     return from_array(a, tokens, grid=[rows, cols], patch_start=3,
                       image=skimage.data.chelsea()[:, 75:375])
+
+
+def word_pictures():
+    """Synthetic diffusion-style cross-attention over the same photograph: 10 x 10 pixels
+    as queries attending to six prompt tokens, "cat" on the eyes, "nose" on the nose."""
+    import numpy as np
+    import skimage.data
+
+    from svgattn.sources.arrays import from_array
+
+    rows = cols = 10
+    yy, xx = np.mgrid[0:rows, 0:cols]
+    words = ["<|startoftext|>", "a", "cat", "nose", "<|endoftext|>", "<|endoftext|>"]
+    a = np.full((2, 2, rows * cols, len(words)), 0.02)
+    a[..., 0] += 1.0
+    a[..., 2] += np.exp(-((yy - 3) ** 2 + (xx - 5) ** 2) / 6).ravel()
+    a[..., 3] += np.exp(-((yy - 7) ** 2 + (xx - 6) ** 2) / 2).ravel()
+    a /= a.sum(-1, keepdims=True)
+    return from_array(a, query_tokens=[f"{r},{c}" for r in range(rows) for c in range(cols)],
+                      key_tokens=words, grid=[rows, cols], grid_axis="query",
+                      image=skimage.data.chelsea()[:, 75:375])
+
+
+def sample(view: str):
+    """The input a view that draws over a picture (View.pictures) is tested on."""
+    return word_pictures() if view == "words" else pictures()
+
+
+def with_grid(att, view: str):
+    """``att`` as a view that draws over a picture needs it: its tokens split into a square
+    grid from token 1 (and, for the words view, text after it, half the tokens)."""
+    import math
+
+    from svgattn.data import with_patches
+    from svgattn.views.registry import get
+
+    if not get(view).pictures:
+        return att
+    n = att.shape[3]
+    side = math.isqrt(n // 2 if view == "words" else n - 1)
+    return with_patches(att, grid=(side, side), patch_start=1)

@@ -12,7 +12,7 @@ import subprocess
 import numpy as np
 import pytest
 from conftest import SEED, need_tools
-from models import attention, pictures
+from models import attention, sample
 from PIL import Image
 
 from svgattn import Diagram
@@ -28,7 +28,7 @@ def _figure(view: str, theme: str) -> Diagram:
     if view == "flow":
         return Diagram.from_spec(SEED, theme=theme)
     if get(view).pictures:  # maps over a photograph
-        return Diagram.from_attention(pictures(), view=view, theme=theme)
+        return Diagram.from_attention(sample(view), view=view, theme=theme)
     # views that map several layers take --layers, the others one --layer
     takes = "layer" in get(view).reads and not get(view).check({"layer": 2})
     where = {"layer": 2} if takes else {"layers": "1-2"}

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from conftest import by_id, need, need_tools, parse
 from invariants import violations
+from models import with_grid
 from PIL import Image
 from renderers import CHROMIUM, render_all
 from scenes import grid, grids, paths, rects, texts
@@ -303,7 +304,7 @@ def test_every_view_draws_long_real_looking_attention(view, n):
 
         weights, q, k = causal(n, kv_heads=1)
         source = from_array(weights, list(real_looking(n)[1]), queries=q, keys=k)
-    d = Diagram.from_attention(source, view=view, width="6.5in")
+    d = Diagram.from_attention(with_grid(source, view), view=view, width="6.5in")
     scene = d.scene()
     assert violations(scene) == [], view
     svg = d.to_svg()

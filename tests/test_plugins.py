@@ -1,5 +1,6 @@
-"""Plug-in views: the README's example, installed with pip from outside the repository,
-works from the command line, the API, specs and themes, like svgattn's own views."""
+"""Plug-in views: the docs' example (Writing a view), installed with pip from outside the
+repository, works from the command line, the API, specs and themes, like svgattn's own
+views."""
 
 from __future__ import annotations
 
@@ -17,11 +18,11 @@ from conftest import ROOT, parse
 
 from svgattn.views.registry import load_all
 
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+README = (ROOT / "docs" / "writing-a-view.md").read_text(encoding="utf-8")
 
 
 def _example() -> tuple[str, str]:
-    """The README's plug-in: its Python code and its pyproject entry-point table."""
+    """The docs' plug-in (Writing a view): its Python code and its pyproject table."""
     block = README.split("<!-- plugin-example:start -->", 1)[1].split(
         "<!-- plugin-example:end -->", 1)[0]
     code = re.search(r"```python\n(.*?)```", block, re.S)

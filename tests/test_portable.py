@@ -14,7 +14,7 @@ import cairosvg
 import numpy as np
 import pytest
 from conftest import SEED, need
-from models import attention
+from models import attention, sample
 from PIL import Image
 from renderers import CHROMIUM, CHROMIUM_FLAGS, RSVG, sized
 
@@ -33,6 +33,8 @@ def _figure(view: str) -> Diagram:
     takes = "layer" in get(view).reads and not get(view).check({"layer": 2})
     where = {"layer": 2} if takes else {"layers": "1-2"}
     heads = "2" if get(view).vectors else "0-3"  # the neuron view explains one head
+    if get(view).pictures:  # maps over a photograph
+        return Diagram.from_attention(sample(view), view=view)
     return Diagram.from_attention(attention(), view=view, heads=heads, **where)
 
 

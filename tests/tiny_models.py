@@ -93,8 +93,10 @@ def _temp() -> str:
 def vision_folder(kind: str) -> Path:
     """A folder holding a tiny random vision model with its image processor: ``vit`` (a
     32 x 32 picture in 8 x 8 patches, CLS first), ``dinov2reg`` (DINOv2 with 4
-    registers, a centre crop), ``siglip`` (no CLS) or ``llava`` (a CLIP tower and a Llama
-    reading 16 image tokens in its text). Random weights: never a trained model's figure."""
+    registers, a centre crop), ``siglip`` (no CLS), ``llava`` (a CLIP tower and a Llama
+    reading 16 image tokens in its text) or ``llava_next`` (tiles: a base grid, then the
+    stitched high-resolution grid with a newline token after each row). Random weights:
+    never a trained model's figure."""
     import torch
     import transformers as t
 
@@ -117,8 +119,8 @@ def vision_folder(kind: str) -> Path:
         t.SiglipVisionModel(t.SiglipVisionConfig(image_size=32, patch_size=8, **small)
                             ).save_pretrained(root)
         t.SiglipImageProcessor(size={"height": 32, "width": 32}).save_pretrained(root)
-    elif kind == "llava":
-        _llava(root)
+    elif kind in ("llava", "llava_next"):
+        _llava(root, tiled=kind == "llava_next")
     else:
         raise ValueError(kind)
     return root
@@ -127,7 +129,10 @@ def vision_folder(kind: str) -> Path:
 LLAVA_WORDS = "<unk> <pad> <s> </s> <image> USER ASSISTANT : what is in the picture ? a cat dog"
 
 
-def _llava(root: Path) -> None:
+PINPOINTS = [[32, 64], [64, 32], [64, 64]]  # LLaVA-NeXT's tile layouts (32-pixel tiles)
+
+
+def _llava(root: Path, tiled: bool = False) -> None:
     import transformers as t
     from tokenizers import Tokenizer, models, pre_tokenizers, processors
 
@@ -141,11 +146,17 @@ def _llava(root: Path) -> None:
     tok = t.PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="<unk>", pad_token="<pad>",
                                     bos_token="<s>", eos_token="</s>",
                                     extra_special_tokens={"image_token": "<image>"})
-    images = t.CLIPImageProcessor(size={"shortest_edge": 32},
-                                  crop_size={"height": 32, "width": 32})
-    processor = t.LlavaProcessor(image_processor=images, tokenizer=tok, patch_size=8,
-                                 vision_feature_select_strategy="default",
-                                 num_additional_image_tokens=1)
+    pictures: dict = dict(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    if tiled:
+        images = t.LlavaNextImageProcessor(**pictures, image_grid_pinpoints=PINPOINTS)
+        processor = t.LlavaNextProcessor(image_processor=images, tokenizer=tok, patch_size=8,
+                                         vision_feature_select_strategy="default",
+                                         num_additional_image_tokens=1)
+    else:
+        images = t.CLIPImageProcessor(**pictures)
+        processor = t.LlavaProcessor(image_processor=images, tokenizer=tok, patch_size=8,
+                                     vision_feature_select_strategy="default",
+                                     num_additional_image_tokens=1)
     vision = t.CLIPVisionConfig(image_size=32, patch_size=8, hidden_size=32,
                                 intermediate_size=64, num_hidden_layers=2,
                                 num_attention_heads=2, projection_dim=16)
@@ -153,9 +164,15 @@ def _llava(root: Path) -> None:
                          num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2,
                          max_position_embeddings=128, bos_token_id=2, eos_token_id=3,
                          pad_token_id=1)
-    config = t.LlavaConfig(vision_config=vision, text_config=text,
-                           image_token_index=vocab["<image>"],
-                           vision_feature_select_strategy="default", vision_feature_layer=-2,
-                           image_seq_length=16)
-    t.LlavaForConditionalGeneration(config).save_pretrained(root)
+    if tiled:
+        t.LlavaNextForConditionalGeneration(t.LlavaNextConfig(
+            vision_config=vision, text_config=text, image_token_index=vocab["<image>"],
+            image_grid_pinpoints=PINPOINTS, vision_feature_select_strategy="default",
+            vision_feature_layer=-2)).save_pretrained(root)
+    else:
+        config = t.LlavaConfig(vision_config=vision, text_config=text,
+                               image_token_index=vocab["<image>"],
+                               vision_feature_select_strategy="default",
+                               vision_feature_layer=-2, image_seq_length=16)
+        t.LlavaForConditionalGeneration(config).save_pretrained(root)
     processor.save_pretrained(root)

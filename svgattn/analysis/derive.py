@@ -101,7 +101,7 @@ class _Stages:
 
 
 def from_attention(att: Attention, request: Request | None = None) -> FigureData:
-    """Analyse real attention for a figure (README "Real attention"). Arrays are read
+    """Analyse real attention for a figure (docs: "Real attention"). Arrays are read
     where they lie: only the selected layer's heads and the combined matrix are copied
     (a 4096-token head is 64 MB in float32). A window or pooling applies to what is shown,
     after the rollout, the sinks and the choice of heads have seen the whole input."""

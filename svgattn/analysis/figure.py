@@ -152,7 +152,8 @@ class FigureData:
         spans = self.query_spans if query else self.key_spans
         if not spans or any(e - s > 1 for s, e in spans):
             return labels
-        return tuple(f"{label} \u00b7{s}" for label, (s, _) in zip(labels, spans, strict=True))
+        return tuple(label if label == str(s) else f"{label} \u00b7{s}"  # a position already
+                     for label, (s, _) in zip(labels, spans, strict=True))
 
     def rows(self, query_spans: tuple[Span, ...] | None = None,
              key_spans: tuple[Span, ...] | None = None) -> Rows:

@@ -1,6 +1,6 @@
 """A figure given by hand (a spec file, ``Diagram(tokens, weights, heads)``): the matrix
 and the heads' links are given, or a head's links are derived from its own weights
-(README "How links are derived from a head's own weights")."""
+(docs: "How links are derived from a head's own weights")."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def from_explicit(given: Explicit, *, title: str | None = None, caption: str | N
                   links: LinkRule | None = None, groups: bool = False,
                   where: str = "Diagram") -> FigureData:
     """A figure whose matrix and heads are given (spec files, ``Diagram(...)``): heads
-    given weights instead of tokens link by ``links`` (README "How links are derived")."""
+    given weights instead of tokens link by ``links`` (docs: "How links are derived")."""
     rule = links or LinkRule()
     head_data = []
     for h in given.heads:

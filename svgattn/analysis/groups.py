@@ -1,6 +1,6 @@
 """Token groups: runs of consecutive tokens that attend among themselves.
 
-Rule (documented in the README): tokens ``i`` and ``j`` are tied when each gives the other
+Rule (documented in the docs): tokens ``i`` and ``j`` are tied when each gives the other
 at least ``share`` times the uniform weight (``1 / n_keys``) after rows are normalised.
 Groups are the connected components of ties that are runs of consecutive tokens, at
 least two long and not the whole sequence, and whose rows keep at least half of their

@@ -1,6 +1,6 @@
 """Which tokens a head connects to in the flow view, derived from its own attention.
 
-Rule (documented in the README), scoring each row token:
+Rule (documented in the docs), scoring each row token:
 
 - square matrices (self-attention): normalise each non-empty row to sum to 1; the score
   is the mean attention the token receives, i.e. the mean of its column; connected when

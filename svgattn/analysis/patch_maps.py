@@ -45,9 +45,20 @@ def patch_token(patches: Patches, ref: object, where: str) -> int | None:
     return int(patches.tokens[r, c])
 
 
+def square(data: FigureData) -> bool:
+    """Self-attention: a query index is a key index (a patch is a query too)."""
+    return data.query_tokens == data.key_tokens
+
+
 def default_query(data: FigureData, patches: Patches) -> int | None:
-    """The query shown when none is named: the first token outside the grid before it (a
-    ViT's CLS); ``None`` when there is none (SigLIP: the mean over the patches' rows)."""
+    """The query shown when none is named: a ViT's CLS (the first token before the grid);
+    for causal attention (a VLM) the last token, the one that sees the whole picture and
+    every word; ``None`` (the mean over the rows: the patches' own, or every query of
+    cross-attention) when there is neither (SigLIP)."""
+    if not square(data):
+        return None
+    if data.causal:
+        return len(data.query_tokens) - 1
     before = [t for t in patches.outside(len(data.query_labels)) if t < patches.start]
     return int(before[0]) if before else None
 
@@ -63,7 +74,8 @@ def focus_index(data: FigureData, patches: Patches, focus: object, where: str) -
         if not words:
             raise SpecError(f"{where}: focus: every token is special; name one with --focus")
         return words[0]
-    found = patch_token(patches, focus, where) if patches.axis == "key" else None
+    found = patch_token(patches, focus, where) if patches.axis == "key" and square(data) \
+        else None
     if found is not None:
         return found
     return data.index(focus, "focus", where, query=patches.axis == "key")
@@ -76,14 +88,20 @@ def grid_row(values: np.ndarray, patches: Patches) -> np.ndarray:
 
 def patch_map(matrix: np.ndarray, patches: Patches, token: int | None) -> np.ndarray:
     """The map of token ``token`` over the patches: its row (key-axis grids), its column
-    (pixels as queries), or, with ``None``, the mean over the patches' own rows."""
+    (pixels as queries), or, with ``None``, the mean over the rows (:func:`mean_rows`)."""
     m = np.asarray(matrix)
     if patches.axis == "query":
         assert token is not None
         return grid_row(m[:, token], patches)
-    if token is None:
-        return grid_row(m[patches.tokens.ravel()].mean(axis=0), patches)
-    return grid_row(m[token], patches)
+    return grid_row(m[token] if token is not None else mean_rows(m, patches), patches)
+
+
+def mean_rows(m: np.ndarray, patches: Patches) -> np.ndarray:
+    """The mean row of the patches' own queries (self-attention), or of every query
+    (cross-attention: no query is a patch)."""
+    if m.shape[0] == m.shape[1] and patches.tokens.max() < m.shape[0]:
+        return np.asarray(m[patches.tokens.ravel()], dtype=np.float64).mean(axis=0)
+    return np.asarray(m, dtype=np.float64).mean(axis=0)
 
 
 class Share(NamedTuple):
@@ -100,7 +118,7 @@ def outside_share(matrix: np.ndarray, patches: Patches, token: int | None,
     if patches.axis != "key":
         return None
     m = np.asarray(matrix, dtype=np.float64)
-    row = m[patches.tokens.ravel()].mean(axis=0) if token is None else m[token]
+    row = mean_rows(m, patches) if token is None else m[token]
     outside = patches.outside(len(row))
     if not len(outside):
         return None
@@ -203,6 +221,9 @@ def default_words(data: FigureData, patches: Patches, *, specials: bool) -> list
     if patches.axis == "query":
         raw = data.key_tokens
         chosen = list(range(len(raw)))
+    elif not square(data):  # text queries attending to a picture (cross-attention)
+        raw = data.query_tokens
+        chosen = list(range(len(raw)))
     else:
         raw = data.query_tokens
         outside = patches.outside(len(raw))
@@ -212,16 +233,19 @@ def default_words(data: FigureData, patches: Patches, *, specials: bool) -> list
     return [t for t in chosen if specials or not (is_special(raw[t]) or not raw[t].strip())]
 
 
+MOST_WORDS = 24  # maps a words view draws unless the words are named
+
+
 def chosen_words(data: FigureData, patches: Patches, words: object, specials: bool,
-                 where: str) -> list[int]:
+                 where: str) -> tuple[list[int], int]:
     """The tokens a words view maps: ``words`` (a comma list of strings or indices), or
-    :func:`default_words`."""
+    :func:`default_words` (the first :data:`MOST_WORDS`); and how many there were."""
     if words is None:
         found = default_words(data, patches, specials=specials)
         if not found:
             raise SpecError(f"{where}: words: no token to map (every one is special or a "
                             "patch); name them with --words, or add --specials")
-        return found
+        return found[:MOST_WORDS], len(found)
     items = words if isinstance(words, (list, tuple)) else \
         [w for w in str(words).split(",") if w.strip()]
     query = patches.axis == "key"
@@ -229,8 +253,8 @@ def chosen_words(data: FigureData, patches: Patches, words: object, specials: bo
     for item in items:
         index = data.index(item.strip() if isinstance(item, str) else item, "words", where,
                            query=query)
-        if patches.where(index) is not None:
+        if query and square(data) and patches.where(index) is not None:
             raise SpecError(f"{where}: words: {quote(item)} is a patch of the picture; name "
                             "text tokens")
         out.append(index)
-    return out
+    return out, len(out)

@@ -14,7 +14,7 @@ from .select import index_of, parse_selection
 
 @dataclass(frozen=True)
 class Request:
-    """What to show of real attention (README "Real attention"): the figure options the
+    """What to show of real attention (docs: "Real attention"): the figure options the
     analysis reads."""
 
     layer: object = None

@@ -154,7 +154,7 @@ class ColourScale:
 
 class Settings(NamedTuple):
     """What a figure asks of its colour scale: the theme's maps and colours and the
-    figure's colour options (README "Colour")."""
+    figure's colour options (docs: "Colour")."""
 
     colormap: str | Sequence[str] = "Blues"
     diverging: str | Sequence[str] = "RdBu_r"

@@ -75,15 +75,14 @@ def render(args: argparse.Namespace) -> None:
             raise SpecError("--tokens: empty; give comma-separated tokens, e.g. --tokens a,b,c")
         from ..views.registry import get
 
-        every = get(args.view or "flow").many_inputs and args.batch_index is None
+        chosen = get(args.view or "flow")
+        every = (chosen.many_inputs or chosen.averages) and args.batch_index is None
+        pictures = parser.pictures(args)  # --image, --grid ...: beside the file's own keys
         inputs = [a for path in (args.spec, *args.more) for a in (
-            load_inputs(path, tokens=tokens) if every else
-            [load_file(path, tokens=tokens, batch_index=args.batch_index)])]
+            load_inputs(path, tokens=tokens, **pictures) if every else
+            [load_file(path, tokens=tokens, batch_index=args.batch_index, **pictures)])]
         minus = None if args.minus is None else load_file(args.minus, tokens=tokens,
                                                           batch_index=args.batch_index)
-        if parser.pictures(args):
-            from ..data import paired
-            inputs = [paired(a, **parser.pictures(args)) for a in inputs]
         diagram = Diagram.from_attention(inputs if len(inputs) > 1 else inputs[0], minus=minus,
                                          **parser.figure(args), **options)
     else:

@@ -182,7 +182,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
 
 
 def pictures(args: argparse.Namespace) -> dict[str, Any]:
-    """The image-patch arguments given (svgattn.patches.paired's keywords)."""
+    """The image-patch arguments given (load_file's keywords: --image, --grid ...)."""
     found = {k: getattr(args, k, None) for k in ("image", "grid", "patch_start", "grid_axis")}
     return {k: v for k, v in found.items() if v is not None}
 

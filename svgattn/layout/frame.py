@@ -74,7 +74,7 @@ def draw(view: Placing, data: FigureData, ctx: Context, opts: Mapping[str, Any],
     if not isinstance(body, Body):
         raise SvgattnError(f"view: {quote(view.name)}.layout returned "
                            f"{printable(type(body).__name__, 40)}, not a "
-                           "svgattn.layout.frame.Body; see README \"Writing a view\"")
+                           "svgattn.layout.frame.Body; see the docs, \"Writing a view\"")
     fitted = body.context or ctx
     room = width if width is not None else body.room
     if room is not None:

@@ -39,10 +39,10 @@ def panel_height(width: float, rows: int, cols: int, photo: Photo | None) -> flo
 
 def map_panel(ctx: Context, id_: str, x: float, y: float, width: float, shape: tuple[int, int],
               drawn: PanelMap, scale: ColourScale, *, photo: Photo | None = None,
-              opacity: float = 1.0, outline_width: float = 1.5) -> list[Node]:
+              opacity: float = 1.0, outline_width: float = 1.5, name: str = "") -> list[Node]:
     """The primitives of one panel at (``x``, ``y``), ``width`` wide: the photo (embedded
     once per figure: give it to one panel), the map's cells over it at ``opacity``, the
-    mask outlines, and a hairline frame."""
+    mask outlines, and a hairline frame. ``name`` starts each cell's tooltip (a head's)."""
     rows, cols = shape
     height = panel_height(width, rows, cols, photo)
     cell_w, cell_h = width / cols, height / rows
@@ -62,7 +62,10 @@ def map_panel(ctx: Context, id_: str, x: float, y: float, width: float, shape: t
                                   np.asarray(drawn.values), None, False,
                                   tuple(str(r) for r in range(rows)),
                                   tuple(str(c) for c in range(cols)),
-                                  where="patch ({row}, {column})", role="patches",
+                                  # a name is untrusted text: braces stay braces
+                                  where=(name.replace("{", "{{").replace("}", "}}") +
+                                         " patch ({row}, {column})").lstrip(),
+                                  role="patches",
                                   opacity=opacity))
     width_line = outline_width * ctx.scale
     for k, (mask, colour) in enumerate(drawn.masks):

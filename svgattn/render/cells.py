@@ -46,9 +46,12 @@ def rectangles(index: np.ndarray) -> dict[int, list[tuple[int, int, int, int]]]:
 
 
 def cell_runs(grid: CellGrid, fmt: Callable[[float], str]) -> tuple[str, list[tuple[str, str]]]:
-    """Return (background colour, [(colour, path data)]) for the cells."""
+    """Return (background colour, [(colour, path data)]) for the cells. Cells drawn over
+    something (``opacity`` below 1) get no background: nothing may be painted twice, since
+    LibreOffice applies a group's opacity to each shape in it (one under another would
+    show twice as strong there)."""
     counts = np.bincount(grid.index.ravel(), minlength=len(grid.colours))
-    background = int(np.argmax(counts))
+    background = int(np.argmax(counts)) if grid.opacity == 1 else -1
     xs = [fmt(grid.x + j * grid.cell_w) for j in range(grid.index.shape[1] + 1)]
     ys = [fmt(grid.y + i * grid.cell_h) for i in range(grid.index.shape[0] + 1)]
     paths = []
@@ -59,7 +62,7 @@ def cell_runs(grid: CellGrid, fmt: Callable[[float], str]) -> tuple[str, list[tu
         d = "".join(f"M{xs[c0]} {ys[r0]}H{xs[c1]}V{ys[r1]}H{xs[c0]}Z"
                     for r0, c0, r1, c1 in by_colour[colour])
         paths.append((grid.colours[colour], d))
-    return grid.colours[background], paths
+    return (grid.colours[background] if background >= 0 else ""), paths
 
 
 def grid_path(grid: CellGrid, fmt: Callable[[float], str]) -> str:

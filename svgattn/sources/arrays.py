@@ -165,7 +165,7 @@ def _tokens(tokens: Any, query: Any, key: Any, shape: tuple[int, ...],
 
 
 def load_file(path: str | os.PathLike[str], *, tokens: Sequence[str] | None = None,
-              batch_index: int | None = None) -> Attention:
+              batch_index: int | None = None, **pictures: Any) -> Attention:
     """Attention from ``.npy`` (the array) or ``.npz`` (keys: ``attentions``, ``tokens`` or
     ``query_tokens`` + ``key_tokens``, optional ``head_names``, ``layer_names``, and for
     the neuron view ``queries``, ``keys`` and ``scaling``; other arrays, such as
@@ -175,20 +175,31 @@ def load_file(path: str | os.PathLike[str], *, tokens: Sequence[str] | None = No
     Files are untrusted: pickles are never loaded, and every array's header (shape and
     type) is checked against the limits before its data is read, so a small file that
     claims a huge shape, or a zip bomb, is refused without allocating anything.
+
+    ``pictures`` (``image``, ``grid``, ``patch_start``, ``grid_axis``: ``--image`` and
+    ``--grid`` ...) complete or replace the file's own image-patch keys.
     """
     path = Path(path)
-    return _attention(_read(path), path.name, tokens, batch_index)
+    return _attention(_with(_read(path), pictures), path.name, tokens, batch_index)
 
 
-def load_inputs(path: str | os.PathLike[str], *,
-                tokens: Sequence[str] | None = None) -> list[Attention]:
+def _with(arrays: dict[str, Any], pictures: dict[str, Any]) -> dict[str, Any]:
+    """The file's arrays with the image-patch keys given beside it."""
+    unknown = sorted(set(pictures) - set(PATCH_KEYS))
+    if unknown:
+        raise TypeError(f"load_file() got an unexpected keyword argument {unknown[0]!r}")
+    return {**arrays, **{k: v for k, v in pictures.items() if v is not None}}
+
+
+def load_inputs(path: str | os.PathLike[str], *, tokens: Sequence[str] | None = None,
+                **pictures: Any) -> list[Attention]:
     """Every input a file holds: each of a batch (``[layers, batch, heads, query, key]``,
     named ``file.npz[3]``), or its one input; for views that summarise several inputs
     (the heads view averages over them)."""
     path = Path(path)
-    arrays = _read(path)
+    arrays = _with(_read(path), pictures)
     weights = arrays["attentions"]
-    if weights.ndim == 5 and weights.shape[1] > 1:
+    if weights.ndim == 5 and weights.shape[1] > 1 and arrays.get("grid_axis") != "query":
         return [_attention(arrays, f"{path.name}[{b}]", tokens, b)
                 for b in range(weights.shape[1])]
     return [_attention(arrays, path.name, tokens, None)]

@@ -214,7 +214,8 @@ def attention_of(rec: DiffusionRecording, *, tokens: list[str] | None = None,
 
     steps = rec.steps
     note = f"mean over {steps} denoising step{'s' * (steps != 1)}, the layers at {rows} x " \
-        f"{cols}"
+        f"{cols}" + ("; joint attention: each pixel's share of the text tokens, renormalised "
+                     "over them" if rec.joint else "")
     assert att.patches is not None
     return replace(att, patches=replace(att.patches, note=note))
 

@@ -53,8 +53,8 @@ def model_diagram(cls: Any, path: str, prompt: object, figure: dict[str, Any],
     square = f"the {v.name} view" if v.square else "rollout" \
         if options.get("combine") == "rollout" else None
     ran = run_prompts(path, prompt, probe=probe, quiet=quiet, options=options,
-                      many=v.many_inputs, uses_layers="layers" in v.reads, vectors=v.vectors,
-                      run=run, square=square)
+                      many=v.many_inputs or v.averages, uses_layers="layers" in v.reads,
+                      vectors=v.vectors, run=run, square=square)
     with stage("computing the weights drawn", quiet):
         made = cls.from_attention(ran.attention, minus=minus, **figure, **ran.options)
     made.data = replace(made.data, notes=(*ran.notes, *made.data.notes))
@@ -117,8 +117,9 @@ def run_prompts(path: str, prompt: object, *, probe: str | None, quiet: bool,
         text, note = probe_text(path, probe, quiet=quiet)
         prompts = [text]
     if len(prompts) > 1 and not many:
-        raise SpecError(f"model: {len(prompts)} prompts: this view draws one; use --view heads "
-                        "(which averages over them) or svgattn batch")
+        raise SpecError(f"model: {len(prompts)} prompts: this view draws one; use the matrix or "
+                        "grid view (which average prompts of one length), the heads or profile "
+                        "view (which average per-head scores), or svgattn batch")
     count = model_layers(path, quiet=quiet, run=run, square=square)
     layers, named = needed_layers(options, count, uses_layers)
     runs = [run_model(path, p, quiet=quiet, layers=layers, vectors=vectors, run=run)

@@ -1,4 +1,4 @@
-"""Spec files: TOML or JSON, one schema. See README "Spec files".
+"""Spec files: TOML or JSON, one schema. See docs: "Spec files".
 
 A spec is untrusted: it is size-limited before it is read, its nesting is bounded,
 duplicate JSON keys are refused (the last one would silently win), and the theme it
@@ -26,7 +26,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-# Keys of the figure itself; every figure option (README option table) is a key too.
+# Keys of the figure itself; every figure option (the docs' option table) is a key too.
 PICTURE_KEYS = ("image", "grid", "patch_start", "grid_axis")  # image patches (svgattn.patches)
 DATA_KEYS = ("tokens", "query_tokens", "key_tokens", "weights", "heads")
 SOURCE_KEYS = ("model", "text", "text_file", "probe", "attention", "minus", "batch_index",
@@ -250,17 +250,13 @@ def attention_of(spec: Spec) -> Attention:
     file = source.get("attention")
     if not isinstance(file, str):
         raise SpecError(f"{where}: attention: expected the path of a .npz or .npy file")
-    att = load_file(_inside(file, spec.path, where, "attention"), batch_index=_batch(spec))
     given = {k: source[k] for k in PICTURE_KEYS if k in source}
-    if not given:
-        return att
-    from ..data import paired
-
     if "image" in given:
         if not isinstance(given["image"], str):
             raise SpecError(f"{where}: image: expected the path of a picture beside the spec")
         given["image"] = _inside(given["image"], spec.path, where, "image")
-    return paired(att, **given)
+    return load_file(_inside(file, spec.path, where, "attention"), batch_index=_batch(spec),
+                     **given)
 
 
 def minus_of(spec: Spec) -> Attention | None:

@@ -29,7 +29,7 @@ from .quiet import hushed, stage
 PREFIX = {"vit": ("[CLS]",), "deit": ("[CLS]", "[DIST]"), "dinov2": ("[CLS]",),
           "dinov2_with_registers": ("[CLS]",), "clip": ("[CLS]",),
           "clip_vision_model": ("[CLS]",), "siglip": (), "siglip_vision_model": ()}
-VLM = ("llava",)
+VLM = ("llava", "llava_next")
 KINDS = (*PREFIX, *VLM)
 
 
@@ -77,12 +77,12 @@ def _load(path: str, quiet: bool) -> tuple[Path, Any, Any, str]:
     name = printable(folder.name, 60)
     from .model_files import check_loaded, inspect
 
-    kind = _kind(folder)
-    inspect(folder, tokenizer=kind in VLM)
-    if gguf is not None or kind not in KINDS:
+    kind = "" if gguf is not None else _kind(folder)
+    if kind not in KINDS:
         raise SpecError(f"model: {name}: --image: model_type {printable(repr(kind), 40)} is not "
                         f"a vision model svgattn runs ({', '.join(KINDS)}); drop --image for a "
                         "text model")
+    inspect(folder, tokenizer=kind in VLM)
     with stage("loading torch and transformers", quiet), hushed():
         import transformers
     safe: dict[str, Any] = {"trust_remote_code": False, "local_files_only": True,
@@ -124,7 +124,8 @@ def _encoder(model: Any, processor: Any, picture: Any, photo: Photo, kind: str,
 
     inputs = processor(images=picture, return_tensors="pt")
     pixels = inputs["pixel_values"]
-    vision = model.vision_model if kind == "clip" else model
+    # a full CLIP or SigLIP checkpoint: its vision tower (the text tower needs input_ids)
+    vision = model.vision_model if kind in ("clip", "siglip") else model
     config = getattr(vision, "config", model.config)
     kw: dict[str, Any] = {}
     if kind not in ("dinov2", "dinov2_with_registers"):  # those always interpolate
@@ -184,25 +185,92 @@ def _vlm(model: Any, processor: Any, picture: Any, photo: Photo, text: str | Non
     image_id = int(model.config.image_token_id if hasattr(model.config, "image_token_id")
                    else model.config.image_token_index)
     span = np.flatnonzero(ids[0].numpy() == image_id)
-    vision = model.config.vision_config
-    rows, cols = _grid(vision, inputs["pixel_values"].shape[-2:])
     strategy = getattr(model.config, "vision_feature_select_strategy", "default")
-    if strategy == "full":  # the CLS feature first, then the patches
-        span = span[1:]
-    if len(span) != rows * cols or np.any(np.diff(span) != 1):
-        raise SpecError(f"model: {source}: {len(span)} image tokens do not form a {rows} x "
-                        f"{cols} grid; svgattn maps single-picture LLaVA layouts (not tiled "
-                        "ones)")
     tokenizer = processor.tokenizer
     strings = [tokenizer.convert_ids_to_tokens(int(i)) for i in ids[0]]
-    for k, at in enumerate(span):
-        strings[at] = f"{k // cols},{k % cols}"
+    if model.config.model_type == "llava_next":
+        grid, names, drawn = _tiled(model.config, inputs, span, photo, strategy, source)
+        notes: tuple[str, ...] = () if drawn is photo else (
+            f"The picture is drawn padded to {drawn.size[0]} x {drawn.size[1]} pixels, as the "
+            "model's processor padded it to its tiles (the grey band is not the picture)",)
+    else:
+        grid, names, seen = _single(model.config, inputs, span, photo, strategy, processor,
+                                    source)
+        drawn = _fitted(seen, *grid.shape)
+        notes = _notes(photo, seen, *grid.shape)
+    for at, name in zip(span, names, strict=True):
+        strings[at] = name
+    rows, cols = grid.shape
     att = make_attention(weights, strings, strings, source=source)
+    patches = make_patches(len(strings), grid=(rows, cols), tokens=grid, photo=drawn,
+                           where=source)
+    return replace(att, patches=patches, generated=generated, notes=notes)
+
+
+def _single(config: Any, inputs: Any, span: np.ndarray, photo: Photo, strategy: str,
+            processor: Any, source: str) -> tuple[np.ndarray, list[str], Photo]:
+    """LLaVA: one picture, one grid of image tokens in a row (the token of each patch, the
+    image tokens' names, the part of the picture the processor kept)."""
+    rows, cols = _grid(config.vision_config, inputs["pixel_values"].shape[-2:])
+    names = [f"{k // cols},{k % cols}" for k in range(len(span))]
+    if strategy == "full":  # the CLS feature first, then the patches
+        span, names = span[1:], ["[CLS]", *names[:-1]]
+    if len(span) != rows * cols or np.any(np.diff(span) != 1):
+        raise SpecError(f"model: {source}: {len(span)} image tokens do not form a {rows} x "
+                        f"{cols} grid; svgattn does not know this model's image-token layout")
     seen = photo.cropped(*_covered(photo.size, processor.image_processor))
-    patches = make_patches(len(strings), grid=(rows, cols), patch_start=int(span[0]),
-                           photo=_fitted(seen, rows, cols), where=source)
-    return replace(att, patches=patches, generated=generated,
-                   notes=_notes(photo, seen, rows, cols))
+    return span.reshape(rows, cols), names, seen
+
+
+def _tiled(config: Any, inputs: Any, span: np.ndarray, photo: Photo, strategy: str,
+           source: str) -> tuple[np.ndarray, list[str], Photo]:
+    """LLaVA-NeXT ("anyres"): the image tokens are a base grid of the whole picture squashed
+    to one tile, then the high-resolution grid of the tiles stitched together (padding
+    removed), each row followed by a newline token. The map is the high-resolution grid,
+    over the whole picture; the base grid's and newline tokens are tokens outside it."""
+    from transformers.models.llava_next.modeling_llava_next import (
+        get_anyres_image_grid_shape,
+        unpad_image,
+    )
+
+    if strategy != "default":
+        raise SpecError(f"model: {source}: vision_feature_select_strategy {strategy!r}: svgattn "
+                        "maps LLaVA-NeXT's default layout only")
+    vision = config.vision_config
+    tile = int(vision.image_size)
+    side = tile // int(vision.patch_size)
+    size = [int(v) for v in inputs["image_sizes"][0]]
+    tiles = get_anyres_image_grid_shape(size, config.image_grid_pinpoints, tile)
+    import torch
+
+    canvas = torch.zeros(1, tiles[0] * side, tiles[1] * side)
+    rows, cols = unpad_image(canvas, size).shape[1:]
+    if len(span) != side * side + rows * (cols + 1) or np.any(np.diff(span) != 1):
+        raise SpecError(f"model: {source}: {len(span)} image tokens are not a {side} x {side} "
+                        f"base grid and a {rows} x {cols} grid with newlines; svgattn does not "
+                        "know this model's image-token layout")
+    names = [f"base {k // side},{k % side}" for k in range(side * side)]
+    grid = np.zeros((rows, cols), dtype=np.int64)
+    for r in range(rows):
+        start = side * side + r * (cols + 1)
+        grid[r] = span[start:start + cols]
+        names += [f"{r},{c}" for c in range(cols)] + ["<newline>"]
+    return grid, names, _padded(photo, rows, cols)
+
+
+def _padded(photo: Photo, rows: int, cols: int) -> Photo:
+    """The picture centred on a grey band to the grid's aspect (a tiled model's processor
+    pads the picture to its tiles, and unpadding keeps whole patches)."""
+    w, h = photo.size
+    if abs((w / cols) / (h / rows) - 1) <= 0.02:
+        return photo
+    side = max(w / cols, h / rows)
+    width, height = max(w, round(side * cols)), max(h, round(side * rows))
+    canvas = np.full((height, width, 3), 128, dtype=np.uint8)
+    top, left = (height - h) // 2, (width - w) // 2
+    canvas[top:top + h, left:left + w] = photo.pixels
+    canvas.setflags(write=False)
+    return Photo(canvas, photo.name, lossy=photo.lossy or photo.jpeg is not None)
 
 
 def _grid(config: Any, pixels_hw: Any) -> tuple[int, int]:

@@ -237,7 +237,7 @@ def _flatten(data: Mapping[str, Any], path: Path, text: str) -> dict[str, Any]:
             else:
                 close = closest(name, [*BY_NAME, "extends"])
                 hint = (f"did you mean '{close}'?" if close
-                        else "see the theme key table in README")
+                        else "see the theme key table in the docs (docs/themes.md)")
                 raise ThemeError(f"{path}:{_line_of(text, name)}: unknown theme key "
                                  f"{quote(name)}; {hint}")
     return flat

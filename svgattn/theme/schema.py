@@ -1,6 +1,6 @@
 """Every theme key svgattn itself reads: a :class:`~svgattn.fields.Field` each (type,
 default, one-line doc). Views declare the keys of their own tables in their modules. The
-README's key table is generated from these records (``python -m svgattn.docs``)."""
+the docs' key table is generated from these records (``python -m svgattn.docs``)."""
 
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ def find(key: str) -> Field | None:
 
 
 def all_keys() -> tuple[Field, ...]:
-    """svgattn's keys and every view's own (the README's table)."""
+    """svgattn's keys and every view's own (the docs' table)."""
     from ..views.registry import load_all
 
     return KEYS + tuple(k for _, view in sorted(load_all().items()) for k in view.theme_keys)

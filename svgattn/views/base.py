@@ -11,7 +11,7 @@ does the rest, for every view alike: the title, the caption mode, fitting the re
 width (or refusing it in one line), margins, tooltips and the CSV of its numbers.
 svgattn's own views are modules of this package decorated with
 :func:`svgattn.views.registry.register`; other packages register theirs in the
-``svgattn.views`` entry-point group (README "Writing a view").
+``svgattn.views`` entry-point group (docs: "Writing a view").
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ class View:
     default_heads: ClassVar[str] = "focused"  # focused: the few most focused heads; all
     signed: ClassVar[bool] = True  # can draw a difference (diverging colours)
     many_inputs: ClassVar[bool] = False  # summarises several inputs (FigureData.more)
+    # several inputs of one length are averaged position by position before it draws them
+    # (svgattn.analysis.average): its FigureData is their mean
+    averages: ClassVar[bool] = False
     vectors: ClassVar[bool] = False  # reads query and key vectors (FigureData.vectors)
     # scores self-attention only: a model run of cross-attention is refused before it runs
     square: ClassVar[bool] = False

@@ -38,6 +38,7 @@ class Grid(View):
     summary = ("BertViz's model view: layers x heads small multiples, one shared colour "
                "scale")
     default_heads = "all"
+    averages = True  # several inputs of one length: their mean (StreamingLLM's sink maps)
     reads = (*SELECTION, "layers", *TOKENS, *COLOUR)
     hints: ClassVar[Mapping[str, str]] = {
         "groups": "the grid draws no token groups; drop it",

@@ -19,6 +19,7 @@ from ..analysis.patch_maps import (
     outside_share,
     patch_map,
     patches_of,
+    square,
     word_axis_tokens,
 )
 from ..captions import Essential, counted
@@ -55,8 +56,6 @@ def map_options(view: str) -> tuple[Field, ...]:
 
 def map_theme_keys(view: str) -> tuple[Field, ...]:
     return (
-        Field(f"{view}.opacity", number(0, 1), 0.6, f"{view.title()} view: opacity of the "
-              "map's cells over the photo (1 without one)."),
         Field(f"{view}.panel", length(16, 2000), "12em", f"{view.title()} view: width of the "
               "main panel when the width is auto."),
         Field(f"{view}.outline_width", length(0.1, 10), "1.5pt", f"{view.title()} view: "
@@ -71,6 +70,7 @@ class ImageView(View):
     summary = "one query's attention over a picture's patches (ViT CLS, registers, VLMs)"
     default_heads = "all"
     pictures = True
+    signed = False  # a difference of maps over a photo: draw it with the matrix view
     reads = ("layer", "heads", "combine", "colormap", "vmin", "vmax", "norm", "gamma")
     hints: ClassVar[Mapping[str, str]] = {
         "window": "the image view draws every patch; drop it",
@@ -91,6 +91,8 @@ class ImageView(View):
               "or not.", group="image view"),
     )
     theme_keys = (*map_theme_keys("image"),
+                  Field("image.opacity", number(0, 1), 0.6, "Image view: opacity of the map's "
+                        "cells over the photo (1 without one)."),
                   Field("image.colormap", colormap(stops=False), "magma", "Image view: the "
                         "colour map of a map over a photo (a dark weakest colour keeps the "
                         "photo legible); `--colormap` overrides it."))
@@ -128,7 +130,7 @@ class ImageView(View):
         the mask); with several heads, each head's weight (and mask) after it."""
         patches = patches_of(data, self.name)
         plan = _plan(data, patches, opts)
-        header = ["row", "col", "token", "weight"]
+        header = ["row", "col", "weight"]
         columns = [plan.main]
         masks = []
         if plan.mask is not None:
@@ -144,13 +146,13 @@ class ImageView(View):
         def rows() -> Any:
             for r in range(patches.rows):
                 for c in range(patches.cols):
-                    out: list[object] = [r, c, int(patches.tokens[r, c])]
+                    out: list[object] = [r, c]
                     for k, values in enumerate(columns):
                         out.append(float(values[r, c]))
                         if plan.mask is not None:
                             out.append(int(masks[k][r, c]))
                     yield out
-        return Table(header, rows(), f"attention of {plan.query_name}")
+        return Table(header, rows())
 
 
 class _Look(NamedTuple):
@@ -234,7 +236,7 @@ def _thumbnails(c: Context, plan: _Plan, shape: tuple[int, int], look: _Look, y:
                                                look.colours[k])]
         nodes += map_panel(c, f"head-{k}", tx, ty + label.height + 0.3 * em, thumb, shape,
                            PanelMap(values, masks, look.smooth), look.heads_scale,
-                           outline_width=line * 0.6)
+                           outline_width=line * 0.6, name=name)
     drawn = bounds(nodes)
     bar = horizontal_bar(c, look.heads_scale, 0.0, (drawn.bottom if drawn else y) + 0.8 * em,
                          max(room, side), "heads: attention", id_="heads-colorbar",
@@ -259,9 +261,10 @@ def _plan(data: FigureData, patches: Patches, opts: Mapping[str, Any]) -> _Plan:
     query = focus_index(data, patches, opts.get("focus"), where)
     labels = word_axis_tokens(data, patches)
     if query is None:
-        query_name = "the patches (mean of their rows)"
+        query_name = "the patches (mean of their rows)" if square(data) else \
+            "every query (their mean)"
     else:
-        at = patches.where(query) if patches.axis == "key" else None
+        at = patches.where(query) if patches.axis == "key" and square(data) else None
         query_name = f"patch ({at[0]}, {at[1]})" if at else labels[query]
     main = patch_map(data.matrix, patches, query)
     rollout = opts.get("combine") == "rollout"
@@ -290,15 +293,21 @@ def _plan(data: FigureData, patches: Patches, opts: Mapping[str, Any]) -> _Plan:
 
 
 def percent(share: float) -> str:
-    """A share for a caption: whole percent, and under 1 % said so (never "0 %")."""
-    return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
+    """A share for a caption: whole percent from 10 %, one decimal below (parts of a small
+    total add up to it), and under 0.1 % said so (never "0 %")."""
+    if 0 < share < 0.0005:
+        return "<0.1%"
+    return f"{share:.0%}" if share >= 0.095 else f"{share:.1%}"
 
 
 def _caption(data: FigureData, patches: Patches, plan: _Plan, scale: Any,
              opts: Mapping[str, Any], photo: bool, opacity: float) -> list[str]:
     out: list[str] = [Essential(data.headline) if data.headline else "",
                       Essential(f"Attention of {plan.query_name} over the {patches.rows} x "
-                                f"{patches.cols} patches of the picture"),
+                                f"{patches.cols} patches of the picture" if patches.axis == "key"
+                                else f"Attention from each of the {patches.rows} x "
+                                f"{patches.cols} patches (pixels as queries) to "
+                                f"{plan.query_name}"),
                       Essential(data.matrix_caption, data.short_caption or None)]
     if patches.note:
         out.append(patches.note[:1].upper() + patches.note[1:])
@@ -308,11 +317,12 @@ def _caption(data: FigureData, patches: Patches, plan: _Plan, scale: Any,
         out.append(f"Not on the picture: {percent(plan.share.total)} of {who}'s attention goes to "
                    f"tokens outside the grid ({parts}); the colour scale covers the patches "
                    "only")
-    if photo and not (plan.mask is not None and plan.heads):
+    if photo and not (plan.mask is not None and plan.heads) and not opts.get("smooth"):
         out.append(f"Each cell is one patch, coloured at {opacity:.0%} opacity over the photo")
     if opts.get("smooth"):
-        out.append(f"Smoothed for display (bilinear, {SMOOTH_SAMPLES} samples a patch side); "
-                   "the data are one value per patch")
+        out.append(f"Smoothed for display (bilinear, {SMOOTH_SAMPLES} samples a patch side)"
+                   f"{f', at {opacity:.0%} opacity over the photo' if photo else ''}; the data "
+                   "are one value per patch (the CSV)")
     if plan.mask is not None:
         kept = [int(dino_mask(m, plan.mask).sum()) for m in (plan.heads or [plan.main])]
         who = "each head's" if plan.heads else "the map's"

@@ -37,6 +37,7 @@ class Matrix(View):
     name = "matrix"
     summary = "one labelled heatmap (a head, a combination, rollout or a difference)"
     default_heads = "all"
+    averages = True  # several inputs of one length: their mean (StreamingLLM's sink maps)
     fits = True  # the matrix, cell by cell
     reads = (*SELECTION, *TOKENS, *COLOUR, "groups")
     hints: ClassVar[Mapping[str, str]] = {

@@ -36,6 +36,7 @@ class Words(View):
     summary = "one map over the picture per word (diffusion cross-attention, a VLM's answer)"
     default_heads = "all"
     pictures = True
+    signed = False  # a difference of maps over a photo: draw it with the matrix view
     reads = ("layers", "heads", "colormap", "vmin", "vmax", "norm", "gamma")
     hints: ClassVar[Mapping[str, str]] = {
         "layer": "the words view averages over --layers (default all); use --layers N",
@@ -87,7 +88,8 @@ class Words(View):
                 nodes += map_panel(c, f"map-{k}", x, y + label_h + 0.3 * em, side, shape,
                                    PanelMap(values, (), bool(opts["smooth"])), scale,
                                    photo=photo if values is None else None,
-                                   outline_width=c["words.outline_width"])
+                                   outline_width=c["words.outline_width"],
+                                   name=name if values is not None else "")
             right = per_row * (side + gap) - gap + 1.2 * em
             bar = colour_bar(c, scale, right, label_h + 0.3 * em, height,
                              "÷ map max" if opts["relative"] else None, id_="colorbar")
@@ -119,7 +121,7 @@ class Words(View):
         """A row per (word, patch): the word's index and text, the patch's row and column,
         the weight (averaged as drawn, before any relative colouring)."""
         patches = patches_of(data, self.name)
-        chosen, maps, mean = _maps(data, patches, opts)
+        chosen, maps, _ = _maps(data, patches, opts)
         names = word_axis_tokens(data, patches)
 
         def rows() -> Any:
@@ -127,15 +129,15 @@ class Words(View):
                 for r in range(patches.rows):
                     for c in range(patches.cols):
                         yield [t, names[t], r, c, float(values[r, c])]
-        return Table(["word_index", "word", "row", "col", "weight"], rows(), mean)
+        return Table(["word_index", "word", "row", "col", "weight"], rows())
 
 
 def _maps(data: FigureData, patches: Patches,
           opts: Mapping[str, Any]) -> tuple[list[int], list[np.ndarray], str]:
     """The words mapped, each one's map (the mean over the layers and heads chosen), and
     what the caption says of that mean."""
-    chosen = chosen_words(data, patches, opts.get("words"), bool(opts["specials"]),
-                          "words view")
+    chosen, found = chosen_words(data, patches, opts.get("words"), bool(opts["specials"]),
+                                 "words view")
     layers, heads = len(data.stack_layers), len(data.stack_heads)
     total: np.ndarray | None = None
     for r in range(layers):
@@ -146,6 +148,8 @@ def _maps(data: FigureData, patches: Patches,
     mean = total / (layers * heads)
     said = (f"mean over {counted(layers, 'layer')} ({_span(data.stack_layers)}) and "
             f"{counted(heads, 'head')} ({_span(data.stack_heads)})")
+    if found > len(chosen):
+        said += f"; the first {len(chosen)} of {found} words (name others with --words)"
     return chosen, [patch_map(mean, patches, t) for t in chosen], said
 
 
