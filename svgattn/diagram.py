@@ -35,7 +35,7 @@ _Theme = str | os.PathLike[str] | Theme | None
 
 
 class Diagram:
-    """A figure of attention given by hand (the seed figure, spec files)::
+    """A figure of attention given by hand (the seed figure, spec files):
 
         Diagram(["It", "is"], weights, heads=[Head("Head 0", tokens=["It"])], view="flow")
 
@@ -80,9 +80,10 @@ class Diagram:
                        theme: _Theme = None, width: str | float | None = None,
                        text: str | None = None, minus: Attention | None = None,
                        prefix: str | None = None, **options: Any) -> Diagram:
-        """Real attention (docs: "Real attention"); ``minus``: another
+        """Real attention (docs: "Sources"); ``minus``: another
         :class:`~svgattn.data.Attention` over the same tokens (the difference). Several
-        inputs are for views that summarise many (the heads view averages over them)."""
+        inputs: the heads and profile views average per-head numbers over them; the matrix
+        and grid views average inputs of one length position by position."""
         self = cls.__new__(cls)
         given = list(attention) if isinstance(attention, (list, tuple)) else [attention]
         several = [a for a in given if isinstance(a, Attention)]
@@ -121,7 +122,7 @@ class Diagram:
                    text: str | None = None, prefix: str | None = None,
                    minus: Attention | None = None, quiet: bool = True, probe: str | None = None,
                    **options: Any) -> Diagram:
-        """A local model's attention on ``prompt`` (docs: "Real models"): a folder, ``.gguf``,
+        """A local model's attention on ``prompt`` (docs: "Sources"): a folder, ``.gguf``,
         package name or cached Hugging Face id; ``probe="repeated"``: random words said
         twice; ``generate=N``, ``target=`` ... (:class:`~svgattn.sources.run_options.ModelRun`)."""
         from .sources.local_model import model_diagram
@@ -171,14 +172,17 @@ class Diagram:
         except FontError as exc:  # say which theme named the font
             raise FontError(f"{self.theme.source}: {exc}") from None
 
-    def table(self) -> Table:  # the numbers the figure draws (-o FILE.csv)
+    def table(self) -> Table:
+        """The numbers the figure draws (what ``-o FILE.csv`` writes), as a table."""
         found = self.view.numbers(self.data, self.options)
         if found is None:
             raise ExportError(f"format: csv: the {self.view.name} view draws no table of "
                               "numbers; export svg, pdf, png or eps")
         return found
 
-    def to_svg(self, *, prefix: str | None = None) -> str:  # the figure as an SVG document
+    def to_svg(self, *, prefix: str | None = None) -> str:
+        """The figure as an SVG document; ``prefix`` scopes its ids and classes (default:
+        one derived from its content)."""
         from .render import render_svg
         return render_svg(self.scene(), prefix=prefix or self.prefix)
 
@@ -189,7 +193,8 @@ class Diagram:
         dots = self.settings.dpi if dpi is None else SETTING["dpi"].parse(dpi, At("dpi"))
         return BACKENDS[fmt](self, float(dots))
 
-    def to_csv(self) -> bytes:  # the numbers the figure draws
+    def to_csv(self) -> bytes:
+        """The numbers the figure draws, as CSV (UTF-8)."""
         return self.to_bytes("csv")
 
     def save(self, path: str | os.PathLike[str], *, fmt: str | None = None,

@@ -53,10 +53,14 @@ def option_table() -> str:
         users[name] = [] if name in FRAME or len(readers) == len(views) else readers
     for v, view in views.items():
         for own in view.options:
-            fields.setdefault(own.name, own)
+            first = fields.setdefault(own.name, own)
             users.setdefault(own.name, [])
             if v not in users[own.name]:
                 users[own.name].append(v)
+            if first is not own and (first.help, first.default) != (own.help, own.default):
+                # two views' options of one name (heads' and profile's score): both said
+                fields[own.name] = first._replace(help=f"{first.help} {own.help}",
+                                                  default=None)
     return options_table(fields, {n: u for n, u in users.items() if u})
 
 

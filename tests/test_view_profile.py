@@ -92,3 +92,16 @@ def test_matrix_and_grid_average_inputs_of_one_length() -> None:
         Diagram.from_attention([a, _attention(6, TOKENS[:5])], view="matrix")
     with pytest.raises(SpecError, match="the text view draws one input"):
         Diagram.from_attention([a, b], view="text")
+
+
+def test_a_token_some_inputs_lack_is_averaged_over_those_that_have_it() -> None:
+    a, b = _attention(7), _attention(8, ["x"] * 7)  # only a has ","
+    rows = _rows(Diagram.from_attention([a, b], view="profile", to=",", layers="0"))
+    w = np.asarray(a.weights)
+    h0 = next(float(r[3]) for r in rows[1:] if r[1:3] == ["L0", "H0"])
+    assert h0 == pytest.approx(w[0, 0, :, 3].mean(), rel=1e-12)  # not halved by b
+    svg = Diagram.from_attention([a, b], view="profile", to=",", layers="0").to_svg()
+    assert "over the 1 input that holds it" in svg
+    root = ET.fromstring(svg)  # one layer: its mean still drawn, as a short bar
+    assert any("mean" in p.get("class", "") and p.get("d", "").count("L") == 1
+               for p in root.iter(f"{SVG}path"))

@@ -24,7 +24,7 @@ def main(out: Path) -> None:
     rows = [line.split(",") for line in heads.to_csv().decode().splitlines()[1:]]
     layer, head, score = max(((r[0], r[1], float(r[2])) for r in rows), key=lambda r: r[2])
     stripe = Diagram.from_model(MODEL, "", probe="repeated", view="matrix", layer=layer,
-                                heads=[head], width="4in", theme="paper",
+                                heads=[head], width="4in", theme="paper", show_title=True,
                                 title=f"{layer} {head}: induction {score:.2f}")
     # 3. the induction score of every head, layer by layer
     profile = Diagram.from_model(MODEL, "", probe="repeated", view="profile", layers="all",

@@ -1,6 +1,8 @@
 """One figure, two destinations: a two-column LaTeX paper at exactly \\columnwidth (the
-paper theme: serif type at 8-9 pt, a PDF whose fonts are embedded), and a 16:9 slide (the
-slides theme: large sans type, a 1,920-pixel PNG and an SVG). MiniLM-L6, real weights.
+paper theme: serif type at 8-9 pt, a PDF whose fonts are embedded, included at its natural
+size: 3.25 in, the column), and a 16:9 slide (the slides theme: large sans type, sized to
+the slide's height, as an SVG for PowerPoint, Keynote or LibreOffice and as a full-HD
+1,920 x 1,080 picture of the slide). MiniLM-L6, real weights.
 
 Run: python docs/recipes/paper_and_slides.py [OUT_DIR]   (default: gallery/recipes)
 """
@@ -23,7 +25,7 @@ PAPER = r"""\documentclass[twocolumn,10pt]{article}
 Attention heads in small language models learn a few recurring patterns.
 Figure~\ref{fig:matrix} shows one layer's heads, averaged, on one sentence.
 \begin{figure}[t]
-\includegraphics[width=\columnwidth]{figure.pdf}
+\includegraphics{figure.pdf}
 \caption{MiniLM-L6, layer L4, the mean of its 12 heads.}\label{fig:matrix}
 \end{figure}
 FILLER
@@ -36,9 +38,12 @@ def main(out: Path) -> None:
     options = dict(view="matrix", layer=4, heads="all")
     paper = Diagram.from_model(MODEL, TEXT, theme="paper", width="3.25in", **options)
     paper.save(out / "paper-figure.pdf")
-    slide = Diagram.from_model(MODEL, TEXT, theme="slides", width="13.33in", **options)
+    # a 16:9 slide is 13.33 x 7.5 in: a square matrix with its caption fills its height at
+    # about 8 in wide
+    slide = Diagram.from_model(MODEL, TEXT, theme="slides", width="8in", **options)
     slide.save(out / "slide-figure.svg")
-    slide.save(out / "slide-figure.png", dpi=144)  # 1,920 pixels: a full-HD 16:9 slide
+    slide.save(out / "slide-figure.png", dpi=144)
+    _slide(out / "slide-figure.png", out / "slide-16x9.png")
     if shutil.which("pdflatex"):  # the figure in its paper, and the page as a picture
         build = out / "paper-build"
         build.mkdir(exist_ok=True)
@@ -51,9 +56,25 @@ def main(out: Path) -> None:
                            timeout=300)
         log = (build / "paper.log").read_text(errors="replace")
         assert "Overfull \\hbox" not in log, "the figure is wider than the column"
+        from pikepdf import Pdf
+
+        with Pdf.open(out / "paper-figure.pdf") as pdf:  # exactly one column: 3.25 in
+            assert abs(float(pdf.pages[0].mediabox[2]) - 234) < 0.5
         subprocess.run(["pdftoppm", "-png", "-r", "60", "-singlefile", "paper.pdf",
                         str((out / "paper-page").resolve())], cwd=build, check=True)
         shutil.rmtree(build)
+
+
+def _slide(figure: Path, out: Path) -> None:
+    """The slide as the audience sees it: 1,920 x 1,080 pixels, the figure centred (what
+    PowerPoint shows with the SVG placed on a blank slide)."""
+    from PIL import Image
+
+    image = Image.open(figure).convert("RGB")
+    slide = Image.new("RGB", (1920, 1080), image.getpixel((0, 0)))
+    assert image.height <= 1080 and image.width <= 1920, "the figure overflows the slide"
+    slide.paste(image, ((1920 - image.width) // 2, (1080 - image.height) // 2))
+    slide.save(out, optimize=True)
 
 
 if __name__ == "__main__":

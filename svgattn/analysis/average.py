@@ -50,7 +50,8 @@ def averaged(inputs: Sequence[FigureData], where: str) -> FigureData:
     same = all(d.query_tokens == first.query_tokens and d.key_tokens == first.key_tokens
                for d in inputs)
     rows, cols = first.matrix.shape
-    said = f"mean over {count} inputs of {rows} tokens"
+    said = f"mean over {count} inputs of {rows} tokens" if rows == cols else \
+        f"mean over {count} inputs of {rows} query and {cols} key tokens"
     if not same:  # a row is a position, not a token
         first = replace(first, query_tokens=tuple(str(i) for i in range(rows)),
                         key_tokens=tuple(str(i) for i in range(cols)),
@@ -65,4 +66,4 @@ def averaged(inputs: Sequence[FigureData], where: str) -> FigureData:
                    matrix_caption=f"{first.matrix_caption}; {said}",
                    short_caption=f"{first.short_caption}; {said}" if first.short_caption
                    else "", notes=(*first.notes, note), more=(), vectors=None,
-                   patches=None, generated=(None, None))
+                   patches=None, generated=(None, None), inputs=count)

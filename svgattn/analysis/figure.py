@@ -105,6 +105,8 @@ class FigureData:
     # the query and key vectors of each of ``heads`` (the neuron view), when the source gave
     # them and the tokens are the source's own (no window, pooling, hidden or merged tokens)
     vectors: tuple[HeadVectors, ...] | None = None
+    # how many inputs ``matrix`` and the small multiples are the mean of (View.averages)
+    inputs: int = 1
     # a grid of image patches among the tokens (the image and words views), when the rows
     # and columns shown are the source's own tokens
     patches: Patches | None = None

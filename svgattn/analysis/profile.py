@@ -25,6 +25,7 @@ class Series:
     name: str
     kind: str
     values: np.ndarray  # [layers, heads]
+    inputs: int = 0  # how many inputs it is the mean of (0: all of them)
 
     @property
     def means(self) -> np.ndarray:
@@ -56,13 +57,15 @@ def profile(inputs: Sequence[FigureData], scores: object, tokens: Sequence[str],
                         "one model, with the same --layers and --heads")
     out = []
     for token in tokens:
-        if not any(token in (*d.key_tokens, *d.key_labels) for d in inputs):
+        having = [d for d in inputs if token in (*d.key_tokens, *d.key_labels)]
+        if not having:
             raise SpecError(f"{where}: to: {quote(token)} is not a token of the input; tokens "
                             f"are {', '.join(quote(t, 12) for t in first.key_labels[:8])} ...")
-        values = sum((token_shares(d, token) for d in inputs[1:]),
-                     token_shares(first, token)) / len(inputs)
+        # the mean over the inputs that have the token: one without it says nothing of it
+        values = sum((token_shares(d, token) for d in having[1:]),
+                     token_shares(having[0], token)) / len(having)
         shown = token if token[:1] in "[<" else f"\"{token}\""
-        out.append(Series(f"to {shown}", "share", values))
+        out.append(Series(f"to {shown}", "share", values, len(having)))
     names = [] if scores in (None, "none", "") else \
         allowed(scores, [d.key_tokens for d in inputs])
     if names and any(d.query_tokens != d.key_tokens for d in inputs):

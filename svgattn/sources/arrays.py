@@ -195,7 +195,7 @@ def load_inputs(path: str | os.PathLike[str], *, tokens: Sequence[str] | None = 
                 **pictures: Any) -> list[Attention]:
     """Every input a file holds: each of a batch (``[layers, batch, heads, query, key]``,
     named ``file.npz[3]``), or its one input; for views that summarise several inputs
-    (the heads view averages over them)."""
+    (the heads and profile views, and the matrix and grid views, which average them)."""
     path = Path(path)
     arrays = _with(_read(path), pictures)
     weights = arrays["attentions"]

@@ -300,7 +300,7 @@ def _vectors(call: Call, batch: int) -> tuple[np.ndarray, np.ndarray, Any, Any, 
 
 @contextmanager
 def record(model: Any, layers: Sequence[int] | None = None) -> Iterator[Any]:
-    """Record the attention of an open Hugging Face model as it runs::
+    """Record the attention of an open Hugging Face model as it runs:
 
         with svgattn.record(model, layers=[5, 6]) as rec:
             model(**inputs)

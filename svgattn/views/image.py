@@ -308,7 +308,10 @@ def _caption(data: FigureData, patches: Patches, plan: _Plan, scale: Any,
                                 else f"Attention from each of the {patches.rows} x "
                                 f"{patches.cols} patches (pixels as queries) to "
                                 f"{plan.query_name}"),
-                      Essential(data.matrix_caption, data.short_caption or None)]
+                      Essential(data.matrix_caption, data.short_caption or None)
+                      if not (plan.mask is not None and plan.heads) else
+                      Essential(f"{counted(len(plan.heads), 'head')} ("
+                                f"{', '.join(plan.head_names)}), each outlined in its colour")]
     if patches.note:
         out.append(patches.note[:1].upper() + patches.note[1:])
     if plan.share is not None:

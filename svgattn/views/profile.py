@@ -86,7 +86,10 @@ class Profile(View):
             f"line the mean over a layer's heads; {over}")]
         for s in series:
             top = int(np.argmax(s.means)) if not _low(s) else int(np.argmin(s.means))
-            caption.append(f"{s.name}: mean {s.means.mean():.2f} over layers; "
+            one = s.inputs == 1
+            some = f" (over the {s.inputs} input{'' if one else 's'} that hold{'s' if one else ''}"\
+                " it)" if 0 < s.inputs < len(inputs) else ""
+            caption.append(f"{s.name}{some}: mean {s.means.mean():.2f} over layers; "
                            f"{'lowest' if _low(s) else 'highest'} in "
                            f"{data.stack_layers[top]} ({s.means[top]:.2f})")
         body.caption, body.name = caption, "Per-layer profile of attention heads"
@@ -169,6 +172,9 @@ def _arrange(c: Context, panel: float, data: FigureData, series: list[Series],
                                             f"{s.values[r, h]:.3g}"))
             line = tuple(("M" if r == 0 else "L", (xs[r], y(float(m))))
                          for r, m in enumerate(s.means))
+            if len(line) == 1:  # one layer: the mean as a short bar across its dots
+                x, my = line[0][1]
+                line = (("M", (x - 0.25 * step, my)), ("L", (x + 0.25 * step, my)))
             nodes.append(Path(f"mean-{p}-{i}", line, Style(stroke=colour, stroke_width=1.4 *
                                                            c.scale, linecap="round"), "mean"))
         y0 += height + 1.2 * em
