@@ -100,6 +100,15 @@ def test_cls_row_with_registers_hot_patch_and_tiling() -> None:
         assert y == pytest.approx(y0 + r * h / ROWS, abs=0.01)
         assert (cw, ch) == (pytest.approx(w / COLS, abs=0.01), pytest.approx(h / ROWS, abs=0.01))
     assert w / h == pytest.approx(180 / 120, rel=1e-3)
+    # over the photo: each cell's own colour at the stated opacity (no group opacity, which
+    # LibreOffice would apply twice), the strongest cell in the map's strongest colour
+    cells_group = next(g for g in root.iter(f"{SVG}g") if g.get("id", "").endswith("main-cells"))
+    assert cells_group.get("opacity") is None
+    fills = {r.get("fill-opacity") for r in cells_group.iter(f"{SVG}rect")}
+    assert fills == {"0.6"}
+    hottest = next(r for r in cells_group.iter(f"{SVG}rect")
+                   if r.find(f"{SVG}title").text.startswith(f"patch ({HOT[0]}, {HOT[1]})"))
+    assert hottest.get("fill") == "#fcfdbf"  # magma's top
     text = " ".join(t.text or "" for t in root.iter(f"{SVG}text"))
     # registers: 30 % of CLS's attention, and not on the colour scale
     assert "30% of [CLS]'s attention goes to tokens outside the grid" in text
