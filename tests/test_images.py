@@ -465,6 +465,23 @@ def test_differences_are_refused_and_thumbnail_tooltips_name_their_head() -> Non
     assert re.search(r"<title>L1 H2 patch \(0, 0\): [\d.e-]+</title>", svg)
 
 
+def test_twelve_heads_labelled_without_overlap() -> None:
+    """A ViT-B layer: twelve thumbnails, two rows, each named by its head (the layer is the
+    main panel's), nothing overlapping, everything inside the canvas."""
+    from invariants import violations
+
+    rng = np.random.default_rng(5)
+    n = PREFIX + ROWS * COLS
+    a = rng.dirichlet(np.ones(n), size=(1, 12, n))
+    _, tokens = _held_out()
+    att = from_array(a, tokens, grid=[ROWS, COLS], patch_start=PREFIX, image=_photo())
+    for width in (None, "3.25in", "6.5in"):
+        scene = Diagram.from_attention(att, view="image", width=width).scene()
+        assert violations(scene) == [], width
+        names = [t.label.text for t in scene.walk() if getattr(t, "role", "") == "panel-title"]
+        assert {"H0", "H11"} <= set(names)
+
+
 def test_cross_attention_text_queries_over_image_keys() -> None:
     # 3 text queries attend to [CLS] + 2 x 3 patches (an mllama-style cross-attention)
     rng = np.random.default_rng(0)

@@ -223,9 +223,15 @@ def _thumbnails(c: Context, plan: _Plan, shape: tuple[int, int], look: _Look, y:
     nodes: list[Node] = []
     per_row = min(PER_ROW, len(plan.heads))
     gap = 0.6 * em
-    thumb = min(side / 2, (max(room, side) - gap * (per_row - 1)) / per_row)
+    # the heads of one layer are named by head alone (the main panel's caption names the
+    # layer), and a thumbnail is never narrower than its name
+    shown = [n.split(" ", 1)[1] if " " in n and len({h.split(" ", 1)[0] for h in
+                                                      plan.head_names}) == 1 else n
+             for n in plan.head_names]
+    widest = max(c.box(n, factor=0.8).width for n in shown)
+    thumb = max(widest, min(side / 2, (max(room, side) - gap * (per_row - 1)) / per_row))
     muted = str(c.value("colors.muted"))
-    for k, (values, name) in enumerate(zip(plan.heads, plan.head_names, strict=True)):
+    for k, (values, name) in enumerate(zip(plan.heads, shown, strict=True)):
         r, col = divmod(k, per_row)
         label = c.box(name, factor=0.8)
         th = panel_height(thumb, *shape, None)
@@ -236,7 +242,7 @@ def _thumbnails(c: Context, plan: _Plan, shape: tuple[int, int], look: _Look, y:
                                                look.colours[k])]
         nodes += map_panel(c, f"head-{k}", tx, ty + label.height + 0.3 * em, thumb, shape,
                            PanelMap(values, masks, look.smooth), look.heads_scale,
-                           outline_width=line * 0.6, name=name)
+                           outline_width=line * 0.6, name=plan.head_names[k])
     drawn = bounds(nodes)
     bar = horizontal_bar(c, look.heads_scale, 0.0, (drawn.bottom if drawn else y) + 0.8 * em,
                          max(room, side), "heads: attention", id_="heads-colorbar",
